@@ -1,0 +1,38 @@
+# opsgate — `make test` is the one test command (CI runs it through .ci/run).
+GO ?= go
+GOFILES := $(shell git ls-files '*.go' 2>/dev/null)
+
+.PHONY: test deps fmt-check vet build fuzz bench
+
+test: deps fmt-check vet
+	$(GO) test -race -count=1 ./...
+
+# redis-server is needed by the tests (they start their own on free ports).
+deps:
+	@if ! command -v redis-server >/dev/null 2>&1 && [ ! -x /usr/bin/redis-server ]; then \
+	  if [ "$$(id -u)" = "0" ]; then \
+	    echo "installing redis-server with apt-get"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends redis-server >/dev/null; \
+	  else \
+	    echo "redis-server is missing: run 'sudo apt-get install redis-server' (or make test as root)" >&2; exit 1; \
+	  fi; \
+	fi
+
+fmt-check:
+	@out=$$(gofmt -l $(GOFILES)); if [ -n "$$out" ]; then echo "gofmt needed:" $$out >&2; exit 1; fi
+
+vet:
+	$(GO) vet ./...
+
+build:
+	$(GO) build -o opsgate .
+
+# Short fuzzing of every parser and verifier (FUZZTIME=30s make fuzz).
+FUZZTIME ?= 10s
+fuzz:
+	$(GO) test ./integrations/pagerduty -run '^$$' -fuzz FuzzParseEvent -fuzztime $(FUZZTIME)
+	$(GO) test ./integrations/pagerduty -run '^$$' -fuzz FuzzVerify -fuzztime $(FUZZTIME)
+	$(GO) test ./bot/triage -run '^$$' -fuzz FuzzParse -fuzztime $(FUZZTIME)
+
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem ./...

@@ -1,0 +1,140 @@
+// Package config reads opsgate's settings: environment variables (with
+// envconfig) and the optional YAML file named by OPSGATE_CONFIG. Errors name
+// the variable and never contain a secret's value.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/kelseyhightower/envconfig"
+	"github.com/redis/go-redis/v9"
+)
+
+// ErrInvalid is wrapped by every configuration error.
+var ErrInvalid = errors.New("invalid configuration")
+
+// Env is the process environment opsgate reads. The variable names are part
+// of the interface.
+type Env struct {
+	ListenAddr              string        `envconfig:"OPSGATE_LISTEN_ADDR" default:":8080" desc:"HTTP listen address"`
+	ConfigFile              string        `envconfig:"OPSGATE_CONFIG" desc:"YAML config file (channel routing; later the action catalog, handlers, approvers)"`
+	LogLevel                string        `envconfig:"OPSGATE_LOG_LEVEL" default:"info" desc:"debug, info, warn or error"`
+	LogFormat               string        `envconfig:"OPSGATE_LOG_FORMAT" default:"json" desc:"json or text"`
+	Workers                 int           `envconfig:"OPSGATE_WORKERS" default:"4" desc:"event workers per replica"`
+	WebhookMaxAge           time.Duration `envconfig:"OPSGATE_WEBHOOK_MAX_AGE" default:"24h" desc:"reject webhook events whose occurred_at is older"`
+	ReclaimIdle             time.Duration `envconfig:"OPSGATE_RECLAIM_IDLE" default:"30s" desc:"re-deliver an event left unacked this long (crashed or failed worker)"`
+	RedisURL                Secret        `envconfig:"REDIS_URL" desc:"redis://[:password@]host:port/db; unset = embedded in-process store (not durable)"`
+	SlackBotToken           Secret        `envconfig:"SLACK_BOT_TOKEN" desc:"Slack bot token (xoxb-...)"`
+	SlackSigningSecret      Secret        `envconfig:"SLACK_SIGNING_SECRET" desc:"Slack app signing secret"`
+	SlackAPIURL             string        `envconfig:"SLACK_API_URL" default:"https://slack.com/api/" desc:"Slack Web API base URL"`
+	SlackChannel            string        `envconfig:"SLACK_CHANNEL" desc:"default channel id for incident threads"`
+	PagerDutyWebhookSecrets Secrets       `envconfig:"PAGERDUTY_WEBHOOK_SECRETS" desc:"webhook v3 signing secrets, comma-separated (rotation)"`
+	PagerDutyAPIToken       Secret        `envconfig:"PAGERDUTY_API_TOKEN" desc:"REST API token; when set, incidents and alerts are fetched"`
+	PagerDutyAPIURL         string        `envconfig:"PAGERDUTY_API_URL" default:"https://api.pagerduty.com" desc:"PagerDuty REST API base URL"`
+	PagerDutyFromEmail      string        `envconfig:"PAGERDUTY_FROM_EMAIL" desc:"PagerDuty user e-mail for notes; when set with the token, the Slack thread link is noted on the incident"`
+	GeminiAPIKey            Secret        `envconfig:"GEMINI_API_KEY" desc:"Gemini API key (root-cause analysis)"`
+	GeminiModel             string        `envconfig:"GEMINI_MODEL" default:"gemini-2.5-flash" desc:"Gemini model"`
+	GeminiBaseURL           string        `envconfig:"GEMINI_BASE_URL" desc:"Gemini API base URL (default Google's)"`
+}
+
+// LoadEnv reads and checks the process environment.
+func LoadEnv() (*Env, error) {
+	var e Env
+	if err := envconfig.Process("", &e); err != nil {
+		var pe *envconfig.ParseError
+		if errors.As(err, &pe) {
+			return nil, fmt.Errorf("%w: %s: not a valid %s", ErrInvalid, pe.KeyName, pe.TypeName)
+		}
+		return nil, fmt.Errorf("%w: %v", ErrInvalid, err)
+	}
+	if err := e.Validate(); err != nil {
+		return nil, err
+	}
+	return &e, nil
+}
+
+func bad(name, why string) error { return fmt.Errorf("%w: %s: %s", ErrInvalid, name, why) }
+
+func checkURL(name, v string) error {
+	u, err := url.Parse(v)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return bad(name, "must be an http(s) URL")
+	}
+	return nil
+}
+
+// Validate checks values and normalises URLs.
+func (e *Env) Validate() error {
+	switch e.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		return bad("OPSGATE_LOG_LEVEL", "must be debug, info, warn or error")
+	}
+	if e.LogFormat != "json" && e.LogFormat != "text" {
+		return bad("OPSGATE_LOG_FORMAT", "must be json or text")
+	}
+	if e.Workers < 1 || e.Workers > 256 {
+		return bad("OPSGATE_WORKERS", "must be between 1 and 256")
+	}
+	if e.WebhookMaxAge < time.Minute {
+		return bad("OPSGATE_WEBHOOK_MAX_AGE", "must be at least 1m")
+	}
+	if e.ReclaimIdle < 100*time.Millisecond {
+		return bad("OPSGATE_RECLAIM_IDLE", "must be at least 100ms")
+	}
+	if e.RedisURL != "" {
+		if _, err := redis.ParseURL(e.RedisURL.Reveal()); err != nil {
+			return bad("REDIS_URL", "not a valid redis:// or rediss:// URL") // the URL may hold a password: not echoed
+		}
+	}
+	if err := checkURL("SLACK_API_URL", e.SlackAPIURL); err != nil {
+		return err
+	}
+	if !strings.HasSuffix(e.SlackAPIURL, "/") {
+		e.SlackAPIURL += "/"
+	}
+	if e.SlackChannel != "" && !ValidChannelID(e.SlackChannel) {
+		return bad("SLACK_CHANNEL", "must be a channel id such as C0123ABCD")
+	}
+	if err := checkURL("PAGERDUTY_API_URL", e.PagerDutyAPIURL); err != nil {
+		return err
+	}
+	e.PagerDutyAPIURL = strings.TrimRight(e.PagerDutyAPIURL, "/")
+	if e.PagerDutyFromEmail != "" && !strings.Contains(e.PagerDutyFromEmail, "@") {
+		return bad("PAGERDUTY_FROM_EMAIL", "must be an e-mail address")
+	}
+	if e.GeminiBaseURL != "" {
+		if err := checkURL("GEMINI_BASE_URL", e.GeminiBaseURL); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// RequireServe checks what `opsgate serve` cannot run without.
+func (e *Env) RequireServe() error {
+	switch {
+	case e.SlackBotToken == "":
+		return bad("SLACK_BOT_TOKEN", "is required")
+	case e.SlackSigningSecret == "":
+		return bad("SLACK_SIGNING_SECRET", "is required")
+	case len(e.PagerDutyWebhookSecrets) == 0:
+		return bad("PAGERDUTY_WEBHOOK_SECRETS", "is required (comma-separated for rotation)")
+	}
+	return nil
+}
+
+// Usage writes the variable reference (names, defaults, descriptions; never
+// values) for --help.
+func Usage() string {
+	var b strings.Builder
+	tw := tabwriter.NewWriter(&b, 0, 4, 2, ' ', 0)
+	_ = envconfig.Usagef("", &Env{}, tw, "{{range .}}  {{usage_key .}}\t{{usage_default .}}\t{{usage_description .}}\n{{end}}")
+	_ = tw.Flush()
+	return b.String()
+}

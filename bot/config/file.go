@@ -1,0 +1,112 @@
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"regexp"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// File is the YAML file named by OPSGATE_CONFIG.
+type File struct {
+	// DefaultChannel is used when no route matches (SLACK_CHANNEL wins when set).
+	DefaultChannel string  `yaml:"default_channel"`
+	Routes         []Route `yaml:"routes"`
+}
+
+// Route sends incidents of one PagerDuty service to a channel. Exactly one of
+// ServiceID and ServiceName is set.
+type Route struct {
+	ServiceID   string `yaml:"service_id"`
+	ServiceName string `yaml:"service_name"`
+	Channel     string `yaml:"channel"`
+}
+
+var channelID = regexp.MustCompile(`^[CGD][A-Z0-9]{2,20}$`)
+
+// ValidChannelID reports whether s looks like a Slack conversation id.
+func ValidChannelID(s string) bool { return channelID.MatchString(s) }
+
+// MaxFileSize bounds the config file.
+const MaxFileSize = 1 << 20
+
+// LoadFile reads and checks a config file.
+func LoadFile(path string) (*File, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("%w: OPSGATE_CONFIG: %w", ErrInvalid, err)
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, MaxFileSize+1))
+	if err != nil {
+		return nil, fmt.Errorf("%w: OPSGATE_CONFIG: %w", ErrInvalid, err)
+	}
+	if len(data) > MaxFileSize {
+		return nil, fmt.Errorf("%w: OPSGATE_CONFIG: %s is larger than %d bytes", ErrInvalid, path, MaxFileSize)
+	}
+	cfg, err := ParseFile(data)
+	if err != nil {
+		return nil, fmt.Errorf("OPSGATE_CONFIG %s: %w", path, err)
+	}
+	return cfg, nil
+}
+
+// ParseFile decodes YAML strictly (unknown keys are errors) and validates.
+func ParseFile(data []byte) (*File, error) {
+	var cfg File
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(&cfg); err != nil && !errors.Is(err, io.EOF) {
+		return nil, fmt.Errorf("%w: %v", ErrInvalid, err)
+	}
+	if cfg.DefaultChannel != "" && !ValidChannelID(cfg.DefaultChannel) {
+		return nil, fmt.Errorf("%w: default_channel: %q is not a channel id such as C0123ABCD", ErrInvalid, cfg.DefaultChannel)
+	}
+	seen := map[string]int{}
+	for i, r := range cfg.Routes {
+		where := fmt.Sprintf("routes[%d]", i)
+		if (r.ServiceID == "") == (r.ServiceName == "") {
+			return nil, fmt.Errorf("%w: %s: set exactly one of service_id and service_name", ErrInvalid, where)
+		}
+		if !ValidChannelID(r.Channel) {
+			return nil, fmt.Errorf("%w: %s: channel %q is not a channel id such as C0123ABCD", ErrInvalid, where, r.Channel)
+		}
+		key := "id:" + r.ServiceID
+		if r.ServiceName != "" {
+			key = "name:" + r.ServiceName
+		}
+		if j, dup := seen[key]; dup {
+			return nil, fmt.Errorf("%w: %s: same service as routes[%d]", ErrInvalid, where, j)
+		}
+		seen[key] = i
+	}
+	return &cfg, nil
+}
+
+// ChannelFor picks the channel for a service: a route by id, then by name,
+// then fallback, then the file's default. "" means none is configured.
+func (f *File) ChannelFor(serviceID, serviceName, fallback string) string {
+	if f != nil {
+		for _, r := range f.Routes {
+			if r.ServiceID != "" && r.ServiceID == serviceID {
+				return r.Channel
+			}
+		}
+		for _, r := range f.Routes {
+			if r.ServiceName != "" && r.ServiceName == serviceName {
+				return r.Channel
+			}
+		}
+	}
+	if fallback != "" {
+		return fallback
+	}
+	if f != nil {
+		return f.DefaultChannel
+	}
+	return ""
+}

@@ -1,0 +1,141 @@
+package queue
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// Handler processes one entry. nil acks it; an error wrapping ErrPermanent
+// dead-letters it; any other error leaves it pending for a later retry.
+type Handler func(ctx context.Context, e Entry) error
+
+// Consumer reads the group as one named consumer.
+type Consumer struct {
+	Queue   *Queue
+	Name    string
+	Handle  Handler
+	Block   time.Duration // XREADGROUP block time
+	MinIdle time.Duration // reclaim entries pending at least this long
+	MaxAge  time.Duration // give up (dead-letter) entries older than this that still fail
+	Log     *slog.Logger
+	Now     func() time.Time
+	// Observe, when set, is told each handled entry's kind and result
+	// ("ok", "retry", "dead").
+	Observe func(kind, result string, took time.Duration)
+}
+
+func (c *Consumer) defaults() {
+	if c.Block <= 0 {
+		c.Block = 2 * time.Second
+	}
+	if c.MinIdle <= 0 {
+		c.MinIdle = 30 * time.Second
+	}
+	if c.MaxAge <= 0 {
+		c.MaxAge = 24 * time.Hour
+	}
+	if c.Log == nil {
+		c.Log = slog.Default()
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+}
+
+// Run consumes until ctx ends. Redis errors are logged and retried.
+func (c *Consumer) Run(ctx context.Context) error {
+	c.defaults()
+	claimCursor := "0-0"
+	nextClaim := time.Time{}
+	backoff := 100 * time.Millisecond
+	for ctx.Err() == nil {
+		if now := c.Now(); !now.Before(nextClaim) {
+			msgs, cursor, err := c.Queue.rdb.XAutoClaim(ctx, &redis.XAutoClaimArgs{
+				Stream: c.Queue.Stream, Group: c.Queue.Group, Consumer: c.Name, MinIdle: c.MinIdle, Start: claimCursor, Count: 10,
+			}).Result()
+			if err == nil {
+				claimCursor = cursor
+				if cursor == "0-0" {
+					nextClaim = now.Add(c.MinIdle / 2)
+				}
+				for _, m := range msgs {
+					c.process(ctx, m, true)
+				}
+			} else if ctx.Err() == nil {
+				c.Log.Warn("reclaim failed", "err", err)
+			}
+		}
+		streams, err := c.Queue.rdb.XReadGroup(ctx, &redis.XReadGroupArgs{
+			Group: c.Queue.Group, Consumer: c.Name, Streams: []string{c.Queue.Stream, ">"}, Count: 1, Block: c.Block,
+		}).Result()
+		if err != nil {
+			if errors.Is(err, redis.Nil) || ctx.Err() != nil {
+				continue
+			}
+			if isNoGroup(err) {
+				_ = c.Queue.Setup(ctx)
+			}
+			c.Log.Warn("read failed", "err", err)
+			sleep(ctx, backoff)
+			backoff = min(backoff*2, 5*time.Second)
+			continue
+		}
+		backoff = 100 * time.Millisecond
+		for _, s := range streams {
+			for _, m := range s.Messages {
+				c.process(ctx, m, false)
+			}
+		}
+	}
+	return ctx.Err()
+}
+
+func isNoGroup(err error) bool {
+	return err != nil && len(err.Error()) >= 7 && err.Error()[:7] == "NOGROUP"
+}
+
+func sleep(ctx context.Context, d time.Duration) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+	case <-t.C:
+	}
+}
+
+func (c *Consumer) process(ctx context.Context, m redis.XMessage, reclaimed bool) {
+	e, ok := toEntry(m)
+	if !ok { // deleted or foreign entry: nothing to do
+		_ = c.Queue.ack(ctx, e, "")
+		return
+	}
+	start := c.Now()
+	err := c.Handle(ctx, e)
+	took := c.Now().Sub(start)
+	result := "ok"
+	switch {
+	case err == nil:
+		if aerr := c.Queue.ack(ctx, e, ""); aerr != nil {
+			c.Log.Warn("ack failed; entry will be redelivered", "id", e.ID, "err", aerr)
+		}
+	case ctx.Err() != nil:
+		// shutting down (or killed): leave it pending for another consumer
+		result = "retry"
+	case errors.Is(err, ErrPermanent) || c.Now().Sub(e.EnqueuedAt()) > c.MaxAge:
+		result = "dead"
+		c.Log.Error("entry failed for good; moved to dead-letter stream", "id", e.ID, "kind", e.Kind, "err", err)
+		if aerr := c.Queue.ack(ctx, e, err.Error()); aerr != nil {
+			c.Log.Warn("dead-letter failed", "id", e.ID, "err", aerr)
+		}
+	default:
+		result = "retry"
+		c.Log.Warn("entry failed; will retry", "id", e.ID, "kind", e.Kind, "reclaimed", reclaimed, "retry_after", c.MinIdle, "err", err)
+	}
+	if c.Observe != nil {
+		c.Observe(e.Kind, result, took)
+	}
+}

@@ -1,0 +1,168 @@
+package queue_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/opsgate/opsgate/bot/queue"
+	"github.com/opsgate/opsgate/test/redistest"
+)
+
+func setup(t *testing.T) (*queue.Queue, *redistest.Server) {
+	t.Helper()
+	srv := redistest.Start(t)
+	q := queue.New(srv.Client())
+	if err := q.Setup(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if err := q.Setup(context.Background()); err != nil { // idempotent
+		t.Fatalf("second setup: %v", err)
+	}
+	return q, srv
+}
+
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func TestEnqueueDedupesConcurrentDeliveries(t *testing.T) {
+	q, _ := setup(t)
+	ctx := context.Background()
+	var added, dups atomic.Int32
+	var wg sync.WaitGroup
+	for i := 0; i < 20; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, dup, err := q.Enqueue(ctx, "EVT1", time.Hour, "pagerduty", []byte(`{}`))
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			if dup {
+				dups.Add(1)
+			} else {
+				added.Add(1)
+			}
+		}()
+	}
+	wg.Wait()
+	if added.Load() != 1 || dups.Load() != 19 {
+		t.Fatalf("added=%d dups=%d", added.Load(), dups.Load())
+	}
+	if n, _ := q.Len(ctx); n != 1 {
+		t.Fatalf("stream len = %d", n)
+	}
+}
+
+func TestAckOnlyAfterSuccessAndRetry(t *testing.T) {
+	q, _ := setup(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var calls atomic.Int32
+	c := &queue.Consumer{Queue: q, Name: "c1", Block: 50 * time.Millisecond, MinIdle: 100 * time.Millisecond,
+		Handle: func(ctx context.Context, e queue.Entry) error {
+			if calls.Add(1) < 3 {
+				return errors.New("slack down")
+			}
+			return nil
+		}}
+	go c.Run(ctx)
+	if _, _, err := q.Enqueue(ctx, "E", time.Hour, "k", []byte("p")); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "three attempts and an ack", func() bool {
+		n, _ := q.Len(ctx)
+		return calls.Load() >= 3 && n == 0
+	})
+	if p, _ := q.Pending(ctx); p != 0 {
+		t.Fatalf("pending = %d", p)
+	}
+}
+
+func TestPermanentGoesToDeadLetter(t *testing.T) {
+	q, _ := setup(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	c := &queue.Consumer{Queue: q, Name: "c1", Block: 50 * time.Millisecond,
+		Handle: func(ctx context.Context, e queue.Entry) error {
+			return fmt.Errorf("channel_not_found: %w", queue.ErrPermanent)
+		}}
+	go c.Run(ctx)
+	if _, _, err := q.Enqueue(ctx, "E", time.Hour, "k", []byte("p")); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "dead letter", func() bool { d, _ := q.Dead(ctx); return len(d) == 1 })
+	if n, _ := q.Len(ctx); n != 0 {
+		t.Fatalf("stream len = %d", n)
+	}
+}
+
+// A consumer that read an entry and died before acking: another consumer
+// reclaims it with XAUTOCLAIM and processes it.
+func TestCrashedConsumersEntryIsReclaimed(t *testing.T) {
+	q, _ := setup(t)
+	ctx := context.Background()
+	readByA := make(chan struct{})
+	ctxA, killA := context.WithCancel(ctx)
+	a := &queue.Consumer{Queue: q, Name: "A", Block: 50 * time.Millisecond, MinIdle: time.Hour,
+		Handle: func(ctx context.Context, e queue.Entry) error {
+			close(readByA)
+			<-ctx.Done() // hangs until killed, never acks
+			return ctx.Err()
+		}}
+	doneA := make(chan struct{})
+	go func() { a.Run(ctxA); close(doneA) }()
+	if _, _, err := q.Enqueue(ctx, "E", time.Hour, "k", []byte("payload")); err != nil {
+		t.Fatal(err)
+	}
+	<-readByA
+	killA()
+	<-doneA
+	if p, _ := q.Pending(ctx); p != 1 {
+		t.Fatalf("pending after crash = %d, want 1", p)
+	}
+	got := make(chan string, 1)
+	ctxB, stopB := context.WithCancel(ctx)
+	defer stopB()
+	b := &queue.Consumer{Queue: q, Name: "B", Block: 50 * time.Millisecond, MinIdle: 100 * time.Millisecond,
+		Handle: func(ctx context.Context, e queue.Entry) error { got <- string(e.Payload); return nil }}
+	go b.Run(ctxB)
+	select {
+	case p := <-got:
+		if p != "payload" {
+			t.Fatalf("payload = %q", p)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("entry never reclaimed")
+	}
+	waitFor(t, "ack", func() bool { p, _ := q.Pending(ctx); return p == 0 })
+}
+
+func TestEnqueueSurvivesRedisRestartWithError(t *testing.T) {
+	q, srv := setup(t)
+	ctx := context.Background()
+	srv.Kill()
+	if _, _, err := q.Enqueue(ctx, "E", time.Hour, "k", []byte("p")); err == nil {
+		t.Fatal("enqueue with Redis down must fail")
+	}
+	srv.Restart()
+	if err := q.Setup(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, dup, err := q.Enqueue(ctx, "E", time.Hour, "k", []byte("p")); err != nil || dup {
+		t.Fatalf("after restart: dup=%v err=%v", dup, err)
+	}
+}

@@ -1,0 +1,145 @@
+package pagerduty
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"time"
+
+	pd "github.com/PagerDuty/go-pagerduty"
+
+	"github.com/opsgate/opsgate/bot/retry"
+)
+
+// ErrNotFound is returned when PagerDuty answers 404 for an incident.
+var ErrNotFound = errors.New("pagerduty: not found")
+
+// Alert is the part of a PagerDuty alert opsgate shows.
+type Alert struct {
+	ID        string `json:"id"`
+	Summary   string `json:"summary"`
+	Severity  string `json:"severity"`
+	Status    string `json:"status"`
+	CreatedAt string `json:"created_at"`
+}
+
+// Client reads incidents and alerts through go-pagerduty. go-pagerduty
+// v1.8.0 does not retry; every retry here re-invokes the library call, which
+// builds a fresh request (and body), so no drained body is ever re-sent.
+type Client struct {
+	api    *pd.Client
+	policy retry.Policy
+}
+
+// NewClient points go-pagerduty at baseURL ("" = PagerDuty's API) with token.
+func NewClient(baseURL, token string, policy retry.Policy) *Client {
+	opts := []pd.ClientOptions{}
+	if baseURL != "" {
+		opts = append(opts, pd.WithAPIEndpoint(baseURL))
+	}
+	if policy.Attempts == 0 {
+		policy = retry.Policy{Attempts: 4, Base: 500 * time.Millisecond, Max: 5 * time.Second, Budget: 15 * time.Second, Jitter: true}
+	}
+	return &Client{api: pd.NewClient(token, opts...), policy: policy}
+}
+
+// Classify decides whether a go-pagerduty error is worth retrying: 429 and
+// 5xx and network errors are; other API errors are not.
+func Classify(err error) retry.Verdict {
+	var ae pd.APIError
+	if errors.As(err, &ae) {
+		return retry.Verdict{Retry: ae.Temporary()}
+	}
+	var ne net.Error
+	if errors.As(err, &ne) {
+		return retry.Verdict{Retry: true}
+	}
+	// go-pagerduty flattens transport errors with %v; treat them as transient.
+	return retry.Verdict{Retry: !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded)}
+}
+
+func (c *Client) call(ctx context.Context, what string, fn func(ctx context.Context) error) error {
+	err := retry.Do(ctx, c.policy, Classify, fn)
+	if err == nil {
+		return nil
+	}
+	var ae pd.APIError
+	if errors.As(err, &ae) && ae.NotFound() {
+		return fmt.Errorf("pagerduty %s: %w", what, ErrNotFound)
+	}
+	return fmt.Errorf("pagerduty %s: %w", what, err)
+}
+
+// GetIncident fetches one incident and maps it to the webhook's shape.
+func (c *Client) GetIncident(ctx context.Context, id string) (*IncidentData, error) {
+	if !ValidID(id) {
+		return nil, fmt.Errorf("pagerduty get incident: invalid id")
+	}
+	var inc *pd.Incident
+	err := c.call(ctx, "get incident", func(ctx context.Context) error {
+		var err error
+		inc, err = c.api.GetIncidentWithContext(ctx, id)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	d := &IncidentData{
+		ID: inc.ID, Type: "incident", HTMLURL: inc.HTMLURL, Number: int(inc.IncidentNumber),
+		Status: inc.Status, IncidentKey: inc.IncidentKey, Title: inc.Title, Urgency: inc.Urgency,
+		Service:          Reference{ID: inc.Service.ID, Type: inc.Service.Type, Summary: inc.Service.Summary, HTMLURL: inc.Service.HTMLURL},
+		EscalationPolicy: Reference{ID: inc.EscalationPolicy.ID, Summary: inc.EscalationPolicy.Summary},
+	}
+	if t, err := time.Parse(time.RFC3339, inc.CreatedAt); err == nil {
+		d.CreatedAt = t
+	}
+	if inc.Priority != nil && inc.Priority.ID != "" {
+		name := inc.Priority.Summary
+		if name == "" {
+			name = inc.Priority.Name
+		}
+		d.Priority = &Reference{ID: inc.Priority.ID, Summary: name}
+	}
+	for _, a := range inc.Assignments {
+		d.Assignees = append(d.Assignees, Reference{ID: a.Assignee.ID, Summary: a.Assignee.Summary, HTMLURL: a.Assignee.HTMLURL})
+	}
+	for _, t := range inc.Teams {
+		d.Teams = append(d.Teams, Reference{ID: t.ID, Summary: t.Summary})
+	}
+	return d, nil
+}
+
+// ListAlerts returns up to limit alerts of an incident (one page).
+func (c *Client) ListAlerts(ctx context.Context, incidentID string, limit uint) ([]Alert, error) {
+	if !ValidID(incidentID) {
+		return nil, fmt.Errorf("pagerduty list alerts: invalid id")
+	}
+	var resp *pd.ListAlertsResponse
+	err := c.call(ctx, "list alerts", func(ctx context.Context) error {
+		var err error
+		resp, err = c.api.ListIncidentAlertsWithContext(ctx, incidentID, pd.ListIncidentAlertsOptions{Limit: limit})
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Alert, 0, len(resp.Alerts))
+	for _, a := range resp.Alerts {
+		out = append(out, Alert{ID: a.ID, Summary: a.Summary, Severity: a.Severity, Status: a.Status, CreatedAt: a.CreatedAt})
+	}
+	return out, nil
+}
+
+// AddNote posts a note on an incident as the user with email from.
+func (c *Client) AddNote(ctx context.Context, incidentID, from, content string) error {
+	if !ValidID(incidentID) {
+		return fmt.Errorf("pagerduty add note: invalid id")
+	}
+	return c.call(ctx, "add note", func(ctx context.Context) error {
+		note := pd.IncidentNote{Content: content}
+		note.User.Summary = from
+		_, err := c.api.CreateIncidentNoteWithContext(ctx, incidentID, note)
+		return err
+	})
+}

@@ -1,0 +1,126 @@
+package pagerduty_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/opsgate/opsgate/bot/retry"
+	"github.com/opsgate/opsgate/integrations/pagerduty"
+	"github.com/opsgate/opsgate/test/fakepagerduty"
+)
+
+type sleeps struct{ d []time.Duration }
+
+func (s *sleeps) sleep(_ context.Context, d time.Duration) error { s.d = append(s.d, d); return nil }
+
+func newClient(t *testing.T, token string) (*pagerduty.Client, *fakepagerduty.Server, *sleeps) {
+	t.Helper()
+	fake := fakepagerduty.New("pd-token-123")
+	t.Cleanup(fake.Close)
+	fake.AddIncident(fakepagerduty.Incident{ID: "PINC001", IncidentNumber: 7, Title: "Checkout 5xx", Status: "triggered", Urgency: "high",
+		CreatedAt: "2026-11-20T10:00:00Z", Service: map[string]any{"id": "PSVC1", "summary": "checkout-api"},
+		Priority: map[string]any{"id": "PPRI1", "summary": "P1"}},
+		fakepagerduty.Alert{ID: "PAL1", Summary: "HTTP 5xx > 5%", Severity: "critical", Status: "triggered"},
+		fakepagerduty.Alert{ID: "PAL2", Summary: "Latency p99 > 2s", Severity: "warning", Status: "triggered"})
+	sl := &sleeps{}
+	c := pagerduty.NewClient(fake.URL, token, retry.Policy{Attempts: 4, Base: time.Second, Max: 4 * time.Second, Sleep: sl.sleep})
+	return c, fake, sl
+}
+
+func TestGetIncidentAndAlerts(t *testing.T) {
+	c, _, _ := newClient(t, "pd-token-123")
+	inc, err := c.GetIncident(context.Background(), "PINC001")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if inc.Title != "Checkout 5xx" || inc.Number != 7 || inc.Service.Summary != "checkout-api" || inc.Priority == nil || inc.Priority.Summary != "P1" {
+		t.Fatalf("incident = %+v", inc)
+	}
+	if inc.CreatedAt.IsZero() {
+		t.Fatal("created_at not parsed")
+	}
+	alerts, err := c.ListAlerts(context.Background(), "PINC001", 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(alerts) != 1 || alerts[0].Summary != "HTTP 5xx > 5%" || alerts[0].Severity != "critical" {
+		t.Fatalf("alerts = %+v", alerts)
+	}
+}
+
+func TestNotFoundIsSentinelAndNotRetried(t *testing.T) {
+	c, fake, sl := newClient(t, "pd-token-123")
+	_, err := c.GetIncident(context.Background(), "PNOPE99")
+	if !errors.Is(err, pagerduty.ErrNotFound) {
+		t.Fatalf("err = %v, want ErrNotFound", err)
+	}
+	if fake.Requests("GET /incidents/{id}") != 1 || len(sl.d) != 0 {
+		t.Fatalf("retried a 404: requests=%d sleeps=%v", fake.Requests("GET /incidents/{id}"), sl.d)
+	}
+}
+
+func TestBadTokenIsFinalAndErrorHasNoToken(t *testing.T) {
+	c, fake, _ := newClient(t, "wrong-token-secret-value")
+	_, err := c.GetIncident(context.Background(), "PINC001")
+	if err == nil {
+		t.Fatal("want error")
+	}
+	if strings.Contains(err.Error(), "wrong-token-secret-value") {
+		t.Fatalf("error leaks token: %v", err)
+	}
+	if fake.Requests("GET /incidents/{id}") != 1 {
+		t.Fatalf("retried a 401")
+	}
+}
+
+func TestRetriesOn429And5xx(t *testing.T) {
+	c, fake, sl := newClient(t, "pd-token-123")
+	fake.FailNext("GET /incidents/{id}", 1, 429, 3)
+	fake.FailNext("GET /incidents/{id}", 1, 503, 0)
+	if _, err := c.GetIncident(context.Background(), "PINC001"); err != nil {
+		t.Fatal(err)
+	}
+	if got := fake.Requests("GET /incidents/{id}"); got != 3 {
+		t.Fatalf("requests = %d, want 3", got)
+	}
+	if len(sl.d) != 2 {
+		t.Fatalf("sleeps = %v", sl.d)
+	}
+}
+
+// The known go-pagerduty trap: a retry must re-send the whole body. Each retry
+// here re-invokes the library call, so every POST carries the full note.
+func TestRetryResendsFullBody(t *testing.T) {
+	c, fake, _ := newClient(t, "pd-token-123")
+	fake.FailNext("POST /incidents/{id}/notes", 2, 500, 0)
+	if err := c.AddNote(context.Background(), "PINC001", "bot@example.com", "Slack thread: https://example.slack.com/archives/C1/p1"); err != nil {
+		t.Fatal(err)
+	}
+	if len(fake.Bodies) != 3 {
+		t.Fatalf("bodies = %d, want 3", len(fake.Bodies))
+	}
+	for i, b := range fake.Bodies {
+		if !strings.Contains(string(b), `"content":"Slack thread: https://example.slack.com/archives/C1/p1"`) {
+			t.Fatalf("attempt %d sent body %q", i+1, b)
+		}
+	}
+	notes := fake.Notes()
+	if len(notes) != 1 || notes[0].From != "bot@example.com" {
+		t.Fatalf("notes = %+v", notes)
+	}
+}
+
+func TestGiveUpAfterAttempts(t *testing.T) {
+	c, fake, _ := newClient(t, "pd-token-123")
+	fake.FailNext("GET /incidents/{id}/alerts", 10, 502, 0)
+	_, err := c.ListAlerts(context.Background(), "PINC001", 5)
+	if !errors.Is(err, retry.ErrBudgetExhausted) {
+		t.Fatalf("err = %v", err)
+	}
+	if got := fake.Requests("GET /incidents/{id}/alerts"); got != 4 {
+		t.Fatalf("requests = %d, want 4", got)
+	}
+}

@@ -1,0 +1,209 @@
+// Package slack wraps slack-go with what opsgate needs from Slack's Web API:
+// posting, editing and finding messages, with 429 Retry-After and 5xx
+// handled by retry.Do, and errors classified as retryable or final.
+package slack
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/slack-go/slack"
+
+	"github.com/opsgate/opsgate/bot/retry"
+)
+
+// DefaultAPIURL is Slack's Web API base.
+const DefaultAPIURL = "https://slack.com/api/"
+
+// ErrFinal marks Slack errors that another try cannot fix (channel_not_found,
+// invalid_blocks, invalid_auth, ...). Callers branch with errors.Is.
+var ErrFinal = errors.New("slack: final error")
+
+// Message is what opsgate sends: fallback text plus optional blocks.
+type Message struct {
+	Text     string
+	Blocks   []slack.Block
+	ThreadTS string
+	Metadata *slack.SlackMetadata
+}
+
+func (m Message) options() []slack.MsgOption {
+	opts := []slack.MsgOption{slack.MsgOptionText(m.Text, false), slack.MsgOptionDisableLinkUnfurl()}
+	if len(m.Blocks) > 0 {
+		opts = append(opts, slack.MsgOptionBlocks(m.Blocks...))
+	}
+	if m.ThreadTS != "" {
+		opts = append(opts, slack.MsgOptionTS(m.ThreadTS))
+	}
+	if m.Metadata != nil {
+		opts = append(opts, slack.MsgOptionMetadata(*m.Metadata))
+	}
+	return opts
+}
+
+// Client talks to Slack.
+type Client struct {
+	api    *slack.Client
+	policy retry.Policy
+	// Observe, when set, is told each call's method and outcome ("ok",
+	// "rate_limited", "server_error", "error").
+	Observe func(method, outcome string)
+}
+
+// New makes a client for apiURL ("" = Slack) with the bot token.
+func New(apiURL, token string, hc *http.Client, policy retry.Policy) *Client {
+	if apiURL == "" {
+		apiURL = DefaultAPIURL
+	}
+	if hc == nil {
+		hc = &http.Client{Timeout: 10 * time.Second}
+	}
+	if policy.Attempts == 0 {
+		policy = retry.Policy{Attempts: 6, Base: time.Second, Max: 10 * time.Second, Budget: 30 * time.Second, Jitter: true}
+	}
+	return &Client{api: slack.New(token, slack.OptionAPIURL(apiURL), slack.OptionHTTPClient(hc)), policy: policy}
+}
+
+var finalCodes = map[string]bool{
+	"channel_not_found": true, "not_in_channel": true, "is_archived": true, "msg_too_long": true,
+	"no_text": true, "invalid_blocks": true, "message_not_found": true, "cant_update_message": true,
+	"edit_window_closed": true, "user_not_in_channel": true, "missing_scope": true, "invalid_auth": true,
+	"not_authed": true, "account_inactive": true, "token_revoked": true, "no_permission": true,
+	"invalid_arguments": true, "too_many_attachments": true, "invalid_metadata_format": true,
+	"thread_not_found": true, "invalid_ts_latest": true, "invalid_ts_oldest": true,
+}
+
+// Classify says whether a slack-go error is worth retrying and how long
+// Slack asked us to wait.
+func Classify(err error) retry.Verdict {
+	var rl *slack.RateLimitedError
+	if errors.As(err, &rl) {
+		return retry.Verdict{Retry: true, After: rl.RetryAfter}
+	}
+	var sc slack.StatusCodeError
+	if errors.As(err, &sc) {
+		return retry.Verdict{Retry: sc.Code == http.StatusTooManyRequests || sc.Code >= 500}
+	}
+	var se slack.SlackErrorResponse
+	if errors.As(err, &se) {
+		switch se.Err {
+		case "ratelimited", "internal_error", "fatal_error", "service_unavailable", "request_timeout":
+			return retry.Verdict{Retry: true}
+		}
+		return retry.Verdict{Retry: !finalCodes[se.Err]}
+	}
+	var ne net.Error
+	if errors.As(err, &ne) {
+		return retry.Verdict{Retry: true}
+	}
+	return retry.Verdict{Retry: false}
+}
+
+func outcome(err error) string {
+	var rl *slack.RateLimitedError
+	var sc slack.StatusCodeError
+	switch {
+	case err == nil:
+		return "ok"
+	case errors.As(err, &rl):
+		return "rate_limited"
+	case errors.As(err, &sc) && sc.Code >= 500:
+		return "server_error"
+	}
+	return "error"
+}
+
+func (c *Client) call(ctx context.Context, method string, fn func(ctx context.Context) error) error {
+	err := retry.Do(ctx, c.policy, Classify, func(ctx context.Context) error {
+		err := fn(ctx)
+		if c.Observe != nil {
+			c.Observe(method, outcome(err))
+		}
+		return err
+	})
+	if err == nil {
+		return nil
+	}
+	if !Classify(err).Retry && !errors.Is(err, retry.ErrBudgetExhausted) {
+		return fmt.Errorf("slack %s: %w: %w", method, ErrFinal, err)
+	}
+	return fmt.Errorf("slack %s: %w", method, err)
+}
+
+// PostMessage posts to channel (in a thread when m.ThreadTS is set) and
+// returns the channel id and ts Slack assigned.
+func (c *Client) PostMessage(ctx context.Context, channel string, m Message) (string, string, error) {
+	var ch, ts string
+	err := c.call(ctx, "chat.postMessage", func(ctx context.Context) error {
+		var err error
+		ch, ts, err = c.api.PostMessageContext(ctx, channel, m.options()...)
+		return err
+	})
+	return ch, ts, err
+}
+
+// UpdateMessage edits the message at ts in place.
+func (c *Client) UpdateMessage(ctx context.Context, channel, ts string, m Message) error {
+	m.ThreadTS = ""
+	return c.call(ctx, "chat.update", func(ctx context.Context) error {
+		_, _, _, err := c.api.UpdateMessageContext(ctx, channel, ts, m.options()...)
+		return err
+	})
+}
+
+// PostEphemeral shows a message to one user in channel.
+func (c *Client) PostEphemeral(ctx context.Context, channel, user string, m Message) error {
+	return c.call(ctx, "chat.postEphemeral", func(ctx context.Context) error {
+		_, err := c.api.PostEphemeralContext(ctx, channel, user, m.options()...)
+		return err
+	})
+}
+
+// Permalink returns the link to a message.
+func (c *Client) Permalink(ctx context.Context, channel, ts string) (string, error) {
+	var link string
+	err := c.call(ctx, "chat.getPermalink", func(ctx context.Context) error {
+		var err error
+		link, err = c.api.GetPermalinkContext(ctx, &slack.PermalinkParameters{Channel: channel, Ts: ts})
+		return err
+	})
+	return link, err
+}
+
+// FindByMetadata looks through the channel's messages since oldest for one
+// the bot posted with metadata event type eventType and payload key = value.
+// It is how a thread posted just before a crash is found again instead of
+// being posted twice.
+func (c *Client) FindByMetadata(ctx context.Context, channel, eventType, key, value string, oldest time.Time) (string, bool, error) {
+	params := &slack.GetConversationHistoryParameters{
+		ChannelID: channel, Limit: 200, IncludeAllMetadata: true,
+		Oldest: fmt.Sprintf("%d.000000", oldest.Unix()),
+	}
+	for page := 0; page < 10; page++ {
+		var resp *slack.GetConversationHistoryResponse
+		err := c.call(ctx, "conversations.history", func(ctx context.Context) error {
+			var err error
+			resp, err = c.api.GetConversationHistoryContext(ctx, params)
+			return err
+		})
+		if err != nil {
+			return "", false, err
+		}
+		for _, m := range resp.Messages {
+			if m.Metadata.EventType == eventType {
+				if v, ok := m.Metadata.EventPayload[key].(string); ok && v == value {
+					return m.Timestamp, true, nil
+				}
+			}
+		}
+		if !resp.HasMore || resp.ResponseMetaData.NextCursor == "" {
+			break
+		}
+		params.Cursor = resp.ResponseMetaData.NextCursor
+	}
+	return "", false, nil
+}

@@ -1,0 +1,271 @@
+// Package fakepagerduty is a stateful stand-in for PagerDuty's REST API
+// (incidents, alerts, notes) for tests and `opsgate demo`. It checks what the
+// real API checks: the `Token token=` (or OAuth Bearer) header, the v2 Accept
+// header, the From header on writes, JSON bodies, and answers with PagerDuty's
+// error shape; 429 with ratelimit-* headers can be scripted.
+package fakepagerduty
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/mail"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+const acceptV2 = "application/vnd.pagerduty+json;version=2"
+
+// Incident is the stored incident, in the REST shape.
+type Incident struct {
+	ID               string         `json:"id"`
+	Type             string         `json:"type"`
+	Summary          string         `json:"summary"`
+	Self             string         `json:"self"`
+	HTMLURL          string         `json:"html_url"`
+	IncidentNumber   int            `json:"incident_number"`
+	Title            string         `json:"title"`
+	Status           string         `json:"status"`
+	Urgency          string         `json:"urgency"`
+	IncidentKey      string         `json:"incident_key"`
+	CreatedAt        string         `json:"created_at"`
+	Service          map[string]any `json:"service"`
+	EscalationPolicy map[string]any `json:"escalation_policy"`
+	Priority         map[string]any `json:"priority,omitempty"`
+	Assignments      []any          `json:"assignments"`
+	Teams            []any          `json:"teams"`
+}
+
+// Alert is a stored alert, in the REST shape.
+type Alert struct {
+	ID        string         `json:"id"`
+	Type      string         `json:"type"`
+	Summary   string         `json:"summary"`
+	Status    string         `json:"status"`
+	AlertKey  string         `json:"alert_key"`
+	Severity  string         `json:"severity"`
+	CreatedAt string         `json:"created_at"`
+	Body      map[string]any `json:"body"`
+}
+
+// Note is a note someone added.
+type Note struct {
+	IncidentID string
+	From       string
+	Content    string
+}
+
+type failure struct {
+	status     int
+	retryAfter int
+}
+
+// Server is the fake. Create with New; Close when done.
+type Server struct {
+	*httptest.Server
+	token string
+
+	mu        sync.Mutex
+	incidents map[string]*Incident
+	alerts    map[string][]Alert
+	notes     []Note
+	fail      map[string][]failure // route key -> scripted failures
+	requests  map[string]int
+	// Bodies records each POST body received, to prove retries re-send it whole.
+	Bodies [][]byte
+}
+
+// New starts a fake that accepts only token.
+func New(token string) *Server {
+	s := &Server{token: token, incidents: map[string]*Incident{}, alerts: map[string][]Alert{}, fail: map[string][]failure{}, requests: map[string]int{}}
+	s.Server = httptest.NewServer(http.HandlerFunc(s.serve))
+	return s
+}
+
+// AddIncident stores an incident (and its alerts).
+func (s *Server) AddIncident(inc Incident, alerts ...Alert) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if inc.Type == "" {
+		inc.Type = "incident"
+	}
+	if inc.Self == "" {
+		inc.Self = s.URL + "/incidents/" + inc.ID
+	}
+	for i := range alerts {
+		if alerts[i].Type == "" {
+			alerts[i].Type = "alert"
+		}
+	}
+	c := inc
+	s.incidents[inc.ID] = &c
+	s.alerts[inc.ID] = alerts
+}
+
+// FailNext makes the next n requests to route ("GET /incidents/{id}",
+// "GET /incidents/{id}/alerts", "POST /incidents/{id}/notes") answer status;
+// for 429, retryAfter seconds go into ratelimit-reset.
+func (s *Server) FailNext(route string, n, status, retryAfter int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for i := 0; i < n; i++ {
+		s.fail[route] = append(s.fail[route], failure{status, retryAfter})
+	}
+}
+
+// Requests counts requests that reached route (including failed ones).
+func (s *Server) Requests(route string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.requests[route]
+}
+
+// Notes returns the notes added so far.
+func (s *Server) Notes() []Note {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]Note(nil), s.notes...)
+}
+
+func writeError(w http.ResponseWriter, status, code int, msg string, errs ...string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	body := map[string]any{"message": msg, "code": code}
+	if len(errs) > 0 {
+		body["errors"] = errs
+	}
+	_ = json.NewEncoder(w).Encode(map[string]any{"error": body})
+}
+
+func writeJSON(w http.ResponseWriter, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
+	parts := strings.Split(strings.Trim(r.URL.Path, "/"), "/")
+	route := r.Method + " /" + strings.Join(parts, "/")
+	if len(parts) >= 2 && parts[0] == "incidents" {
+		parts2 := append([]string{"incidents", "{id}"}, parts[2:]...)
+		route = r.Method + " /" + strings.Join(parts2, "/")
+	}
+	var body []byte
+	if r.Method == http.MethodPost || r.Method == http.MethodPut {
+		var err error
+		if body, err = io.ReadAll(io.LimitReader(r.Body, 1<<20)); err != nil {
+			writeError(w, http.StatusBadRequest, 2001, "Invalid Input Provided")
+			return
+		}
+	}
+	s.mu.Lock()
+	s.requests[route]++
+	if body != nil {
+		s.Bodies = append(s.Bodies, body)
+	}
+	var f *failure
+	if q := s.fail[route]; len(q) > 0 {
+		f = &q[0]
+		s.fail[route] = q[1:]
+	}
+	s.mu.Unlock()
+
+	auth := r.Header.Get("Authorization")
+	if auth != "Token token="+s.token && auth != "Bearer "+s.token {
+		writeError(w, http.StatusUnauthorized, 2006, "Unauthorized")
+		return
+	}
+	if !strings.HasPrefix(r.Header.Get("Accept"), acceptV2) {
+		writeError(w, http.StatusBadRequest, 2001, "Invalid Input Provided", "Accept header must request version=2")
+		return
+	}
+	if f != nil {
+		if f.status == http.StatusTooManyRequests {
+			w.Header().Set("ratelimit-limit", "960")
+			w.Header().Set("ratelimit-remaining", "0")
+			w.Header().Set("ratelimit-reset", strconv.Itoa(f.retryAfter))
+			writeError(w, f.status, 2020, "Rate Limit Exceeded")
+			return
+		}
+		writeError(w, f.status, 0, http.StatusText(f.status))
+		return
+	}
+	switch {
+	case route == "GET /incidents/{id}" && len(parts) == 2:
+		s.mu.Lock()
+		inc, ok := s.incidents[parts[1]]
+		var c Incident
+		if ok {
+			c = *inc
+		}
+		s.mu.Unlock()
+		if !ok {
+			writeError(w, http.StatusNotFound, 2100, "Not Found")
+			return
+		}
+		writeJSON(w, map[string]any{"incident": c})
+	case route == "GET /incidents/{id}/alerts":
+		s.mu.Lock()
+		_, ok := s.incidents[parts[1]]
+		alerts := append([]Alert{}, s.alerts[parts[1]]...)
+		s.mu.Unlock()
+		if !ok {
+			writeError(w, http.StatusNotFound, 2100, "Not Found")
+			return
+		}
+		limit := 25
+		if v := r.URL.Query().Get("limit"); v != "" {
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 1 || n > 100 {
+				writeError(w, http.StatusBadRequest, 2001, "Invalid Input Provided", "limit must be 1..100")
+				return
+			}
+			limit = n
+		}
+		more := len(alerts) > limit
+		if more {
+			alerts = alerts[:limit]
+		}
+		writeJSON(w, map[string]any{"alerts": alerts, "limit": limit, "offset": 0, "more": more, "total": nil})
+	case route == "POST /incidents/{id}/notes":
+		s.addNote(w, r, parts[1], body)
+	default:
+		writeError(w, http.StatusNotFound, 2100, "Not Found")
+	}
+}
+
+func (s *Server) addNote(w http.ResponseWriter, r *http.Request, id string, body []byte) {
+	s.mu.Lock()
+	_, ok := s.incidents[id]
+	s.mu.Unlock()
+	if !ok {
+		writeError(w, http.StatusNotFound, 2100, "Not Found")
+		return
+	}
+	from := r.Header.Get("From")
+	if _, err := mail.ParseAddress(from); err != nil {
+		writeError(w, http.StatusBadRequest, 2001, "Invalid Input Provided", "A valid From header is required")
+		return
+	}
+	var req struct {
+		Note *struct {
+			Content string `json:"content"`
+		} `json:"note"`
+	}
+	if err := json.Unmarshal(body, &req); err != nil || req.Note == nil || strings.TrimSpace(req.Note.Content) == "" {
+		writeError(w, http.StatusBadRequest, 2001, "Invalid Input Provided", "Note content is required")
+		return
+	}
+	s.mu.Lock()
+	s.notes = append(s.notes, Note{IncidentID: id, From: from, Content: req.Note.Content})
+	n := len(s.notes)
+	s.mu.Unlock()
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusCreated)
+	_ = json.NewEncoder(w).Encode(map[string]any{"note": map[string]any{
+		"id": fmt.Sprintf("PNOTE%d", n), "content": req.Note.Content, "created_at": time.Now().UTC().Format(time.RFC3339),
+		"user": map[string]any{"id": "PUSER1", "type": "user_reference", "summary": from}}})
+}
