@@ -44,7 +44,9 @@ type Queue struct {
 }
 
 // New returns the default queue on rdb.
-func New(rdb redis.Cmdable) *Queue { return &Queue{rdb: rdb, Stream: DefaultStream, Group: DefaultGroup} }
+func New(rdb redis.Cmdable) *Queue {
+	return &Queue{rdb: rdb, Stream: DefaultStream, Group: DefaultGroup}
+}
 
 // Setup creates the stream and group if missing.
 func (q *Queue) Setup(ctx context.Context) error {

@@ -48,6 +48,7 @@ func (m Message) options() []slack.MsgOption {
 // Client talks to Slack.
 type Client struct {
 	api    *slack.Client
+	hc     *http.Client
 	policy retry.Policy
 	// Observe, when set, is told each call's method and outcome ("ok",
 	// "rate_limited", "server_error", "error").
@@ -65,20 +66,13 @@ func New(apiURL, token string, hc *http.Client, policy retry.Policy) *Client {
 	if policy.Attempts == 0 {
 		policy = retry.Policy{Attempts: 6, Base: time.Second, Max: 10 * time.Second, Budget: 30 * time.Second, Jitter: true}
 	}
-	return &Client{api: slack.New(token, slack.OptionAPIURL(apiURL), slack.OptionHTTPClient(hc)), policy: policy}
-}
-
-var finalCodes = map[string]bool{
-	"channel_not_found": true, "not_in_channel": true, "is_archived": true, "msg_too_long": true,
-	"no_text": true, "invalid_blocks": true, "message_not_found": true, "cant_update_message": true,
-	"edit_window_closed": true, "user_not_in_channel": true, "missing_scope": true, "invalid_auth": true,
-	"not_authed": true, "account_inactive": true, "token_revoked": true, "no_permission": true,
-	"invalid_arguments": true, "too_many_attachments": true, "invalid_metadata_format": true,
-	"thread_not_found": true, "invalid_ts_latest": true, "invalid_ts_oldest": true,
+	return &Client{api: slack.New(token, slack.OptionAPIURL(apiURL), slack.OptionHTTPClient(hc)), hc: hc, policy: policy}
 }
 
 // Classify says whether a slack-go error is worth retrying and how long
-// Slack asked us to wait.
+// Slack asked us to wait: 429 (with its Retry-After), 5xx, network errors
+// and Slack's own transient codes are; every other ok:false answer
+// (channel_not_found, invalid_blocks, invalid_auth, ...) is final.
 func Classify(err error) retry.Verdict {
 	var rl *slack.RateLimitedError
 	if errors.As(err, &rl) {
@@ -94,7 +88,7 @@ func Classify(err error) retry.Verdict {
 		case "ratelimited", "internal_error", "fatal_error", "service_unavailable", "request_timeout":
 			return retry.Verdict{Retry: true}
 		}
-		return retry.Verdict{Retry: !finalCodes[se.Err]}
+		return retry.Verdict{Retry: false}
 	}
 	var ne net.Error
 	if errors.As(err, &ne) {

@@ -25,6 +25,7 @@ type Server struct {
 	dir  string
 	Port int
 	cmd  *exec.Cmd
+	done chan struct{} // closed when cmd has exited
 }
 
 // Addr is host:port.
@@ -94,7 +95,9 @@ func (s *Server) start() error {
 	}
 	s.cmd = cmd
 	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
+	done := make(chan struct{})
+	s.done = done
+	go func() { err := cmd.Wait(); close(done); exited <- err }()
 	c := redis.NewClient(&redis.Options{Addr: s.Addr(), MaxRetries: -1})
 	defer c.Close()
 	deadline := time.Now().Add(10 * time.Second)
@@ -109,12 +112,13 @@ func (s *Server) start() error {
 		err := c.Ping(ctx).Err()
 		cancel()
 		if err == nil {
-			go func() { <-exited }()
 			return nil
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
 	_ = cmd.Process.Kill()
+	<-done
+	s.cmd = nil
 	return fmt.Errorf("redis-server did not answer PING within 10s; log: %s", tail(logFile))
 }
 
@@ -139,6 +143,7 @@ func tail(path string) string {
 func (s *Server) Kill() {
 	if s.cmd != nil && s.cmd.Process != nil {
 		_ = s.cmd.Process.Kill()
+		<-s.done
 		s.cmd = nil
 	}
 }

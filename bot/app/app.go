@@ -1,0 +1,198 @@
+// Package app wires opsgate together from its configuration: Redis (or the
+// embedded store), the queue and its workers, Slack and PagerDuty clients,
+// and the HTTP server.
+package app
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/alicebob/miniredis/v2"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/opsgate/opsgate/bot/config"
+	"github.com/opsgate/opsgate/bot/incident"
+	"github.com/opsgate/opsgate/bot/metrics"
+	"github.com/opsgate/opsgate/bot/queue"
+	"github.com/opsgate/opsgate/bot/retry"
+	"github.com/opsgate/opsgate/bot/server"
+	"github.com/opsgate/opsgate/bot/threads"
+	"github.com/opsgate/opsgate/integrations/pagerduty"
+	slackapi "github.com/opsgate/opsgate/integrations/slack"
+)
+
+// IncidentTTL is how long an incident record lives after its last change.
+const IncidentTTL = 90 * 24 * time.Hour
+
+// Options are what New needs besides the environment.
+type Options struct {
+	Env   *config.Env
+	File  *config.File          // nil = no config file
+	Log   *slog.Logger          // nil = slog.Default()
+	Redis redis.UniversalClient // nil = from REDIS_URL, or embedded
+	Now   func() time.Time
+	// Retry policies (zero = production defaults). Tests shorten them.
+	SlackRetry, PagerDutyRetry retry.Policy
+	LockWait                   time.Duration
+	ConsumerBlock              time.Duration
+}
+
+// App is a wired opsgate instance.
+type App struct {
+	Env      *config.Env
+	Log      *slog.Logger
+	Redis    redis.UniversalClient
+	Queue    *queue.Queue
+	Store    *incident.Store
+	Syncer   *threads.Syncer
+	Metrics  *metrics.Metrics
+	Handler  http.Handler
+	embedded *miniredis.Miniredis
+	opts     Options
+	ownRedis bool
+}
+
+// ErrRedis is returned when Redis cannot be reached at start.
+var ErrRedis = errors.New("redis unreachable")
+
+// New wires an App. Close it when done.
+func New(ctx context.Context, o Options) (*App, error) {
+	a := &App{Env: o.Env, Log: o.Log, opts: o}
+	if a.Log == nil {
+		a.Log = slog.Default()
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+		a.opts.Now = time.Now
+	}
+	if err := a.connectRedis(ctx, o.Redis); err != nil {
+		return nil, err
+	}
+	a.Metrics = metrics.New()
+	a.Queue = queue.New(a.Redis)
+	if err := a.Queue.Setup(ctx); err != nil {
+		a.Close()
+		return nil, err
+	}
+	a.Store = incident.NewStore(a.Redis, IncidentTTL, o.Now)
+
+	sc := slackapi.New(o.Env.SlackAPIURL, o.Env.SlackBotToken.Reveal(), nil, o.SlackRetry)
+	sc.Observe = a.Metrics.ObserveSlackCall
+	var pd threads.PagerDuty
+	if o.Env.PagerDutyAPIToken != "" {
+		pd = pagerduty.NewClient(o.Env.PagerDutyAPIURL, o.Env.PagerDutyAPIToken.Reveal(), o.PagerDutyRetry)
+	}
+	fallback := o.Env.SlackChannel
+	file := o.File
+	a.Syncer = &threads.Syncer{
+		Store: a.Store, Redis: a.Redis, Slack: sc, PagerDuty: pd, NoteFrom: o.Env.PagerDutyFromEmail, Responder: sc,
+		Route: func(id, name string) string { return file.ChannelFor(id, name, fallback) },
+		Log:   a.Log, LockWait: o.LockWait,
+	}
+	srv := &server.Server{
+		Queue: a.Queue, Incidents: a.Store, Redis: a.Redis,
+		WebhookSecrets: o.Env.PagerDutyWebhookSecrets.Reveal(), SigningSecret: o.Env.SlackSigningSecret.Reveal(),
+		CanFetch: pd != nil, MaxAge: o.Env.WebhookMaxAge, Now: o.Now, Log: a.Log, Metrics: a.Metrics,
+	}
+	a.Handler = srv.Handler()
+	return a, nil
+}
+
+func (a *App) connectRedis(ctx context.Context, given redis.UniversalClient) error {
+	switch {
+	case given != nil:
+		a.Redis = given
+	case a.Env.RedisURL != "":
+		opt, err := redis.ParseURL(a.Env.RedisURL.Reveal())
+		if err != nil {
+			return fmt.Errorf("%w: REDIS_URL: not a valid redis URL", config.ErrInvalid)
+		}
+		a.Redis, a.ownRedis = redis.NewClient(opt), true
+	default:
+		m, err := miniredis.Run()
+		if err != nil {
+			return fmt.Errorf("embedded store: %w", err)
+		}
+		a.embedded = m
+		a.Redis, a.ownRedis = redis.NewClient(&redis.Options{Addr: m.Addr()}), true
+		a.Log.Warn("REDIS_URL is unset: using an embedded in-process store; state is not durable and not shared between replicas")
+	}
+	pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	if err := a.Redis.Ping(pctx).Err(); err != nil {
+		a.Close()
+		return fmt.Errorf("%w: %v", ErrRedis, err)
+	}
+	return nil
+}
+
+// Close releases Redis (and the embedded store).
+func (a *App) Close() {
+	if a.ownRedis && a.Redis != nil {
+		_ = a.Redis.Close()
+	}
+	if a.embedded != nil {
+		a.embedded.Close()
+	}
+}
+
+func consumerPrefix() string {
+	host, _ := os.Hostname()
+	b := make([]byte, 4)
+	_, _ = rand.Read(b)
+	return fmt.Sprintf("%s-%d-%s", host, os.Getpid(), hex.EncodeToString(b))
+}
+
+// RunWorkers runs the configured number of consumers until ctx ends.
+func (a *App) RunWorkers(ctx context.Context) {
+	prefix := consumerPrefix()
+	var wg sync.WaitGroup
+	for i := 0; i < a.Env.Workers; i++ {
+		c := &queue.Consumer{
+			Queue: a.Queue, Name: fmt.Sprintf("%s-%d", prefix, i), Handle: a.Syncer.Handle,
+			Block: a.opts.ConsumerBlock, MinIdle: a.Env.ReclaimIdle, MaxAge: a.Env.WebhookMaxAge,
+			Log: a.Log, Now: a.opts.Now, Observe: a.Metrics.ObserveEvent,
+		}
+		wg.Add(1)
+		go func() { defer wg.Done(); _ = c.Run(ctx) }()
+	}
+	wg.Wait()
+}
+
+// Serve listens on ln and runs the workers until ctx ends, then drains:
+// the HTTP server stops accepting, in-flight requests finish, workers stop
+// between entries (an interrupted entry stays pending for another replica).
+func (a *App) Serve(ctx context.Context, ln net.Listener) error {
+	hs := &http.Server{Handler: a.Handler, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 10 * time.Second,
+		WriteTimeout: 10 * time.Second, IdleTimeout: 60 * time.Second}
+	wctx, stopWorkers := context.WithCancel(ctx)
+	defer stopWorkers()
+	workersDone := make(chan struct{})
+	go func() { a.RunWorkers(wctx); close(workersDone) }()
+	errc := make(chan error, 1)
+	go func() { errc <- hs.Serve(ln) }()
+	a.Log.Info("opsgate listening", "addr", ln.Addr().String(), "workers", a.Env.Workers)
+	var err error
+	select {
+	case <-ctx.Done():
+	case err = <-errc:
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	_ = hs.Shutdown(sctx)
+	stopWorkers()
+	<-workersDone
+	if errors.Is(err, http.ErrServerClosed) {
+		err = nil
+	}
+	return err
+}

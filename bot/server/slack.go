@@ -1,0 +1,142 @@
+package server
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+
+	"github.com/slack-go/slack"
+
+	"github.com/opsgate/opsgate/bot/incident"
+	"github.com/opsgate/opsgate/bot/threads"
+	"github.com/opsgate/opsgate/bot/triage"
+)
+
+// verifySlack checks the signature and timestamp window (slack-go) and
+// rejects replays of an already-seen signed request. ok=false means an
+// answer was written.
+func (s *Server) verifySlack(w http.ResponseWriter, r *http.Request, endpoint string, body []byte) bool {
+	count := func(outcome string) { s.Metrics.SlackReqs.WithLabelValues(endpoint, outcome).Inc() }
+	sv, err := slack.NewSecretsVerifier(r.Header, s.SigningSecret)
+	if err == nil {
+		_, _ = sv.Write(body)
+		err = sv.Ensure()
+	}
+	if err != nil {
+		count("bad_signature")
+		s.Log.Warn("slack request rejected: signature", "endpoint", endpoint, "remote", r.RemoteAddr, "err", err)
+		apiError(w, http.StatusUnauthorized, "bad_signature", "Slack signature or timestamp invalid")
+		return false
+	}
+	first, err := s.firstSeen(r.Context(), endpoint, r.Header.Get("X-Slack-Signature"))
+	if err != nil {
+		count("unavailable")
+		apiError(w, http.StatusServiceUnavailable, "unavailable", "try again")
+		return false
+	}
+	if !first {
+		count("replay")
+		s.Log.Warn("slack request rejected: replay", "endpoint", endpoint)
+		writeJSON(w, http.StatusOK, ephemeral("This request was already handled."))
+		return false
+	}
+	return true
+}
+
+func ephemeral(text string) map[string]any {
+	return map[string]any{"response_type": "ephemeral", "text": text}
+}
+
+func (s *Server) slashCommand(w http.ResponseWriter, r *http.Request) {
+	count := func(outcome string) { s.Metrics.SlackReqs.WithLabelValues("commands", outcome).Inc() }
+	body, ok := readBody(w, r, MaxSlackBody)
+	if !ok {
+		count("too_large")
+		return
+	}
+	if !s.verifySlack(w, r, "commands", body) {
+		return
+	}
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	cmd, err := slack.SlashCommandParse(r)
+	if err != nil || cmd.UserID == "" {
+		count("malformed")
+		apiError(w, http.StatusBadRequest, "malformed", "not a slash command form")
+		return
+	}
+	count("ok")
+	parsed, err := triage.Parse(cmd.Text)
+	if err != nil {
+		writeJSON(w, http.StatusOK, ephemeral(fmt.Sprintf("%v\n\n%s", err, triage.Help)))
+		return
+	}
+	switch parsed.Kind {
+	case triage.KindHelp:
+		writeJSON(w, http.StatusOK, ephemeral(triage.Help))
+	case triage.KindIncident:
+		writeJSON(w, http.StatusOK, ephemeral(s.triageIncident(r, cmd, parsed.IncidentID)))
+	}
+}
+
+// triageIncident links an existing thread at once, or queues a request to
+// open it (answered later through response_url).
+func (s *Server) triageIncident(r *http.Request, cmd slack.SlashCommand, id string) string {
+	rec, err := s.Incidents.Get(r.Context(), id)
+	switch {
+	case err == nil && rec.HasThread():
+		if rec.Thread.Permalink != "" {
+			return fmt.Sprintf("Incident %s is being handled in <%s|this thread> in <#%s>.", id, rec.Thread.Permalink, rec.Thread.Channel)
+		}
+		return fmt.Sprintf("Incident %s is being handled in a thread in <#%s>.", id, rec.Thread.Channel)
+	case err != nil && !errors.Is(err, incident.ErrNotFound):
+		s.Log.Error("triage lookup failed", "incident", id, "err", err)
+		return "opsgate cannot reach its store right now; try again in a minute."
+	case errors.Is(err, incident.ErrNotFound) && !s.CanFetch:
+		return fmt.Sprintf("I have no thread for incident %s, and no PagerDuty API token is configured to look it up.", id)
+	}
+	if !validResponseURL(cmd.ResponseURL) {
+		return "Slack did not send a usable response_url; try again."
+	}
+	payload, _ := json.Marshal(threads.TriageRequest{IncidentID: id, UserID: cmd.UserID, ChannelID: cmd.ChannelID, ResponseURL: cmd.ResponseURL})
+	if _, _, err := s.Queue.Enqueue(r.Context(), "", 0, threads.KindTriage, payload); err != nil {
+		s.Log.Error("triage not queued", "incident", id, "err", err)
+		return "opsgate cannot queue the request right now; try again in a minute."
+	}
+	return fmt.Sprintf("Opening the thread for incident %s…", id)
+}
+
+func validResponseURL(s string) bool {
+	u, err := url.Parse(s)
+	return err == nil && (u.Scheme == "https" || u.Scheme == "http") && u.Host != ""
+}
+
+func (s *Server) interaction(w http.ResponseWriter, r *http.Request) {
+	count := func(outcome string) { s.Metrics.SlackReqs.WithLabelValues("interactions", outcome).Inc() }
+	body, ok := readBody(w, r, MaxInteractionBody)
+	if !ok {
+		count("too_large")
+		return
+	}
+	if !s.verifySlack(w, r, "interactions", body) {
+		return
+	}
+	form, err := url.ParseQuery(string(body))
+	var cb slack.InteractionCallback
+	if err == nil {
+		err = json.Unmarshal([]byte(form.Get("payload")), &cb)
+	}
+	if err != nil || cb.Type == "" || cb.User.ID == "" {
+		count("malformed")
+		apiError(w, http.StatusBadRequest, "malformed", "payload is not a Slack interaction")
+		return
+	}
+	count("ok")
+	for _, a := range cb.ActionCallback.BlockActions {
+		s.Log.Info("interaction", "type", string(cb.Type), "action_id", a.ActionID, "user", cb.User.ID)
+	}
+	w.WriteHeader(http.StatusOK)
+}

@@ -1,0 +1,171 @@
+package threads
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/opsgate/opsgate/bot/incident"
+	"github.com/opsgate/opsgate/bot/lock"
+	"github.com/opsgate/opsgate/bot/queue"
+	"github.com/opsgate/opsgate/bot/render"
+	slackapi "github.com/opsgate/opsgate/integrations/slack"
+)
+
+// LockKey is the per-incident lease that serialises Slack writes.
+func LockKey(id string) string { return "opsgate:lock:incident:" + id }
+
+// Sync brings Slack up to date with the incident's record: it posts the
+// parent if there is none (finding a parent posted before a crash instead
+// of posting twice), edits it when the snapshot changed, and posts pending
+// replies. It returns only when Slack shows everything the record held when
+// the lease was taken, so callers may ack their event.
+func (s *Syncer) Sync(ctx context.Context, id string) error {
+	ttl, wait := s.LockTTL, s.LockWait
+	if ttl <= 0 {
+		ttl = 2 * time.Minute
+	}
+	if wait <= 0 {
+		wait = 45 * time.Second
+	}
+	wctx, cancel := context.WithTimeout(ctx, wait)
+	lease, err := lock.AcquireWait(wctx, s.Redis, LockKey(id), ttl, 25*time.Millisecond)
+	cancel()
+	if err != nil {
+		return fmt.Errorf("incident %s: %w", id, err)
+	}
+	defer func() { _ = lease.Release(context.WithoutCancel(ctx)) }()
+	for round := 0; round < 10; round++ {
+		rec, err := s.Store.Get(ctx, id)
+		if err != nil {
+			return err
+		}
+		if rec.Synced() || (!rec.HasThread() && rec.StateVersion == 0) {
+			return nil // in sync, or nothing to show yet (no snapshot)
+		}
+		select {
+		case <-lease.Lost():
+			return fmt.Errorf("incident %s: lease lost during sync", id)
+		default:
+		}
+		if err := s.step(ctx, rec); err != nil {
+			return err
+		}
+	}
+	return fmt.Errorf("incident %s: still not in sync after 10 rounds", id)
+}
+
+// permanent marks Slack errors no retry can fix.
+func permanent(err error) error {
+	if errors.Is(err, slackapi.ErrFinal) {
+		return fmt.Errorf("%w: %w", err, queue.ErrPermanent)
+	}
+	return err
+}
+
+func (s *Syncer) step(ctx context.Context, rec *incident.Record) error {
+	id := rec.Snapshot.ID
+	switch {
+	case !rec.HasThread():
+		return s.openThread(ctx, rec)
+	case rec.RenderedVersion < rec.StateVersion:
+		msg := render.Parent(rec)
+		if err := s.Slack.UpdateMessage(ctx, rec.Thread.Channel, rec.Thread.TS, msg); err != nil {
+			return permanent(err)
+		}
+		v := rec.StateVersion
+		_, err := s.Store.Update(ctx, id, func(r *incident.Record) (bool, error) {
+			if r.RenderedVersion >= v {
+				return false, nil
+			}
+			r.RenderedVersion = v
+			return true, nil
+		})
+		return err
+	default:
+		i := rec.Replied
+		c := rec.Timeline[i]
+		msg := render.Reply(c)
+		msg.ThreadTS = rec.Thread.TS
+		if _, _, err := s.Slack.PostMessage(ctx, rec.Thread.Channel, msg); err != nil {
+			return permanent(err)
+		}
+		_, err := s.Store.Update(ctx, id, func(r *incident.Record) (bool, error) {
+			if r.Replied > i {
+				return false, nil
+			}
+			r.Replied = i + 1
+			return true, nil
+		})
+		return err
+	}
+}
+
+func (s *Syncer) openThread(ctx context.Context, rec *incident.Record) error {
+	id := rec.Snapshot.ID
+	channel := rec.Channel
+	if channel == "" {
+		channel = s.Route(rec.Snapshot.ServiceID, rec.Snapshot.ServiceName)
+	}
+	if channel == "" {
+		return fmt.Errorf("incident %s (service %q): %w: %w", id, rec.Snapshot.ServiceName, ErrNoChannel, queue.ErrPermanent)
+	}
+	var ts string
+	if rec.ParentPending {
+		// An earlier attempt may have posted before it could record the ts.
+		found, ok, err := s.Slack.FindByMetadata(ctx, channel, render.MetadataEventType, "incident_id", id, rec.FirstSeenAt.Add(-time.Hour))
+		if err != nil {
+			return permanent(err)
+		}
+		if ok {
+			ts = found
+			s.log().Info("found the thread posted before a crash", "incident", id, "ts", ts)
+		}
+	} else if _, err := s.Store.Update(ctx, id, func(r *incident.Record) (bool, error) {
+		changed := !r.ParentPending || r.Channel != channel
+		r.ParentPending, r.Channel = true, channel
+		return changed, nil
+	}); err != nil {
+		return err
+	}
+	rendered := rec.StateVersion
+	if ts == "" {
+		var err error
+		if channel, ts, err = s.Slack.PostMessage(ctx, channel, render.Parent(rec)); err != nil {
+			return permanent(err)
+		}
+	} else {
+		rendered = -1 // content unknown: edit it on the next round
+	}
+	link, err := s.Slack.Permalink(ctx, channel, ts)
+	if err != nil {
+		s.log().Warn("no permalink for thread", "incident", id, "err", err)
+	}
+	if _, err := s.Store.Update(ctx, id, func(r *incident.Record) (bool, error) {
+		r.Thread = incident.Thread{Channel: channel, TS: ts, Permalink: link}
+		r.Channel, r.ParentPending, r.RenderedVersion = channel, false, rendered
+		return true, nil
+	}); err != nil {
+		return err
+	}
+	s.log().Info("thread opened", "incident", id, "channel", channel, "ts", ts)
+	s.noteThread(ctx, id, link)
+	return nil
+}
+
+// noteThread adds the thread link to the PagerDuty incident once (best effort).
+func (s *Syncer) noteThread(ctx context.Context, id, link string) {
+	if s.PagerDuty == nil || s.NoteFrom == "" || link == "" {
+		return
+	}
+	if err := s.PagerDuty.AddNote(ctx, id, s.NoteFrom, "opsgate Slack thread: "+link); err != nil {
+		s.log().Warn("could not add the thread link to PagerDuty", "incident", id, "err", err)
+		return
+	}
+	_, _ = s.Store.Update(ctx, id, func(r *incident.Record) (bool, error) {
+		changed := !r.NoteAdded
+		r.NoteAdded = true
+		return changed, nil
+	})
+}

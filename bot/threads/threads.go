@@ -1,0 +1,251 @@
+// Package threads turns queued PagerDuty events into one Slack thread per
+// incident: it folds each event into the incident record, then brings Slack
+// up to date under a per-incident lease — post the parent once, edit it in
+// place when the incident changes, and post each change as a reply.
+package threads
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/opsgate/opsgate/bot/incident"
+	"github.com/opsgate/opsgate/bot/queue"
+	"github.com/opsgate/opsgate/integrations/pagerduty"
+	slackapi "github.com/opsgate/opsgate/integrations/slack"
+)
+
+// Queue entry kinds.
+const (
+	KindPagerDuty = "pagerduty" // payload: the webhook body
+	KindTriage    = "triage"    // payload: TriageRequest
+)
+
+// ErrNoChannel is returned when no channel is configured for an incident.
+var ErrNoChannel = errors.New("no Slack channel configured for this incident's service")
+
+// Slack is what the syncer needs from Slack.
+type Slack interface {
+	PostMessage(ctx context.Context, channel string, m slackapi.Message) (string, string, error)
+	UpdateMessage(ctx context.Context, channel, ts string, m slackapi.Message) error
+	Permalink(ctx context.Context, channel, ts string) (string, error)
+	FindByMetadata(ctx context.Context, channel, eventType, key, value string, oldest time.Time) (string, bool, error)
+}
+
+// PagerDuty is what the syncer reads from PagerDuty's REST API (optional).
+type PagerDuty interface {
+	GetIncident(ctx context.Context, id string) (*pagerduty.IncidentData, error)
+	ListAlerts(ctx context.Context, incidentID string, limit uint) ([]pagerduty.Alert, error)
+	AddNote(ctx context.Context, incidentID, from, content string) error
+}
+
+// Responder answers a slash command later (through its response_url).
+type Responder interface {
+	Respond(ctx context.Context, responseURL string, m slackapi.Message) error
+}
+
+// Router picks the channel for a service; "" when none is configured.
+type Router func(serviceID, serviceName string) string
+
+// TriageRequest is queued by `/triage <incident>` when no thread is known.
+type TriageRequest struct {
+	IncidentID  string `json:"incident_id"`
+	UserID      string `json:"user_id"`
+	ChannelID   string `json:"channel_id"`
+	ResponseURL string `json:"response_url"`
+}
+
+// Syncer handles queue entries.
+type Syncer struct {
+	Store     *incident.Store
+	Redis     redis.Cmdable
+	Slack     Slack
+	PagerDuty PagerDuty // nil without PAGERDUTY_API_TOKEN
+	NoteFrom  string    // PagerDuty user e-mail for the thread-link note ("" = no note)
+	Responder Responder
+	Route     Router
+	Log       *slog.Logger
+	LockTTL   time.Duration
+	LockWait  time.Duration
+}
+
+func (s *Syncer) log() *slog.Logger {
+	if s.Log == nil {
+		return slog.Default()
+	}
+	return s.Log
+}
+
+// Handle is the queue handler.
+func (s *Syncer) Handle(ctx context.Context, e queue.Entry) error {
+	switch e.Kind {
+	case KindPagerDuty:
+		return s.handleWebhook(ctx, e.Payload)
+	case KindTriage:
+		var req TriageRequest
+		if err := json.Unmarshal(e.Payload, &req); err != nil || !pagerduty.ValidID(req.IncidentID) {
+			return fmt.Errorf("triage request: malformed: %w", queue.ErrPermanent)
+		}
+		return s.handleTriage(ctx, req)
+	}
+	return fmt.Errorf("unknown entry kind %q: %w", e.Kind, queue.ErrPermanent)
+}
+
+func snapshotFrom(d *pagerduty.IncidentData) *incident.Snapshot {
+	s := &incident.Snapshot{
+		ID: d.ID, Number: d.Number, Title: d.Title, Status: incident.Status(d.Status), Urgency: d.Urgency,
+		ServiceID: d.Service.ID, ServiceName: d.Service.Summary, HTMLURL: d.HTMLURL,
+		EscalationPolicy: d.EscalationPolicy.Summary, CreatedAt: d.CreatedAt,
+	}
+	if d.Priority != nil {
+		s.Priority = d.Priority.Summary
+	}
+	for _, a := range d.Assignees {
+		s.Assignees = append(s.Assignees, a.Summary)
+	}
+	return s
+}
+
+// updateFor maps a webhook event to a record update; ok=false for events
+// that do not concern an incident thread.
+func updateFor(ev *pagerduty.Event) (incident.Update, bool) {
+	u := incident.Update{EventID: ev.ID, Type: ev.EventType, OccurredAt: ev.OccurredAt}
+	if ev.Agent != nil {
+		u.Agent = ev.Agent.Summary
+	}
+	switch {
+	case ev.Incident != nil:
+		u.Snapshot = snapshotFrom(ev.Incident)
+		u.Reply = ev.EventType != "incident.triggered"
+		if ev.EventType == "incident.reassigned" || ev.EventType == "incident.escalated" || ev.EventType == "incident.delegated" {
+			if len(u.Snapshot.Assignees) > 0 {
+				u.Detail = "Now assigned to " + joinNames(u.Snapshot.Assignees)
+			}
+		}
+		if ev.EventType == "incident.priority_updated" && u.Snapshot.Priority != "" {
+			u.Detail = "Priority is now " + u.Snapshot.Priority
+		}
+		return u, true
+	case ev.Note != nil:
+		// Note content is not posted until the sanitization layer exists.
+		u.Reply = true
+		return u, true
+	}
+	return u, false
+}
+
+func joinNames(names []string) string {
+	out := ""
+	for i, n := range names {
+		if i > 0 {
+			out += ", "
+		}
+		out += n
+	}
+	return out
+}
+
+func (s *Syncer) handleWebhook(ctx context.Context, body []byte) error {
+	ev, err := pagerduty.ParseEvent(body)
+	if err != nil {
+		return fmt.Errorf("%w: %w", err, queue.ErrPermanent)
+	}
+	u, ok := updateFor(ev)
+	if !ok {
+		s.log().Debug("event ignored", "event_id", ev.ID, "type", ev.EventType)
+		return nil
+	}
+	id := ev.IncidentID()
+	if s.PagerDuty != nil && ev.EventType == "incident.triggered" {
+		if alerts, err := s.PagerDuty.ListAlerts(ctx, id, 10); err == nil {
+			u.Alerts, u.AlertTotal = alertsFrom(alerts), len(alerts)
+		} else {
+			s.log().Warn("could not fetch alerts; using the webhook payload", "incident", id, "err", err)
+		}
+	}
+	rec, err := s.Store.Apply(ctx, id, u)
+	if err != nil {
+		return err
+	}
+	if rec.StateVersion == 0 && s.PagerDuty != nil { // e.g. a note on an incident opsgate has not seen
+		d, err := s.PagerDuty.GetIncident(ctx, id)
+		if err != nil && !errors.Is(err, pagerduty.ErrNotFound) {
+			return err
+		}
+		if d != nil {
+			if _, err := s.Store.Apply(ctx, id, incident.Update{Type: "api.read", Snapshot: snapshotFrom(d)}); err != nil {
+				return err
+			}
+		}
+	}
+	return s.Sync(ctx, id)
+}
+
+func alertsFrom(in []pagerduty.Alert) []incident.Alert {
+	out := make([]incident.Alert, 0, len(in))
+	for _, a := range in {
+		out = append(out, incident.Alert{Summary: a.Summary, Severity: a.Severity})
+	}
+	return out
+}
+
+func (s *Syncer) handleTriage(ctx context.Context, req TriageRequest) error {
+	rec, err := s.Store.Get(ctx, req.IncidentID)
+	if errors.Is(err, incident.ErrNotFound) {
+		if s.PagerDuty == nil {
+			return s.respond(ctx, req, fmt.Sprintf("I have no thread for incident %s and no PagerDuty API token to look it up.", req.IncidentID))
+		}
+		d, err := s.PagerDuty.GetIncident(ctx, req.IncidentID)
+		if errors.Is(err, pagerduty.ErrNotFound) {
+			return s.respond(ctx, req, fmt.Sprintf("PagerDuty has no incident %s.", req.IncidentID))
+		}
+		if err != nil {
+			return err
+		}
+		u := incident.Update{Type: "api.read", OccurredAt: time.Time{}, Snapshot: snapshotFrom(d)}
+		if alerts, err := s.PagerDuty.ListAlerts(ctx, d.ID, 10); err == nil {
+			u.Alerts, u.AlertTotal = alertsFrom(alerts), len(alerts)
+		}
+		fallback := req.ChannelID
+		if _, err := s.Store.Update(ctx, d.ID, func(r *incident.Record) (bool, error) {
+			changed := incident.Apply(r, u, time.Now())
+			if r.Channel == "" && s.Route(d.Service.ID, d.Service.Summary) == "" && fallback != "" {
+				r.Channel, changed = fallback, true // no route: open it where it was asked for
+			}
+			return changed, nil
+		}); err != nil {
+			return err
+		}
+	} else if err != nil {
+		return err
+	}
+	if err := s.Sync(ctx, req.IncidentID); err != nil {
+		return err
+	}
+	if rec, err = s.Store.Get(ctx, req.IncidentID); err != nil {
+		return err
+	}
+	return s.respond(ctx, req, "Thread for incident "+req.IncidentID+": "+threadLink(rec))
+}
+
+func threadLink(r *incident.Record) string {
+	if r.Thread.Permalink != "" {
+		return "<" + r.Thread.Permalink + "|open the thread>"
+	}
+	return "in <#" + r.Thread.Channel + ">"
+}
+
+func (s *Syncer) respond(ctx context.Context, req TriageRequest, text string) error {
+	if s.Responder == nil || req.ResponseURL == "" {
+		return nil
+	}
+	if err := s.Responder.Respond(ctx, req.ResponseURL, slackapi.Message{Text: text}); err != nil {
+		s.log().Warn("could not answer /triage", "incident", req.IncidentID, "err", err)
+	}
+	return nil
+}

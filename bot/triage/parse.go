@@ -1,0 +1,98 @@
+// Package triage parses the /triage slash command's text. Parsing is pure
+// and fuzzed; the server acts on the result.
+package triage
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"regexp"
+	"strings"
+)
+
+// Kind of command.
+type Kind string
+
+// Commands.
+const (
+	KindHelp     Kind = "help"
+	KindIncident Kind = "incident" // link or (re)open an incident's thread
+)
+
+// MaxText bounds the command text.
+const MaxText = 2000
+
+// ErrUsage is wrapped by every parse error; its message is shown to the user.
+var ErrUsage = errors.New("usage")
+
+// Command is a parsed /triage invocation.
+type Command struct {
+	Kind       Kind
+	IncidentID string
+}
+
+var incidentID = regexp.MustCompile(`^[A-Z0-9]{5,20}$`)
+
+// Help is the text of /triage help.
+const Help = "*opsgate* — incident triage in Slack\n" +
+	"• `/triage <incident id or PagerDuty URL>` — link to the incident's thread, or open one\n" +
+	"• `/triage help` — this help"
+
+// Parse reads the text after /triage.
+func Parse(text string) (Command, error) {
+	if len(text) > MaxText {
+		return Command{}, fmt.Errorf("%w: the text is longer than %d characters", ErrUsage, MaxText)
+	}
+	fields := strings.Fields(text)
+	if len(fields) == 0 || strings.EqualFold(fields[0], "help") {
+		return Command{Kind: KindHelp}, nil
+	}
+	if len(fields) > 1 {
+		return Command{}, fmt.Errorf("%w: expected one incident id or URL", ErrUsage)
+	}
+	id, err := IncidentRef(fields[0])
+	if err != nil {
+		return Command{}, err
+	}
+	return Command{Kind: KindIncident, IncidentID: id}, nil
+}
+
+// IncidentRef extracts an incident id from an id ("Q1ABCD2EFGH") or a
+// PagerDuty incident URL (https://acme.pagerduty.com/incidents/Q1ABCD2EFGH),
+// also in Slack's escaped link form <https://...|label>.
+func IncidentRef(s string) (string, error) {
+	if strings.HasPrefix(s, "<") && strings.HasSuffix(s, ">") {
+		s = strings.TrimSuffix(strings.TrimPrefix(s, "<"), ">")
+		if i := strings.IndexByte(s, '|'); i >= 0 {
+			s = s[:i]
+		}
+	}
+	if incidentID.MatchString(s) {
+		return s, nil
+	}
+	if !strings.Contains(s, "/") {
+		return "", fmt.Errorf("%w: %q is not a PagerDuty incident id", ErrUsage, clip(s))
+	}
+	u, err := url.Parse(s)
+	if err != nil || u.Scheme != "https" {
+		return "", fmt.Errorf("%w: not an https PagerDuty incident URL", ErrUsage)
+	}
+	host := strings.ToLower(u.Hostname())
+	if host != "pagerduty.com" && !strings.HasSuffix(host, ".pagerduty.com") {
+		return "", fmt.Errorf("%w: %q is not a PagerDuty host", ErrUsage, clip(host))
+	}
+	parts := strings.Split(strings.Trim(u.Path, "/"), "/")
+	for i := 0; i+1 < len(parts); i++ {
+		if parts[i] == "incidents" && incidentID.MatchString(parts[i+1]) {
+			return parts[i+1], nil
+		}
+	}
+	return "", fmt.Errorf("%w: the URL has no /incidents/<id>", ErrUsage)
+}
+
+func clip(s string) string {
+	if len(s) > 40 {
+		return s[:40] + "…"
+	}
+	return s
+}

@@ -1,0 +1,207 @@
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/opsgate/opsgate/bot/app"
+	"github.com/opsgate/opsgate/bot/config"
+	"github.com/opsgate/opsgate/bot/retry"
+	"github.com/opsgate/opsgate/integrations/pagerduty"
+	"github.com/opsgate/opsgate/test/fakepagerduty"
+	"github.com/opsgate/opsgate/test/fakeslack"
+	"github.com/opsgate/opsgate/test/redistest"
+	"github.com/slack-go/slack"
+)
+
+const (
+	slackToken    = "xoxb-test-bot-token-0123456789"
+	signingSecret = "slack-signing-secret-abcdef"
+	pdSecret      = "pd-webhook-secret-0001"
+	pdSecretOld   = "pd-webhook-secret-0000"
+	pdToken       = "pd-api-token-xyz"
+	channel       = "C0INCIDENT"
+)
+
+// sleeps records retry waits instead of sleeping, so no test waits on Retry-After.
+type sleeps struct{ n atomic.Int64 }
+
+func (s *sleeps) sleep(ctx context.Context, d time.Duration) error {
+	s.n.Add(int64(d))
+	return ctx.Err()
+}
+
+type env struct {
+	t      *testing.T
+	redis  *redistest.Server
+	slack  *fakeslack.Server
+	pd     *fakepagerduty.Server
+	app    *app.App
+	http   *httptest.Server
+	waited *sleeps
+	logs   *syncWriter
+	cancel context.CancelFunc
+	done   chan struct{}
+}
+
+type opt func(*config.Env)
+
+func withPagerDutyAPI(e *config.Env) { e.PagerDutyAPIToken = pdToken }
+
+func start(t *testing.T, opts ...opt) *env {
+	t.Helper()
+	e := &env{t: t, redis: redistest.Start(t), waited: &sleeps{}, logs: &syncWriter{buf: &bytes.Buffer{}}}
+	e.slack = fakeslack.New(slackToken, map[string]string{channel: "incidents", "C0OTHER": "other"})
+	e.slack.AddUser("U0ALICE", "alice")
+	t.Cleanup(e.slack.Close)
+	e.pd = fakepagerduty.New(pdToken)
+	t.Cleanup(e.pd.Close)
+	cfg := &config.Env{
+		ListenAddr: "127.0.0.1:0", LogLevel: "debug", LogFormat: "text", Workers: 3,
+		WebhookMaxAge: 49 * time.Hour, ReclaimIdle: 200 * time.Millisecond,
+		RedisURL: config.Secret(e.redis.URL()), SlackBotToken: slackToken, SlackSigningSecret: signingSecret,
+		SlackAPIURL: e.slack.APIURL(), SlackChannel: channel,
+		PagerDutyWebhookSecrets: config.Secrets{pdSecretOld, pdSecret}, PagerDutyAPIURL: e.pd.URL,
+		GeminiModel: "gemini-2.5-flash",
+	}
+	for _, o := range opts {
+		o(cfg)
+	}
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	fast := retry.Policy{Attempts: 5, Base: time.Second, Max: 4 * time.Second, Budget: time.Minute, Sleep: e.waited.sleep}
+	a, err := app.New(context.Background(), app.Options{Env: cfg, Log: slog.New(slog.NewTextHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+		SlackRetry: fast, PagerDutyRetry: fast, ConsumerBlock: 50 * time.Millisecond, LockWait: 10 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.app = a
+	e.http = httptest.NewServer(a.Handler)
+	ctx, cancel := context.WithCancel(context.Background())
+	e.cancel, e.done = cancel, make(chan struct{})
+	go func() { a.RunWorkers(ctx); close(e.done) }()
+	t.Cleanup(func() {
+		cancel()
+		<-e.done
+		e.http.Close()
+		a.Close()
+		for _, secret := range []string{slackToken, signingSecret, pdSecret, pdSecretOld, pdToken} {
+			if strings.Contains(e.logs.String(), secret) {
+				t.Errorf("logs contain a secret")
+			}
+		}
+	})
+	return e
+}
+
+// incidentEvent builds a webhook v3 body for an incident event.
+func incidentEvent(eventID, eventType, incidentID, status string, at time.Time) []byte {
+	body := map[string]any{"event": map[string]any{
+		"id": eventID, "event_type": eventType, "resource_type": "incident", "occurred_at": at.UTC().Format(time.RFC3339Nano),
+		"agent":  map[string]any{"id": "PUSER1", "type": "user_reference", "summary": "Alice Oncall", "html_url": "https://acme.pagerduty.com/users/PUSER1"},
+		"client": nil,
+		"data": map[string]any{
+			"id": incidentID, "type": "incident", "self": "https://api.pagerduty.com/incidents/" + incidentID,
+			"html_url": "https://acme.pagerduty.com/incidents/" + incidentID, "number": 4092, "status": status,
+			"incident_key": "k-" + incidentID, "created_at": at.Add(-time.Minute).UTC().Format(time.RFC3339),
+			"title":             "Checkout API 5xx rate above 5%",
+			"service":           map[string]any{"id": "PSVC001", "type": "service_reference", "summary": "checkout-api", "html_url": "https://acme.pagerduty.com/services/PSVC001"},
+			"assignees":         []any{map[string]any{"id": "PUSER1", "type": "user_reference", "summary": "Alice Oncall"}},
+			"escalation_policy": map[string]any{"id": "PEP1", "type": "escalation_policy_reference", "summary": "Checkout"},
+			"teams":             []any{}, "priority": map[string]any{"id": "PPRI1", "type": "priority_reference", "summary": "P1"},
+			"urgency": "high", "conference_bridge": nil, "resolve_reason": nil,
+		},
+	}}
+	b, _ := json.Marshal(body)
+	return b
+}
+
+func (e *env) postWebhook(body []byte, secret string) (int, string) {
+	e.t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, e.http.URL+"/webhooks/pagerduty", bytes.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("User-Agent", "PagerDuty-Webhook/V3.0")
+	if secret != "" {
+		req.Header.Set(pagerduty.SignatureHeader, pagerduty.Sign(body, secret))
+	}
+	return do(e.t, req)
+}
+
+func do(t *testing.T, req *http.Request) (int, string) {
+	t.Helper()
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+func slackSign(body []byte, ts time.Time, secret string) (string, string) {
+	stamp := strconv.FormatInt(ts.Unix(), 10)
+	sv := hmacHex(secret, "v0:"+stamp+":"+string(body))
+	return stamp, "v0=" + sv
+}
+
+func (e *env) postSlack(path string, form url.Values, ts time.Time, secret string) (int, string) {
+	e.t.Helper()
+	body := []byte(form.Encode())
+	req, _ := http.NewRequest(http.MethodPost, e.http.URL+path, bytes.NewReader(body))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	stamp, sig := slackSign(body, ts, secret)
+	req.Header.Set("X-Slack-Request-Timestamp", stamp)
+	req.Header.Set("X-Slack-Signature", sig)
+	return do(e.t, req)
+}
+
+func slashForm(text, responseURL string) url.Values {
+	return url.Values{"token": {"legacy"}, "team_id": {"T1"}, "team_domain": {"acme"}, "channel_id": {channel}, "channel_name": {"incidents"},
+		"user_id": {"U0ALICE"}, "user_name": {"alice"}, "command": {"/triage"}, "text": {text}, "api_app_id": {"A1"},
+		"response_url": {responseURL}, "trigger_id": {"1.2.3"}}
+}
+
+// eventually polls cond; it fails the test after a generous deadline (this
+// bounds a hang, it is not a timing assertion).
+func (e *env) eventually(what string, cond func() bool) {
+	e.t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			e.t.Fatalf("timed out waiting for %s\nslack:\n%s\nlogs:\n%s", what, e.slack.Transcript(channel), e.logs.String())
+		}
+		select {
+		case <-e.slack.Changed():
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+}
+
+// settled waits until the queue is empty and nothing is pending.
+func (e *env) settled() {
+	e.t.Helper()
+	e.eventually("queue drained", func() bool {
+		n, err := e.app.Queue.Len(context.Background())
+		return err == nil && n == 0
+	})
+}
+
+func blocksText(m fakeslack.Message) string {
+	return strings.Join(fakeslack.BlocksText(m.Blocks), "\n")
+}
+
+var _ = slack.New
+var _ = fmt.Sprint
