@@ -17,6 +17,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 )
 
 // Message is a stored message.
@@ -76,7 +77,7 @@ type Server struct {
 // (id -> name).
 func New(token string, channels map[string]string) *Server {
 	s := &Server{token: token, channels: map[string]string{}, users: map[string]string{}, messages: map[string][]*Message{},
-		fail: map[string][]failure{}, calls: map[string]int{}, respUses: map[string]int{}, clock: 1_700_000_000_000_100, notify: make(chan struct{})}
+		fail: map[string][]failure{}, calls: map[string]int{}, respUses: map[string]int{}, notify: make(chan struct{})}
 	for id, name := range channels {
 		s.channels[id] = name
 	}
@@ -314,8 +315,10 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, res)
 }
 
+// nextTS is Slack's "seconds.micros" message id: wall-clock based and
+// strictly increasing per workspace.
 func (s *Server) nextTS() string {
-	s.clock += 100
+	s.clock = max(s.clock+100, time.Now().UnixMicro())
 	return fmt.Sprintf("%d.%06d", s.clock/1_000_000, s.clock%1_000_000)
 }
 
