@@ -1,0 +1,105 @@
+package config
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestSecretNeverPrints(t *testing.T) {
+	s := Secret("xoxb-123-secret")
+	var buf bytes.Buffer
+	slog.New(slog.NewTextHandler(&buf, nil)).Info("x", "token", s, "list", Secrets{"a-secret", "b-secret"})
+	j, _ := json.Marshal(struct{ T Secret }{s})
+	for _, out := range []string{fmt.Sprint(s), fmt.Sprintf("%v %s %#v", s, s, s), buf.String(), string(j)} {
+		if strings.Contains(out, "xoxb-123") || strings.Contains(out, "a-secret") || strings.Contains(out, "b-secret") {
+			t.Fatalf("secret leaked: %q", out)
+		}
+	}
+	if s.Reveal() != "xoxb-123-secret" {
+		t.Fatal("Reveal")
+	}
+	var ss Secrets
+	_ = ss.Decode(" a , ,b ")
+	if got := ss.Reveal(); len(got) != 2 || got[0] != "a" || got[1] != "b" {
+		t.Fatalf("Decode = %v", got)
+	}
+}
+
+func TestParseFileAndRouting(t *testing.T) {
+	cfg, err := ParseFile([]byte(`
+default_channel: C0DEFAULT
+routes:
+  - service_id: PSVC1
+    channel: C0CHECKOUT
+  - service_name: postgres
+    channel: C0DATA
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct{ id, name, fallback, want string }{
+		{"PSVC1", "anything", "C0ENV", "C0CHECKOUT"},
+		{"PX", "postgres", "C0ENV", "C0DATA"},
+		{"PX", "other", "C0ENV", "C0ENV"},
+		{"PX", "other", "", "C0DEFAULT"},
+	}
+	for _, c := range cases {
+		if got := cfg.ChannelFor(c.id, c.name, c.fallback); got != c.want {
+			t.Errorf("ChannelFor(%s,%s,%s) = %s, want %s", c.id, c.name, c.fallback, got, c.want)
+		}
+	}
+	var none *File
+	if got := none.ChannelFor("a", "b", "C0ENV"); got != "C0ENV" {
+		t.Errorf("nil file: %s", got)
+	}
+}
+
+func TestParseFileErrors(t *testing.T) {
+	cases := map[string]string{
+		"unknown key":     "routes:\n  - service_id: P1\n    chanel: C0X1\n",
+		"both keys":       "routes:\n  - service_id: P1\n    service_name: x\n    channel: C0X1\n",
+		"neither key":     "routes:\n  - channel: C0X1\n",
+		"channel name":    "routes:\n  - service_id: P1\n    channel: '#incidents'\n",
+		"bad default":     "default_channel: incidents\n",
+		"duplicate route": "routes:\n  - service_id: P1\n    channel: C0X1\n  - service_id: P1\n    channel: C0X2\n",
+		"not yaml":        "routes: [\n",
+		"wrong type":      "routes: 5\n",
+	}
+	for name, doc := range cases {
+		if _, err := ParseFile([]byte(doc)); !errors.Is(err, ErrInvalid) {
+			t.Errorf("%s: err = %v, want ErrInvalid", name, err)
+		}
+	}
+	if cfg, err := ParseFile(nil); err != nil || len(cfg.Routes) != 0 {
+		t.Errorf("empty file: %v", err)
+	}
+}
+
+func TestLoadFileLimits(t *testing.T) {
+	dir := t.TempDir()
+	big := filepath.Join(dir, "big.yaml")
+	if err := os.WriteFile(big, bytes.Repeat([]byte("#"), MaxFileSize+10), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := LoadFile(big); err == nil || !strings.Contains(err.Error(), "larger than") {
+		t.Fatalf("oversized: %v", err)
+	}
+	ok := filepath.Join(dir, "ok.yaml")
+	_ = os.WriteFile(ok, []byte("default_channel: C0OK1\n"), 0o600)
+	if cfg, err := LoadFile(ok); err != nil || cfg.DefaultChannel != "C0OK1" {
+		t.Fatalf("ok: %v", err)
+	}
+}
+
+func TestExampleConfigIsValid(t *testing.T) {
+	if _, err := LoadFile("../../deploy/opsgate.example.yaml"); err != nil {
+		t.Fatalf("deploy/opsgate.example.yaml: %v", err)
+	}
+}

@@ -1,0 +1,187 @@
+// Package demo runs opsgate end to end with no accounts: the real server and
+// workers on an embedded store, against in-process stand-ins for Slack and
+// PagerDuty, driven by signed sample webhooks. It prints the resulting
+// Slack thread as text.
+package demo
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"strconv"
+	"time"
+
+	"github.com/opsgate/opsgate/bot/app"
+	"github.com/opsgate/opsgate/bot/config"
+	"github.com/opsgate/opsgate/integrations/pagerduty"
+	"github.com/opsgate/opsgate/test/fakepagerduty"
+	"github.com/opsgate/opsgate/test/fakeslack"
+)
+
+const (
+	demoChannel  = "C0DEMOINC"
+	demoIncident = "Q1DEMO4092"
+)
+
+func randomSecret(prefix string) string {
+	b := make([]byte, 12)
+	_, _ = rand.Read(b)
+	return prefix + hex.EncodeToString(b)
+}
+
+// Run runs the demo and writes its story to out.
+func Run(ctx context.Context, out io.Writer, log *slog.Logger) error {
+	slackToken, signing, pdSecret, pdToken := randomSecret("xoxb-demo-"), randomSecret(""), randomSecret(""), randomSecret("")
+	fs := fakeslack.New(slackToken, map[string]string{demoChannel: "incidents"})
+	defer fs.Close()
+	fs.AddUser("U0DEMO", "sre-alice")
+	fpd := fakepagerduty.New(pdToken)
+	defer fpd.Close()
+	start := time.Now().Add(-2 * time.Minute).UTC()
+	fpd.AddIncident(fakepagerduty.Incident{ID: demoIncident, IncidentNumber: 4092, Title: "checkout-api: HTTP 5xx above 5% for 5 minutes", Status: "triggered"},
+		fakepagerduty.Alert{ID: "QALERT1", Summary: "5xx ratio 7.4% on checkout-api (threshold 5%)", Severity: "critical", Status: "triggered"},
+		fakepagerduty.Alert{ID: "QALERT2", Summary: "p99 latency 2.3s on checkout-api", Severity: "warning", Status: "triggered"})
+
+	env := &config.Env{
+		ListenAddr: "127.0.0.1:0", LogLevel: "warn", LogFormat: "text", Workers: 2,
+		WebhookMaxAge: 49 * time.Hour, ReclaimIdle: time.Second,
+		SlackBotToken: config.Secret(slackToken), SlackSigningSecret: config.Secret(signing), SlackAPIURL: fs.APIURL(), SlackChannel: demoChannel,
+		PagerDutyWebhookSecrets: config.Secrets{config.Secret(pdSecret)}, PagerDutyAPIToken: config.Secret(pdToken), PagerDutyAPIURL: fpd.URL,
+		GeminiModel: "gemini-2.5-flash",
+	}
+	if err := env.Validate(); err != nil {
+		return err
+	}
+	fmt.Fprintln(out, "opsgate demo: the real server and workers, an embedded Redis-compatible store,")
+	fmt.Fprintln(out, "and local stand-ins for Slack and PagerDuty. No accounts, no network.")
+	fmt.Fprintln(out)
+	a, err := app.New(ctx, app.Options{Env: env, Log: log, ConsumerBlock: 100 * time.Millisecond})
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	sctx, stop := context.WithCancel(ctx)
+	served := make(chan error, 1)
+	go func() { served <- a.Serve(sctx, ln) }()
+	defer func() { stop(); <-served }()
+	base := "http://" + ln.Addr().String()
+
+	sendSigned := func(label string, body []byte, secret string) error {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodPost, base+"/webhooks/pagerduty", bytes.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set(pagerduty.SignatureHeader, pagerduty.Sign(body, secret))
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return err
+		}
+		defer resp.Body.Close()
+		var r struct{ Status, Error string }
+		_ = json.NewDecoder(resp.Body).Decode(&r)
+		fmt.Fprintf(out, "→ POST /webhooks/pagerduty  %-42s %d %s%s\n", label, resp.StatusCode, r.Status, r.Error)
+		return nil
+	}
+	send := func(label string, body []byte) error { return sendSigned(label, body, pdSecret) }
+	waitFor := func(what string, cond func() bool) error {
+		deadline := time.After(20 * time.Second)
+		for !cond() {
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-deadline:
+				return fmt.Errorf("demo: timed out waiting for %s", what)
+			case <-fs.Changed():
+			case <-time.After(50 * time.Millisecond):
+			}
+		}
+		return nil
+	}
+	replies := func() int {
+		th := fs.Threads(demoChannel)
+		if len(th) == 0 {
+			return -1
+		}
+		return len(fs.Replies(demoChannel, th[0].TS))
+	}
+
+	trig := event("Q1EVT-TRIGGER", "incident.triggered", "triggered", start, nil)
+	if err := send("incident.triggered", trig); err != nil {
+		return err
+	}
+	if err := send("incident.triggered (redelivered by PagerDuty)", trig); err != nil {
+		return err
+	}
+	if err := sendSigned("incident.triggered (forged signature)", trig, "not-the-secret"); err != nil {
+		return err
+	}
+	if err := waitFor("the thread", func() bool { return replies() >= 0 }); err != nil {
+		return err
+	}
+	agent := map[string]any{"id": "PUSER01", "type": "user_reference", "summary": "Alice (SRE)"}
+	if err := send("incident.acknowledged", event("Q1EVT-ACK", "incident.acknowledged", "acknowledged", start.Add(90*time.Second), agent)); err != nil {
+		return err
+	}
+	if err := waitFor("the acknowledgement", func() bool { return replies() >= 1 }); err != nil {
+		return err
+	}
+	if err := slash(ctx, out, base, signing, fs.ResponseURL("demo"), demoIncident); err != nil {
+		return err
+	}
+	fmt.Fprintln(out)
+	fmt.Fprint(out, fs.Transcript(demoChannel))
+	fmt.Fprintf(out, "\nSlack API calls: chat.postMessage=%d chat.update=%d; PagerDuty REST: alerts fetched=%d\n",
+		fs.Calls("chat.postMessage"), fs.Calls("chat.update"), fpd.Requests("GET /incidents/{id}/alerts"))
+	return nil
+}
+
+func event(id, typ, status string, at time.Time, agent map[string]any) []byte {
+	var ag any
+	if agent != nil {
+		ag = agent
+	}
+	b, _ := json.Marshal(map[string]any{"event": map[string]any{
+		"id": id, "event_type": typ, "resource_type": "incident", "occurred_at": at.Format(time.RFC3339Nano), "agent": ag, "client": nil,
+		"data": map[string]any{
+			"id": demoIncident, "type": "incident", "self": "https://api.pagerduty.com/incidents/" + demoIncident,
+			"html_url": "https://acme.pagerduty.com/incidents/" + demoIncident, "number": 4092, "status": status,
+			"incident_key": "checkout-5xx", "created_at": at.Format(time.RFC3339), "title": "checkout-api: HTTP 5xx above 5% for 5 minutes",
+			"service":           map[string]any{"id": "PSVC042", "type": "service_reference", "summary": "checkout-api"},
+			"assignees":         []any{map[string]any{"id": "PUSER01", "type": "user_reference", "summary": "Alice (SRE)"}},
+			"escalation_policy": map[string]any{"id": "PEP01", "type": "escalation_policy_reference", "summary": "Payments on-call"},
+			"teams":             []any{}, "priority": map[string]any{"id": "PPRI1", "type": "priority_reference", "summary": "P1"},
+			"urgency": "high", "conference_bridge": nil, "resolve_reason": nil,
+		}}})
+	return b
+}
+
+// slash sends a signed `/triage <id>` as Slack would and prints the answer.
+func slash(ctx context.Context, out io.Writer, base, secret, responseURL, id string) error {
+	form := url.Values{"team_id": {"TDEMO"}, "channel_id": {demoChannel}, "channel_name": {"incidents"}, "user_id": {"U0DEMO"},
+		"user_name": {"sre-alice"}, "command": {"/triage"}, "text": {id}, "response_url": {responseURL}, "trigger_id": {"1.2.3"}}
+	body := []byte(form.Encode())
+	stamp := strconv.FormatInt(time.Now().Unix(), 10)
+	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, base+"/slack/commands", bytes.NewReader(body))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("X-Slack-Request-Timestamp", stamp)
+	req.Header.Set("X-Slack-Signature", slackSignature(secret, stamp, body))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	var r struct{ Text string }
+	_ = json.NewDecoder(resp.Body).Decode(&r)
+	fmt.Fprintf(out, "→ /triage %s  (ephemeral answer) %s\n", id, r.Text)
+	return nil
+}
