@@ -1,0 +1,154 @@
+package render
+
+import (
+	"encoding/json"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/opsgate/opsgate/bot/incident"
+	"github.com/opsgate/opsgate/test/fakeslack"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files")
+
+var t0 = time.Date(2026, 11, 20, 9, 30, 0, 0, time.UTC)
+
+func full() *incident.Record {
+	return &incident.Record{
+		Snapshot: incident.Snapshot{ID: "Q1ABC", Number: 4092, Title: "Checkout API 5xx rate above 5%", Status: incident.StatusTriggered,
+			Urgency: "high", Priority: "P1", ServiceID: "PSVC1", ServiceName: "checkout-api", HTMLURL: "https://acme.pagerduty.com/incidents/Q1ABC",
+			Assignees: []string{"Alice Oncall"}, CreatedAt: t0,
+			Alerts: []incident.Alert{{Summary: "5xx ratio 7.2%", Severity: "critical"}}, AlertsTotal: 1},
+		StateVersion: 1,
+	}
+}
+
+func cases() map[string]*incident.Record {
+	ack := full()
+	ack.Snapshot.Status = incident.StatusAcknowledged
+	ack.Timeline = []incident.Change{{EventID: "E2", Type: "incident.acknowledged", Agent: "Alice Oncall", OccurredAt: t0.Add(3 * time.Minute)}}
+	res := full()
+	res.Snapshot.Status = incident.StatusResolved
+	hostile := full()
+	hostile.Snapshot.Title = "<!channel> " + strings.Repeat("very long title ", 40) + "\n*fake bold*\n<https://evil.example|click>"
+	hostile.Snapshot.ServiceName = "svc <@U123> & co"
+	hostile.Snapshot.HTMLURL = "javascript:alert(1)"
+	for i := 0; i < 30; i++ {
+		hostile.Snapshot.Alerts = append(hostile.Snapshot.Alerts, incident.Alert{Summary: strings.Repeat("alert text ", 50), Severity: "warning"})
+	}
+	hostile.Snapshot.AlertsTotal = 31
+	minimal := &incident.Record{Snapshot: incident.Snapshot{ID: "Q1MIN"}, StateVersion: 1}
+	return map[string]*incident.Record{"triggered": full(), "acknowledged": ack, "resolved": res, "hostile": hostile, "minimal": minimal}
+}
+
+func golden(t *testing.T, name string, v any) {
+	t.Helper()
+	got, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join("testdata", name+".golden.json")
+	if *update {
+		if err := os.MkdirAll("testdata", 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test ./bot/render -update)", err)
+	}
+	if string(want) != string(got) {
+		t.Fatalf("%s differs from golden (run go test ./bot/render -update and review the diff)\n%s", name, got)
+	}
+}
+
+func TestParentGolden(t *testing.T) {
+	for name, rec := range cases() {
+		t.Run(name, func(t *testing.T) {
+			m := Parent(rec)
+			raw, _ := json.Marshal(m.Blocks)
+			if err := fakeslack.ValidateBlocks(raw); err != nil {
+				t.Fatalf("invalid Block Kit: %v", err)
+			}
+			if m.Text == "" || len([]rune(m.Text)) > maxFallback {
+				t.Fatalf("fallback text length %d", len(m.Text))
+			}
+			golden(t, "parent_"+name, map[string]any{"text": m.Text, "blocks": m.Blocks, "metadata": m.Metadata})
+		})
+	}
+}
+
+func TestReplyGolden(t *testing.T) {
+	for _, typ := range []string{"incident.acknowledged", "incident.resolved", "incident.escalated", "incident.unacknowledged", "incident.annotated", "incident.custom_thing"} {
+		c := incident.Change{EventID: "E", Type: typ, Agent: "Bob <!here>", OccurredAt: t0, Detail: "Now assigned to Carol"}
+		m := Reply(c)
+		raw, _ := json.Marshal(m.Blocks)
+		if err := fakeslack.ValidateBlocks(raw); err != nil {
+			t.Fatalf("%s: invalid Block Kit: %v", typ, err)
+		}
+		golden(t, "reply_"+strings.TrimPrefix(typ, "incident."), map[string]any{"text": m.Text, "blocks": m.Blocks})
+	}
+}
+
+func TestHostileTextIsInert(t *testing.T) {
+	m := Parent(cases()["hostile"])
+	var buf strings.Builder
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(m.Blocks)
+	var blocks any
+	if err := json.Unmarshal([]byte(buf.String()), &blocks); err != nil {
+		t.Fatal(err)
+	}
+	var mrkdwn []string
+	var walk func(v any)
+	walk = func(v any) {
+		switch x := v.(type) {
+		case map[string]any:
+			if x["type"] == "mrkdwn" {
+				mrkdwn = append(mrkdwn, x["text"].(string))
+			}
+			for _, c := range x {
+				walk(c)
+			}
+		case []any:
+			for _, c := range x {
+				walk(c)
+			}
+		}
+	}
+	walk(blocks)
+	if len(mrkdwn) < 5 {
+		t.Fatalf("found only %d mrkdwn texts", len(mrkdwn))
+	}
+	for _, s := range mrkdwn {
+		for _, bad := range []string{"<!channel>", "<@U123>", "<https://evil.example", "javascript:"} {
+			if strings.Contains(s, bad) {
+				t.Errorf("mrkdwn %q contains %q", s, bad)
+			}
+		}
+	}
+	if strings.Contains(buf.String(), "javascript:") {
+		t.Error("non-https incident URL rendered")
+	}
+	if strings.Contains(buf.String(), `\n*fake bold*`) {
+		t.Error("title newlines not folded")
+	}
+}
+
+func TestTruncate(t *testing.T) {
+	if got := Truncate("héllo wörld", 5); got != "héll…" || len([]rune(got)) != 5 {
+		t.Fatalf("Truncate = %q", got)
+	}
+	if got := Truncate("ok", 5); got != "ok" {
+		t.Fatal(got)
+	}
+}
