@@ -42,7 +42,7 @@ type Options struct {
 	Now   func() time.Time
 	// Retry policies (zero = production defaults). Tests shorten them.
 	SlackRetry, PagerDutyRetry retry.Policy
-	LockWait                   time.Duration
+	LockWait, LockTTL          time.Duration
 	ConsumerBlock              time.Duration
 }
 
@@ -96,7 +96,7 @@ func New(ctx context.Context, o Options) (*App, error) {
 	a.Syncer = &threads.Syncer{
 		Store: a.Store, Redis: a.Redis, Slack: sc, PagerDuty: pd, NoteFrom: o.Env.PagerDutyFromEmail, Responder: sc,
 		Route: func(id, name string) string { return file.ChannelFor(id, name, fallback) },
-		Log:   a.Log, LockWait: o.LockWait,
+		Log:   a.Log, LockWait: o.LockWait, LockTTL: o.LockTTL,
 	}
 	srv := &server.Server{
 		Queue: a.Queue, Incidents: a.Store, Redis: a.Redis,

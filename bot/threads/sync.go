@@ -13,6 +13,10 @@ import (
 	slackapi "github.com/opsgate/opsgate/integrations/slack"
 )
 
+// DefaultLockTTL bounds how long a crashed worker's lease delays the next
+// one; the holder extends it every third of that while it works.
+const DefaultLockTTL = 15 * time.Second
+
 // LockKey is the per-incident lease that serialises Slack writes.
 func LockKey(id string) string { return "opsgate:lock:incident:" + id }
 
@@ -24,7 +28,7 @@ func LockKey(id string) string { return "opsgate:lock:incident:" + id }
 func (s *Syncer) Sync(ctx context.Context, id string) error {
 	ttl, wait := s.LockTTL, s.LockWait
 	if ttl <= 0 {
-		ttl = 2 * time.Minute
+		ttl = DefaultLockTTL
 	}
 	if wait <= 0 {
 		wait = 45 * time.Second

@@ -52,8 +52,6 @@ type env struct {
 	http   *httptest.Server
 	waited *sleeps
 	logs   *syncWriter
-	cancel context.CancelFunc
-	done   chan struct{}
 }
 
 type opt func(*config.Env)
@@ -61,6 +59,21 @@ type opt func(*config.Env)
 func withPagerDutyAPI(e *config.Env) { e.PagerDutyAPIToken = pdToken }
 
 func start(t *testing.T, opts ...opt) *env {
+	t.Helper()
+	e := startWithoutWorkers(t, opts...)
+	e.runWorkers()
+	return e
+}
+
+// runWorkers starts this replica's consumers.
+func (e *env) runWorkers() {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { e.app.RunWorkers(ctx); close(done) }()
+	e.t.Cleanup(func() { cancel(); <-done })
+}
+
+func startWithoutWorkers(t *testing.T, opts ...opt) *env {
 	t.Helper()
 	e := &env{t: t, redis: redistest.Start(t), waited: &sleeps{}, logs: &syncWriter{buf: &bytes.Buffer{}}}
 	e.slack = fakeslack.New(slackToken, map[string]string{channel: "incidents", "C0OTHER": "other"})
@@ -84,18 +97,13 @@ func start(t *testing.T, opts ...opt) *env {
 	}
 	fast := retry.Policy{Attempts: 5, Base: time.Second, Max: 4 * time.Second, Budget: time.Minute, Sleep: e.waited.sleep}
 	a, err := app.New(context.Background(), app.Options{Env: cfg, Log: slog.New(slog.NewTextHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
-		SlackRetry: fast, PagerDutyRetry: fast, ConsumerBlock: 50 * time.Millisecond, LockWait: 10 * time.Second})
+		SlackRetry: fast, PagerDutyRetry: fast, ConsumerBlock: 50 * time.Millisecond, LockWait: 10 * time.Second, LockTTL: time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
 	e.app = a
 	e.http = httptest.NewServer(a.Handler)
-	ctx, cancel := context.WithCancel(context.Background())
-	e.cancel, e.done = cancel, make(chan struct{})
-	go func() { a.RunWorkers(ctx); close(e.done) }()
 	t.Cleanup(func() {
-		cancel()
-		<-e.done
 		e.http.Close()
 		a.Close()
 		for _, secret := range []string{slackToken, signingSecret, pdSecret, pdSecretOld, pdToken} {

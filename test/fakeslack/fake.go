@@ -68,6 +68,7 @@ type Server struct {
 	responses []ResponseURLPost
 	respUses  map[string]int
 	fail      map[string][]failure
+	hang      map[string]chan struct{}
 	calls     map[string]int
 	clock     int64
 	notify    chan struct{}
@@ -77,7 +78,7 @@ type Server struct {
 // (id -> name).
 func New(token string, channels map[string]string) *Server {
 	s := &Server{token: token, channels: map[string]string{}, users: map[string]string{}, messages: map[string][]*Message{},
-		fail: map[string][]failure{}, calls: map[string]int{}, respUses: map[string]int{}, notify: make(chan struct{})}
+		fail: map[string][]failure{}, hang: map[string]chan struct{}{}, calls: map[string]int{}, respUses: map[string]int{}, notify: make(chan struct{})}
 	for id, name := range channels {
 		s.channels[id] = name
 	}
@@ -105,6 +106,24 @@ func (s *Server) FailNext(method string, n, status, retryAfter int) {
 	defer s.mu.Unlock()
 	for i := 0; i < n; i++ {
 		s.fail[method] = append(s.fail[method], failure{status, retryAfter})
+	}
+}
+
+// Hang makes calls of method block until release is called; then they
+// proceed normally (even if the caller has gone away, as with a real server).
+func (s *Server) Hang(method string) (release func()) {
+	ch := make(chan struct{})
+	s.mu.Lock()
+	s.hang[method] = ch
+	s.mu.Unlock()
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			s.mu.Lock()
+			delete(s.hang, method)
+			s.mu.Unlock()
+			close(ch)
+		})
 	}
 }
 
@@ -251,6 +270,13 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mu.Lock()
 	s.calls[method]++
+	s.changedLocked()
+	hang := s.hang[method]
+	s.mu.Unlock()
+	if hang != nil {
+		<-hang
+	}
+	s.mu.Lock()
 	var f *failure
 	if q := s.fail[method]; len(q) > 0 {
 		f = &q[0]
