@@ -44,7 +44,7 @@ func (s *sleeps) sleep(ctx context.Context, d time.Duration) error {
 }
 
 type env struct {
-	t      *testing.T
+	t      testing.TB
 	redis  *redistest.Server
 	slack  *fakeslack.Server
 	pd     *fakepagerduty.Server
@@ -58,7 +58,7 @@ type opt func(*config.Env)
 
 func withPagerDutyAPI(e *config.Env) { e.PagerDutyAPIToken = pdToken }
 
-func start(t *testing.T, opts ...opt) *env {
+func start(t testing.TB, opts ...opt) *env {
 	t.Helper()
 	e := startWithoutWorkers(t, opts...)
 	e.runWorkers()
@@ -73,7 +73,7 @@ func (e *env) runWorkers() {
 	e.t.Cleanup(func() { cancel(); <-done })
 }
 
-func startWithoutWorkers(t *testing.T, opts ...opt) *env {
+func startWithoutWorkers(t testing.TB, opts ...opt) *env {
 	t.Helper()
 	e := &env{t: t, redis: redistest.Start(t), waited: &sleeps{}, logs: &syncWriter{buf: &bytes.Buffer{}}}
 	e.slack = fakeslack.New(slackToken, map[string]string{channel: "incidents", "C0OTHER": "other"})
@@ -148,7 +148,7 @@ func (e *env) postWebhook(body []byte, secret string) (int, string) {
 	return do(e.t, req)
 }
 
-func do(t *testing.T, req *http.Request) (int, string) {
+func do(t testing.TB, req *http.Request) (int, string) {
 	t.Helper()
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
