@@ -16,6 +16,17 @@ import (
 	"github.com/opsgate/opsgate/bot/triage"
 )
 
+// slackBody reads a Slack request's body (limit → 413) and verifies it;
+// ok=false means an answer was written.
+func (s *Server) slackBody(w http.ResponseWriter, r *http.Request, endpoint string, limit int64) ([]byte, bool) {
+	body, ok := readBody(w, r, limit)
+	if !ok {
+		s.Metrics.SlackReqs.WithLabelValues(endpoint, "unreadable").Inc()
+		return nil, false
+	}
+	return body, s.verifySlack(w, r, endpoint, body)
+}
+
 // verifySlack checks the signature and timestamp window (slack-go) and
 // rejects replays of an already-seen signed request. ok=false means an
 // answer was written.
@@ -53,12 +64,8 @@ func ephemeral(text string) map[string]any {
 
 func (s *Server) slashCommand(w http.ResponseWriter, r *http.Request) {
 	count := func(outcome string) { s.Metrics.SlackReqs.WithLabelValues("commands", outcome).Inc() }
-	body, ok := readBody(w, r, MaxSlackBody)
+	body, ok := s.slackBody(w, r, "commands", MaxSlackBody)
 	if !ok {
-		count("too_large")
-		return
-	}
-	if !s.verifySlack(w, r, "commands", body) {
 		return
 	}
 	r.Body = io.NopCloser(bytes.NewReader(body))
@@ -116,12 +123,8 @@ func validResponseURL(s string) bool {
 
 func (s *Server) interaction(w http.ResponseWriter, r *http.Request) {
 	count := func(outcome string) { s.Metrics.SlackReqs.WithLabelValues("interactions", outcome).Inc() }
-	body, ok := readBody(w, r, MaxInteractionBody)
+	body, ok := s.slackBody(w, r, "interactions", MaxInteractionBody)
 	if !ok {
-		count("too_large")
-		return
-	}
-	if !s.verifySlack(w, r, "interactions", body) {
 		return
 	}
 	form, err := url.ParseQuery(string(body))
