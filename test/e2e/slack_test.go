@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/opsgate/opsgate/bot/config"
 	"github.com/opsgate/opsgate/bot/incident"
 	"github.com/opsgate/opsgate/test/fakepagerduty"
 )
@@ -269,5 +270,18 @@ func TestInteractionAcknowledged(t *testing.T) {
 	code, body := e.postSlack("/slack/interactions", url.Values{"payload": {payload}}, time.Now(), signingSecret)
 	if code != 200 {
 		t.Fatalf("%d %s", code, body)
+	}
+}
+
+func TestThreadLinkNotedOnPagerDutyIncident(t *testing.T) {
+	e := start(t, withPagerDutyAPI, func(c *config.Env) { c.PagerDutyFromEmail = "opsgate@example.com" })
+	e.pd.AddIncident(fakepagerduty.Incident{ID: "PINC401", Title: "x", Status: "triggered"})
+	e.pd.FailNext("POST /incidents/{id}/notes", 1, 500, 0)
+	e.postWebhook(incidentEvent("EVT-NOTE", "incident.triggered", "PINC401", "triggered", time.Now()), pdSecret)
+	e.eventually("thread", func() bool { return len(e.slack.Threads(channel)) == 1 })
+	e.settled()
+	notes := e.pd.Notes()
+	if len(notes) != 1 || notes[0].From != "opsgate@example.com" || !strings.Contains(notes[0].Content, "https://fake.slack.test/archives/"+channel) {
+		t.Fatalf("notes = %+v", notes)
 	}
 }

@@ -3,8 +3,18 @@ package fakeslack
 import (
 	"encoding/json"
 	"fmt"
+	"regexp"
 	"strings"
 )
+
+var linkRe = regexp.MustCompile(`<([^<>|]+)\|([^<>]+)>`)
+
+// readable turns mrkdwn into what a reader sees: <url|label> → label (url),
+// and entities unescaped.
+func readable(s string) string {
+	s = linkRe.ReplaceAllString(s, "$2 ($1)")
+	return strings.NewReplacer("&lt;", "<", "&gt;", ">", "&amp;", "&").Replace(s)
+}
 
 // BlocksText renders blocks as plain lines, the way a reader sees them.
 func BlocksText(raw json.RawMessage) []string {
@@ -56,10 +66,14 @@ func BlocksText(raw json.RawMessage) []string {
 }
 
 func messageLines(m Message) []string {
+	lines := strings.Split(m.Text, "\n")
 	if len(m.Blocks) > 0 {
-		return BlocksText(m.Blocks)
+		lines = BlocksText(m.Blocks)
 	}
-	return strings.Split(m.Text, "\n")
+	for i, l := range lines {
+		lines[i] = readable(l)
+	}
+	return lines
 }
 
 // Transcript renders a channel as text: each thread's parent (with how often
