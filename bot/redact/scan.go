@@ -1,0 +1,261 @@
+package redact
+
+import "bytes"
+
+// span is a token: bytes [a, b) of the line.
+type span struct {
+	a, b  int
+	paren bool // written as "(token)"
+}
+
+// expect says what the next token is, from the tokens before it.
+type expect uint8
+
+const (
+	expNone      expect = iota
+	expSecret           // value of a secret-named key ("password", "api_key", "LOOKER_TOKEN")
+	expPassword         // value of a password-named key: any value counts
+	expUser             // a user name ("user", "-l", "for … from")
+	expAuth             // credentials after "Authorization:" (maybe a scheme word first)
+	expAuthValue        // credentials after "Bearer" / "Basic" / "Token"
+	expCurlUser         // "-u" / "--user" user:password
+	expDomain           // a host after "domain"
+)
+
+// scanner holds one line's scan.
+type scanner struct {
+	e       *Engine
+	line    []byte
+	out     []Finding
+	prev    [3]span // previous tokens, most recent last
+	nprev   int
+	want    expect
+	wantOp  bool // an assignment operator was seen since the key
+	wantTTL int
+	userAt  int // index (in prev) of a "user" word whose next token may be a user name
+	digits  [24]byte
+}
+
+func (s *scanner) add(k Kind, a, b int) {
+	if a < b {
+		s.out = append(s.out, Finding{Kind: k, Start: a, End: b})
+	}
+}
+
+func (s *scanner) push(t span) {
+	if s.nprev < len(s.prev) {
+		s.prev[s.nprev] = t
+		s.nprev++
+		return
+	}
+	copy(s.prev[:], s.prev[1:])
+	s.prev[len(s.prev)-1] = t
+}
+
+func (s *scanner) back(n int) []byte { // n=1: previous token
+	if n > s.nprev {
+		return nil
+	}
+	t := s.prev[s.nprev-n]
+	return s.line[t.a:t.b]
+}
+
+// scan tokenizes line and appends findings.
+func (s *scanner) scan() {
+	line := s.line
+	i := 0
+	for i < len(line) {
+		if isDelim(line[i]) {
+			i++
+			continue
+		}
+		j := i
+		for j < len(line) && !isDelim(line[j]) {
+			j++
+		}
+		t := span{a: i, b: j, paren: i > 0 && line[i-1] == '(' && j < len(line) && line[j] == ')'}
+		s.token(t)
+		s.push(t)
+		i = j
+	}
+}
+
+var assignOps = [][]byte{[]byte(":"), []byte("="), []byte(":="), []byte("=>"), []byte("::="), []byte(":::="), []byte(".="), []byte("->"), []byte("+="), []byte("?=")}
+
+func isAssignOp(t []byte) bool {
+	for _, op := range assignOps {
+		if bytes.Equal(t, op) {
+			return true
+		}
+	}
+	return false
+}
+
+// token handles one token with its context.
+func (s *scanner) token(t span) {
+	tok := s.line[t.a:t.b]
+	if s.want == expAuth && (isAuthScheme(tok) || schemeWord(tok)) {
+		s.expectNext(expAuthValue, 1)
+		return
+	}
+	if s.want != expNone {
+		if isAssignOp(tok) {
+			s.wantOp = true
+			return
+		}
+		if typeWord(tok) { // "var apiToken string = …"
+			return
+		}
+		if s.fulfil(t, tok) {
+			s.want = expNone
+			return
+		}
+		s.wantTTL--
+		if s.wantTTL <= 0 {
+			s.want = expNone
+		}
+	}
+	if s.userAt > 0 && s.nprev == s.userAt+1 {
+		// "user X <tok>": X is a user name when <tok> is what follows one in logs.
+		if userTrail(tok) {
+			u := s.prev[s.nprev-1]
+			if w := s.line[u.a:u.b]; !notUser[string(bytes.ToLower(w))] && !isPlaceholder(w) {
+				s.add(KindUser, u.a, u.b)
+			}
+		}
+		s.userAt = 0
+	}
+	// Context words (looked at before the token's own shape).
+	switch {
+	case equalFold(tok, "from") && s.nprev >= 2 && equalFold(s.back(2), "for"):
+		// "Accepted password for alice from 10.0.0.1"
+		u := s.prev[s.nprev-1]
+		if w := s.line[u.a:u.b]; !notUser[string(bytes.ToLower(w))] && !equalFold(w, "user") {
+			s.add(KindUser, u.a, u.b)
+		}
+		return
+	case equalFold(tok, "cmd") && s.nprev >= 1 && s.prev[s.nprev-1].paren:
+		// cron: "(root) CMD (run-parts …)"
+		u := s.prev[s.nprev-1]
+		s.add(KindUser, u.a, u.b)
+		return
+	case equalFold(tok, "user"), equalFold(tok, "user:"):
+		if s.nprev > 0 && userLead(s.back(1)) {
+			s.expectNext(expUser, 1)
+		} else {
+			s.userAt = s.nprev + 1 // "user X from": decided by the word after X
+		}
+		return
+	case equalFold(tok, "domain") && s.nprev > 0 && !equalFold(s.back(1), "own"):
+		s.expectNext(expDomain, 1)
+		return
+	case equalFold(tok, "authorization:"), equalFold(tok, "authorization"), equalFold(tok, "proxy-authorization:"):
+		s.expectNext(expAuth, 3)
+		return
+	case equalFold(tok, "bearer"), equalFold(tok, "token") && s.want == expNone && s.nprev > 0 && equalFold(s.back(1), "authorization:"):
+		s.expectNext(expAuthValue, 1)
+		return
+	case equalFold(tok, "-u"), equalFold(tok, "--user"):
+		s.expectNext(expCurlUser, 1)
+		return
+	}
+	s.analyze(t.a, t.b, 0)
+}
+
+func (s *scanner) expectNext(e expect, ttl int) {
+	s.want, s.wantOp, s.wantTTL = e, false, ttl
+}
+
+// fulfil applies the pending expectation to tok; false = not consumed.
+func (s *scanner) fulfil(t span, tok []byte) bool {
+	// A value may carry the operator: ":hunter2", "=abc".
+	a := t.a
+	for a < t.b && (s.line[a] == ':' || s.line[a] == '=') && (s.want == expSecret || s.want == expPassword) {
+		a++
+		s.wantOp = true
+	}
+	v := s.line[a:t.b]
+	switch s.want {
+	case expSecret:
+		if looksSecret(v, true) || (s.wantOp && looksSecret(v, false) && len(v) >= 6 && shapeOf(v).digits > 0) {
+			s.add(KindSecret, a, t.b)
+			return true
+		}
+	case expPassword:
+		if looksSecret(v, false) && (s.wantOp || looksSecret(v, true)) {
+			s.add(KindPassword, a, t.b)
+			return true
+		}
+	case expUser:
+		w := bytes.TrimRight(v, ".,:;")
+		if len(w) > 0 && len(w) <= 64 && !notUser[string(bytes.ToLower(w))] && !isPlaceholder(w) && !bytes.ContainsAny(w, "=/@") {
+			s.add(KindUser, a, a+len(w))
+			return true
+		}
+	case expAuth:
+		if len(v) >= 6 {
+			s.add(KindAuth, a, t.b)
+			return true
+		}
+	case expAuthValue:
+		if len(v) >= 8 && !isPlaceholder(v) && !templateValue(v) {
+			s.add(KindAuth, a, t.b)
+			return true
+		}
+	case expDomain:
+		w := bytes.TrimRight(v, ".,:;")
+		if hostLike(w) || (len(w) > 2 && bytes.IndexByte(w, '_') > 0) {
+			if sh := shapeOf(w); sh.digits > 0 || bytes.IndexByte(w, '_') > 0 || bytes.IndexByte(w, '.') > 0 {
+				s.add(KindHost, a, a+len(w))
+				return true
+			}
+		}
+	case expCurlUser:
+		if i := bytes.IndexByte(v, ':'); i >= 0 && len(v) > 1 && (i == len(v)-1 || !templateValue(v[i+1:])) {
+			s.add(KindCredentials, a, t.b)
+			if i == len(v)-1 { // "-u kevin:'password'": the password is the next token
+				s.expectNext(expPassword, 1)
+				s.wantOp = true
+				return false
+			}
+			return true
+		}
+	}
+	return false
+}
+
+func isAuthScheme(v []byte) bool {
+	return equalFold(v, "bearer") || equalFold(v, "basic") || equalFold(v, "token") || equalFold(v, "digest") ||
+		equalFold(v, "negotiate") || equalFold(v, "ntlm") || equalFold(v, "apikey") || equalFold(v, "sso-key")
+}
+
+// schemeWord: "Api-Token", "SSWS" — a word of letters and dashes.
+func schemeWord(v []byte) bool {
+	if len(v) == 0 || len(v) > 20 {
+		return false
+	}
+	for _, c := range v {
+		if !isAlpha(c) && c != '-' {
+			return false
+		}
+	}
+	return true
+}
+
+// userLead: words after which "user X" names a user ("invalid user X",
+// "for user X").
+func userLead(w []byte) bool {
+	return equalFold(w, "invalid") || equalFold(w, "illegal") || equalFold(w, "for") || equalFold(w, "of") ||
+		equalFold(w, "new") || equalFold(w, "as") || equalFold(w, "unknown") || equalFold(w, "bad") || equalFold(w, "su:")
+}
+
+// userTrail: words that follow a user name in auth logs ("user X from").
+func userTrail(w []byte) bool {
+	return equalFold(w, "from") || equalFold(w, "by") || equalFold(w, "port") || equalFold(w, "logged") ||
+		equalFold(w, "on") || equalFold(w, "authenticated") || equalFold(w, "not") || equalFold(w, "does")
+}
+
+func typeWord(w []byte) bool {
+	return equalFold(w, "string") || equalFold(w, "str") || equalFold(w, "const") || equalFold(w, "final") ||
+		equalFold(w, "char*") || equalFold(w, "text") || equalFold(w, ":string") || equalFold(w, "bytes")
+}

@@ -1,0 +1,235 @@
+package redact
+
+import (
+	"bytes"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+)
+
+// Session gives consistent placeholders for one incident (or one CLI run):
+// the same value is the same placeholder everywhere, a new value of a kind
+// gets the next number. Safe for concurrent use.
+type Session struct {
+	e        *Engine
+	mu       sync.Mutex
+	byValue  map[string]string // kind \x00 value → placeholder
+	values   map[string]string // placeholder → value
+	counters map[Kind]int
+	secrets  [][]byte // secret values seen, masked wherever they reappear
+	ctx      context
+	keyPH    string // placeholder of the private-key block being read
+	scratch  []Finding
+	added    []string // placeholders created since the last Drain
+}
+
+// NewSession starts a session.
+func (e *Engine) NewSession() *Session {
+	return &Session{e: e, byValue: map[string]string{}, values: map[string]string{}, counters: map[Kind]int{}}
+}
+
+// Engine returns the session's engine.
+func (s *Session) Engine() *Engine { return s.e }
+
+func normal(k Kind, v []byte) string {
+	if k == KindHost || k == KindEmail {
+		return string(bytes.ToLower(v))
+	}
+	return string(v)
+}
+
+// placeholder returns (creating if needed) the placeholder for a value.
+func (s *Session) placeholder(k Kind, v []byte) string {
+	key := string(k) + "\x00" + normal(k, v)
+	if p, ok := s.byValue[key]; ok {
+		return p
+	}
+	s.counters[k]++
+	p := "[" + string(k) + "_" + strconv.Itoa(s.counters[k]) + "]"
+	s.byValue[key] = p
+	s.values[p] = string(v)
+	s.added = append(s.added, p)
+	if IsSecret(k) && len(v) >= 6 {
+		s.secrets = append(s.secrets, append([]byte(nil), v...))
+	}
+	return p
+}
+
+// Line redacts one line (no newline inside) and returns the findings with
+// byte offsets into the input line.
+func (s *Session) Line(line string) (string, []Finding) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.line([]byte(line))
+}
+
+func (s *Session) line(b []byte) (string, []Finding) {
+	f := s.e.scanLine(b, &s.ctx, s.scratch)
+	f = s.reappearing(b, f)
+	if len(f) == 0 {
+		s.scratch = f
+		return string(b), nil
+	}
+	out := make([]Finding, len(f))
+	var w strings.Builder
+	w.Grow(len(b) + 16*len(f))
+	last := 0
+	for i, x := range f {
+		w.Write(b[last:x.Start])
+		var p string
+		if x.Kind == KindPrivateKey {
+			p = s.keyPlaceholder(b[x.Start:x.End])
+		} else {
+			p = s.placeholder(x.Kind, b[x.Start:x.End])
+		}
+		w.WriteString(p)
+		x.Placeholder = p
+		out[i] = x
+		last = x.End
+	}
+	w.Write(b[last:])
+	s.scratch = f
+	return w.String(), out
+}
+
+// keyPlaceholder gives one placeholder per private-key block, whose value
+// collects the block's lines.
+func (s *Session) keyPlaceholder(v []byte) string {
+	if s.keyPH != "" {
+		s.values[s.keyPH] += "\n" + string(v)
+		if !s.ctx.inKey {
+			s.keyPH = ""
+		}
+		return s.valuesKey()
+	}
+	p := s.placeholder(KindPrivateKey, v)
+	if s.ctx.inKey {
+		s.keyPH = p
+	}
+	return p
+}
+
+func (s *Session) valuesKey() string {
+	// the block's placeholder is the last one of its kind
+	return "[" + string(KindPrivateKey) + "_" + strconv.Itoa(s.counters[KindPrivateKey]) + "]"
+}
+
+// reappearing masks secret values found earlier wherever they show up again
+// (inside other tokens too).
+func (s *Session) reappearing(b []byte, f []Finding) []Finding {
+	if len(s.secrets) == 0 {
+		return f
+	}
+	for _, v := range s.secrets {
+		for off := 0; ; {
+			i := bytes.Index(b[off:], v)
+			if i < 0 {
+				break
+			}
+			start := off + i
+			f = append(f, Finding{Kind: kindOf(s, v), Start: start, End: start + len(v)})
+			off = start + len(v)
+		}
+	}
+	return resolve(f)
+}
+
+func kindOf(s *Session, v []byte) Kind {
+	for key := range s.byValue {
+		if i := strings.IndexByte(key, 0); i > 0 && key[i+1:] == string(v) {
+			return Kind(key[:i])
+		}
+	}
+	return KindSecret
+}
+
+// Text redacts multi-line text; findings' offsets are into text.
+func (s *Session) Text(text string) (string, []Finding) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var w strings.Builder
+	var all []Finding
+	off := 0
+	for off <= len(text) {
+		nl := strings.IndexByte(text[off:], '\n')
+		end := len(text)
+		if nl >= 0 {
+			end = off + nl
+		}
+		red, f := s.line([]byte(text[off:end]))
+		w.WriteString(red)
+		for _, x := range f {
+			x.Start += off
+			x.End += off
+			all = append(all, x)
+		}
+		if nl < 0 {
+			break
+		}
+		w.WriteByte('\n')
+		off = end + 1
+	}
+	s.ctx = context{} // an expectation does not cross separate texts
+	return w.String(), all
+}
+
+// String redacts text and returns only the result.
+func (s *Session) String(text string) string { r, _ := s.Text(text); return r }
+
+// Mapping returns placeholder → original value.
+func (s *Session) Mapping() map[string]string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	m := make(map[string]string, len(s.values))
+	for k, v := range s.values {
+		m[k] = v
+	}
+	return m
+}
+
+// Drain returns the placeholders created since the last Drain (to persist).
+func (s *Session) Drain() map[string]string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	m := make(map[string]string, len(s.added))
+	for _, p := range s.added {
+		m[p] = s.values[p]
+	}
+	s.added = s.added[:0]
+	return m
+}
+
+// Load restores a mapping (from the vault) so numbering continues.
+func (s *Session) Load(m map[string]string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	keys := make([]string, 0, len(m))
+	for p := range m {
+		keys = append(keys, p)
+	}
+	sort.Strings(keys)
+	for _, p := range keys {
+		v := m[p]
+		inner := strings.TrimSuffix(strings.TrimPrefix(p, "["), "]")
+		i := strings.LastIndexByte(inner, '_')
+		if i <= 0 || len(inner) == len(p) {
+			return fmt.Errorf("redact: bad placeholder %q", p)
+		}
+		n, err := strconv.Atoi(inner[i+1:])
+		if err != nil {
+			return fmt.Errorf("redact: bad placeholder %q", p)
+		}
+		k := Kind(inner[:i])
+		s.values[p] = v
+		s.byValue[string(k)+"\x00"+normal(k, []byte(v))] = p
+		if n > s.counters[k] {
+			s.counters[k] = n
+		}
+		if IsSecret(k) && len(v) >= 6 {
+			s.secrets = append(s.secrets, []byte(v))
+		}
+	}
+	return nil
+}
