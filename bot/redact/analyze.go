@@ -2,27 +2,121 @@ package redact
 
 import "bytes"
 
+// lowerKey lower-cases a key name into buf (nil when too long).
+func lowerKey(k []byte, buf *[96]byte) []byte {
+	for len(k) > 0 && (k[0] == '$' || k[0] == '@' || k[0] == '-' || k[0] == '.' || k[0] == '#') {
+		k = k[1:]
+	}
+	if len(k) == 0 || len(k) > len(buf) {
+		return nil
+	}
+	for i, c := range k {
+		buf[i] = lower(c)
+	}
+	return buf[:len(k)]
+}
+
+// Features of a lower-cased key name, found in one pass.
+const (
+	fPass = 1 << iota
+	fPwd
+	fSecret
+	fToken
+	fKey
+	fAuth
+	fCredential
+	fSignature
+	fSession
+	fCookie
+	fAPIKey     // apikey, api_key, api-key
+	fAccessKey  // accesskey, access_key, access-key
+	fPrivateKey // privatekey, private_key
+	fLicense
+)
+
+func at(k []byte, i int, w string) bool {
+	if len(k)-i < len(w) {
+		return false
+	}
+	for j := 1; j < len(w); j++ {
+		if lower(k[i+j]) != w[j] {
+			return false
+		}
+	}
+	return true
+}
+
+func keyFeatures(k []byte) uint32 {
+	var f uint32
+	for i := 0; i < len(k); i++ {
+		switch lower(k[i]) {
+		case 'p':
+			if at(k, i, "pass") {
+				f |= fPass
+			} else if at(k, i, "pwd") {
+				f |= fPwd
+			} else if at(k, i, "privatekey") || at(k, i, "private_key") {
+				f |= fPrivateKey
+			}
+		case 's':
+			if at(k, i, "secret") {
+				f |= fSecret
+			} else if at(k, i, "signature") {
+				f |= fSignature
+			} else if at(k, i, "session_id") || at(k, i, "sessionid") {
+				f |= fSession
+			}
+		case 't':
+			if at(k, i, "token") {
+				f |= fToken
+			}
+		case 'k':
+			if at(k, i, "key") {
+				f |= fKey
+			}
+		case 'a':
+			if at(k, i, "auth") {
+				f |= fAuth
+			} else if at(k, i, "apikey") || at(k, i, "api_key") || at(k, i, "api-key") {
+				f |= fAPIKey
+			} else if at(k, i, "accesskey") || at(k, i, "access_key") || at(k, i, "access-key") {
+				f |= fAccessKey
+			}
+		case 'c':
+			if at(k, i, "credential") {
+				f |= fCredential
+			} else if at(k, i, "cookie") {
+				f |= fCookie
+			}
+		case 'l':
+			if at(k, i, "license") {
+				f |= fLicense
+			}
+		}
+	}
+	return f
+}
+
 // secretKey classifies a key name: expPassword for password-like keys,
 // expSecret for other credential keys, expUser for user keys, expNone.
-func secretKey(k []byte) expect {
-	k = bytes.TrimLeft(k, "$@-.#")
+func secretKey(key []byte) expect {
+	var buf [96]byte
+	k := lowerKey(key, &buf)
 	if len(k) == 0 || len(k) > 80 {
 		return expNone
 	}
+	f := keyFeatures(k)
 	switch {
-	case containsFold(k, "passw"), containsFold(k, "passwd"), containsFold(k, "pwd"), containsFold(k, "passphrase"),
-		equalFold(k, "pass"), hasSuffixFold(k, "_pass"), hasSuffixFold(k, "-pass"):
+	case f&(fPass|fPwd) != 0:
 		return expPassword
-	case containsFold(k, "secret"), containsFold(k, "token"), containsFold(k, "apikey"), containsFold(k, "api_key"),
-		containsFold(k, "api-key"), containsFold(k, "accesskey"), containsFold(k, "access_key"), containsFold(k, "access-key"),
-		containsFold(k, "privatekey"), containsFold(k, "private_key"), containsFold(k, "credential"), containsFold(k, "auth"),
-		containsFold(k, "signature"), containsFold(k, "session_id"), containsFold(k, "sessionid"), containsFold(k, "cookie"),
-		hasSuffixFold(k, "key"), hasSuffixFold(k, "_sig"), equalFold(k, "sig"), hasSuffixFold(k, "license"):
+	case f&(fSecret|fToken|fAuth|fCredential|fSignature|fSession|fCookie|fAPIKey|fAccessKey|fPrivateKey|fLicense) != 0,
+		f&fKey != 0 && bytes.HasSuffix(k, []byte("key")),
+		bytes.HasSuffix(k, []byte("_sig")), string(k) == "sig":
 		return expSecret
-	case equalFold(k, "user"), equalFold(k, "username"), equalFold(k, "user_name"), equalFold(k, "login"),
-		equalFold(k, "logname"), equalFold(k, "ruser"), equalFold(k, "euser"), equalFold(k, "uname"),
-		equalFold(k, "to"), equalFold(k, "from"), equalFold(k, "ctladdr"), equalFold(k, "userid"), equalFold(k, "user_id"),
-		equalFold(k, "owner"), equalFold(k, "account"):
+	}
+	switch string(k) {
+	case "user", "username", "user_name", "login", "logname", "ruser", "euser", "uname", "to", "from", "ctladdr",
+		"userid", "user_id", "owner", "account":
 		return expUser
 	}
 	return expNone
@@ -30,18 +124,27 @@ func secretKey(k []byte) expect {
 
 // bareSecretKey is secretKey for a name written without an operator
 // ("LOOKER_TOKEN" "x", "<apiToken>"): only unambiguous credential words.
-func bareSecretKey(k []byte) expect {
-	k = bytes.TrimLeft(k, "$@-.#")
-	switch {
-	case len(k) < 5 || len(k) > 80:
+func bareSecretKey(key []byte) expect {
+	if len(key) < 5 || len(key) > 80 {
 		return expNone
-	case containsFold(k, "passw"), containsFold(k, "passwd"):
+	}
+	f := keyFeatures(key)
+	if f == 0 {
+		return expNone
+	}
+	var buf [96]byte
+	k := lowerKey(key, &buf)
+	if len(k) < 5 {
+		return expNone
+	}
+	switch {
+	case f&fPass != 0 && (bytes.Contains(k, []byte("passw"))):
 		return expPassword
-	case containsFold(k, "token"), containsFold(k, "secret"), containsFold(k, "apikey"), containsFold(k, "api_key"),
-		containsFold(k, "api-key"), containsFold(k, "accesskey"), containsFold(k, "access_key"), containsFold(k, "private_key"),
-		containsFold(k, "privatekey"), containsFold(k, "credential"):
+	case f&(fToken|fSecret|fAPIKey|fAccessKey|fPrivateKey|fCredential) != 0:
 		return expSecret
-	case hasSuffixFold(k, "key") && len(k) > 3 && (k[len(k)-4] == '_' || k[len(k)-4] == '-' || (k[len(k)-3] == 'K' && isLowerAt(k, len(k)-4))):
+	}
+	if n := len(key); f&fKey != 0 && bytes.HasSuffix(k, []byte("key")) && n > 4 &&
+		(key[n-4] == '_' || key[n-4] == '-' || (key[n-3] == 'K' && isLowerAt(key, n-4))) {
 		return expSecret // api_key, clientKey, X-KEY
 	}
 	return expNone
@@ -77,6 +180,16 @@ func (s *scanner) analyze(a, b, depth int) {
 		return
 	}
 	t := line[a:b]
+	sh := shapeOf(t)
+	if sh.others == 0 && sh.digits == 0 { // a plain word: only a key name can matter
+		if e := bareSecretKey(t); e != expNone {
+			s.expectNext(e, 1)
+		}
+		return
+	}
+	if sh.others == 0 && sh.lowers+sh.uppers == 0 && len(t) < 13 { // a short number
+		return
+	}
 	// Private keys inside one line ("-----BEGIN … PRIVATE KEY-----…").
 	if t[0] == '-' && bytes.HasPrefix(t, []byte("-----BEGIN")) {
 		return // handled per line by the engine
@@ -113,7 +226,7 @@ func (s *scanner) analyze(a, b, depth int) {
 		s.expectNext(e, 1)
 		return
 	}
-	s.value(a, b)
+	s.value(a, b, sh)
 }
 
 func (s *scanner) keyValue(ka, kb, va, vb, depth int) {

@@ -4,7 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"regexp"
-	"sort"
+	"slices"
 	"strings"
 )
 
@@ -183,11 +183,11 @@ func resolve(f []Finding) []Finding {
 	if len(f) < 2 {
 		return f
 	}
-	sort.Slice(f, func(i, j int) bool {
-		if f[i].Start != f[j].Start {
-			return f[i].Start < f[j].Start
+	slices.SortFunc(f, func(x, y Finding) int {
+		if x.Start != y.Start {
+			return x.Start - y.Start
 		}
-		return f[i].End > f[j].End
+		return y.End - x.End
 	})
 	out := f[:1]
 	for _, x := range f[1:] {

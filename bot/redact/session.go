@@ -22,6 +22,8 @@ type Session struct {
 	ctx      context
 	keyPH    string // placeholder of the private-key block being read
 	scratch  []Finding
+	buf      []byte
+	kbuf     []byte
 	added    []string // placeholders created since the last Drain
 }
 
@@ -40,12 +42,26 @@ func normal(k Kind, v []byte) string {
 	return string(v)
 }
 
+// appendKey appends the lookup key of a value: kind, NUL, normalised value.
+func appendKey(dst []byte, k Kind, v []byte) []byte {
+	dst = append(dst, k...)
+	dst = append(dst, 0)
+	if k == KindHost || k == KindEmail {
+		for _, c := range v {
+			dst = append(dst, lower(c))
+		}
+		return dst
+	}
+	return append(dst, v...)
+}
+
 // placeholder returns (creating if needed) the placeholder for a value.
 func (s *Session) placeholder(k Kind, v []byte) string {
-	key := string(k) + "\x00" + normal(k, v)
-	if p, ok := s.byValue[key]; ok {
+	s.kbuf = appendKey(s.kbuf[:0], k, v)
+	if p, ok := s.byValue[string(s.kbuf)]; ok {
 		return p
 	}
+	key := string(s.kbuf)
 	s.counters[k]++
 	p := "[" + string(k) + "_" + strconv.Itoa(s.counters[k]) + "]"
 	s.byValue[key] = p
@@ -62,15 +78,19 @@ func (s *Session) placeholder(k Kind, v []byte) string {
 func (s *Session) Line(line string) (string, []Finding) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.line([]byte(line))
+	return s.line(line)
 }
 
-func (s *Session) line(b []byte) (string, []Finding) {
+// line redacts one line; the input is copied into a reused buffer, and an
+// unchanged line is returned as it came (no allocation).
+func (s *Session) line(in string) (string, []Finding) {
+	s.buf = append(s.buf[:0], in...)
+	b := s.buf
 	f := s.e.scanLine(b, &s.ctx, s.scratch)
 	f = s.reappearing(b, f)
 	if len(f) == 0 {
 		s.scratch = f
-		return string(b), nil
+		return in, nil
 	}
 	out := make([]Finding, len(f))
 	var w strings.Builder
@@ -158,7 +178,7 @@ func (s *Session) Text(text string) (string, []Finding) {
 		if nl >= 0 {
 			end = off + nl
 		}
-		red, f := s.line([]byte(text[off:end]))
+		red, f := s.line(text[off:end])
 		w.WriteString(red)
 		for _, x := range f {
 			x.Start += off

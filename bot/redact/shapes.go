@@ -3,19 +3,19 @@ package redact
 import "bytes"
 
 // value finds values in a token by their shape.
-func (s *scanner) value(a, b int) {
+func (s *scanner) value(a, b int, sh shape) {
 	line := s.line
 	t := line[a:b]
 	if rules := prefixRules[t[0]]; rules != nil {
 		if k, n := matchPrefix(t, rules); n > 0 {
 			s.add(k, a, a+n)
 			if a+n < b {
-				s.value2(a+n, b)
+				s.value2(a+n, b, shapeOf(line[a+n:b]))
 			}
 			return
 		}
 	}
-	s.value2(a, b)
+	s.value2(a, b, sh)
 }
 
 // matchPrefix finds a well-known token format at t's start.
@@ -138,10 +138,9 @@ func highEntropy(t []byte) bool {
 }
 
 // value2 scans inside a token for addresses, numbers and names.
-func (s *scanner) value2(a, b int) {
+func (s *scanner) value2(a, b int, sh shape) {
 	line := s.line
 	t := line[a:b]
-	sh := shapeOf(t)
 	if len(t) >= 37 {
 		for p := 0; p+37 <= len(t); p++ {
 			if t[p+5] == '~' && t[p+4] == 'Q' && (p == 0 || !isAlnum(t[p-1])) {

@@ -71,7 +71,7 @@ func ipv6Len(b []byte) int {
 		}
 		end++
 	}
-	if colons < 2 {
+	if colons < 2 || !ipv6Plausible(b[:end]) {
 		return 0
 	}
 	// Shrink until it parses: "fe80::1:" or a trailing ":port"-less colon.
@@ -346,4 +346,34 @@ func templateValue(v []byte) bool {
 		return true
 	}
 	return sampleWords[string(bytes.ToLower(v))]
+}
+
+// ipv6Plausible is a cheap test before netip.ParseAddr: groups of at most
+// four hex digits, and either "::" or seven colons (an embedded IPv4 needs
+// "::" or six colons).
+func ipv6Plausible(b []byte) bool {
+	colons, group, double, dots := 0, 0, false, 0
+	for i, c := range b {
+		switch {
+		case c == ':':
+			colons++
+			if i > 0 && b[i-1] == ':' {
+				double = true
+			}
+			group = 0
+		case c == '.':
+			dots++
+		case c == '%':
+			return colons >= 2 && (double || colons >= 7)
+		default:
+			group++
+			if group > 4 && dots == 0 {
+				return false
+			}
+		}
+	}
+	if dots > 0 {
+		return double || colons >= 6
+	}
+	return double || colons >= 7
 }
