@@ -46,9 +46,22 @@ func at(k []byte, i int, w string) bool {
 	return true
 }
 
+// keyStart marks the letters a key feature can start with.
+var keyStart [256]bool
+
+func init() {
+	for _, c := range "psktacl" {
+		keyStart[c] = true
+		keyStart[c-32] = true
+	}
+}
+
 func keyFeatures(k []byte) uint32 {
 	var f uint32
-	for i := 0; i < len(k); i++ {
+	for i := 0; i+3 <= len(k); i++ {
+		if !keyStart[k[i]] {
+			continue
+		}
 		switch lower(k[i]) {
 		case 'p':
 			if at(k, i, "pass") {
@@ -171,16 +184,27 @@ func identKey(k []byte) bool {
 }
 
 // analyze looks at one token (or a piece of one) for values by shape.
-func (s *scanner) analyze(a, b, depth int) {
+func (s *scanner) analyze(a, b, depth int) { s.analyzeShaped(a, b, depth, nil) }
+
+// analyzeShaped is analyze with the token's shape already counted (nil:
+// count it here).
+func (s *scanner) analyzeShaped(a, b, depth int, given *shape) {
 	line := s.line
+	trimmed := false
 	for b > a && (line[b-1] == '.' || line[b-1] == ':' || line[b-1] == '!' || line[b-1] == '?' || line[b-1] == '\\') {
 		b--
+		trimmed = true
 	}
 	if b-a < 2 || depth > 3 {
 		return
 	}
 	t := line[a:b]
-	sh := shapeOf(t)
+	var sh shape
+	if given != nil && !trimmed {
+		sh = *given
+	} else {
+		sh = shapeOf(t)
+	}
 	if sh.others == 0 && sh.digits == 0 { // a plain word: only a key name can matter
 		if e := bareSecretKey(t); e != expNone {
 			s.expectNext(e, 1)

@@ -46,12 +46,19 @@ func isAlnum(c byte) bool { return class[c]&(cLower|cUpper|cDigit) != 0 }
 func isDelim(c byte) bool { return class[c]&cDelim != 0 }
 func isB64(c byte) bool   { return class[c]&cB64 != 0 }
 func isIdent(c byte) bool { return isAlnum(c) || c == '_' || c == '-' || c == '.' || c == '$' }
-func lower(c byte) byte {
-	if c >= 'A' && c <= 'Z' {
-		return c + 32
+var lowerTab [256]byte
+
+func init() {
+	for i := range lowerTab {
+		c := byte(i)
+		if c >= 'A' && c <= 'Z' {
+			c += 32
+		}
+		lowerTab[i] = c
 	}
-	return c
 }
+
+func lower(c byte) byte { return lowerTab[c] }
 
 // shape summarises a byte slice.
 type shape struct {

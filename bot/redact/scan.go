@@ -70,11 +70,39 @@ func (s *scanner) scan() {
 			continue
 		}
 		j := i
-		for j < len(line) && !isDelim(line[j]) {
+		var sh shape
+		for j < len(line) {
+			c := line[j]
+			k := class[c]
+			if k&cDelim != 0 {
+				break
+			}
+			switch {
+			case k&cDigit != 0:
+				sh.digits++
+			case k&cLower != 0:
+				sh.lowers++
+			case k&cUpper != 0:
+				sh.uppers++
+			default:
+				sh.others++
+				switch c {
+				case '.':
+					sh.dots++
+				case ':':
+					sh.colons++
+				case '@':
+					sh.ats++
+				case '/':
+					sh.slashes++
+				case '=':
+					sh.eqs++
+				}
+			}
 			j++
 		}
 		t := span{a: i, b: j, paren: i > 0 && line[i-1] == '(' && j < len(line) && line[j] == ')'}
-		s.token(t)
+		s.token(t, &sh)
 		s.push(t)
 		i = j
 	}
@@ -92,7 +120,7 @@ func isAssignOp(t []byte) bool {
 }
 
 // token handles one token with its context.
-func (s *scanner) token(t span) {
+func (s *scanner) token(t span, sh *shape) {
 	tok := s.line[t.a:t.b]
 	if s.want == expAuth && (isAuthScheme(tok) || schemeWord(tok)) {
 		s.expectNext(expAuthValue, 1)
@@ -159,7 +187,7 @@ func (s *scanner) token(t span) {
 		s.expectNext(expCurlUser, 1)
 		return
 	}
-	s.analyze(t.a, t.b, 0)
+	s.analyzeShaped(t.a, t.b, 0, sh)
 }
 
 func (s *scanner) expectNext(e expect, ttl int) {

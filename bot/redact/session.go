@@ -13,18 +13,21 @@ import (
 // the same value is the same placeholder everywhere, a new value of a kind
 // gets the next number. Safe for concurrent use.
 type Session struct {
-	e        *Engine
-	mu       sync.Mutex
-	byValue  map[string]string // kind \x00 value → placeholder
-	values   map[string]string // placeholder → value
-	counters map[Kind]int
-	secrets  [][]byte // secret values seen, masked wherever they reappear
-	ctx      context
-	keyPH    string // placeholder of the private-key block being read
-	scratch  []Finding
-	buf      []byte
-	kbuf     []byte
-	added    []string // placeholders created since the last Drain
+	e          *Engine
+	mu         sync.Mutex
+	byValue    map[string]string // kind \x00 value → placeholder
+	values     map[string]string // placeholder → value
+	counters   map[Kind]int
+	secrets    [][]byte // secret values seen, masked wherever they reappear
+	secretKind []Kind
+	first      [1024]uint64 // bitset of the secrets' first two bytes
+	byFirst    map[uint16][]int
+	ctx        context
+	keyPH      string // placeholder of the private-key block being read
+	scratch    []Finding
+	buf        []byte
+	kbuf       []byte
+	added      []string // placeholders created since the last Drain
 }
 
 // NewSession starts a session.
@@ -67,8 +70,8 @@ func (s *Session) placeholder(k Kind, v []byte) string {
 	s.byValue[key] = p
 	s.values[p] = string(v)
 	s.added = append(s.added, p)
-	if IsSecret(k) && len(v) >= 6 {
-		s.secrets = append(s.secrets, append([]byte(nil), v...))
+	if IsSecret(k) {
+		s.remember(k, v)
 	}
 	return p
 }
@@ -137,32 +140,45 @@ func (s *Session) valuesKey() string {
 }
 
 // reappearing masks secret values found earlier wherever they show up again
-// (inside other tokens too).
+// (inside other tokens too). One pass over the line: a bitset of the
+// secrets' first two bytes says where one may start.
 func (s *Session) reappearing(b []byte, f []Finding) []Finding {
-	if len(s.secrets) == 0 {
+	if len(s.secrets) == 0 || len(b) < 2 {
 		return f
 	}
-	for _, v := range s.secrets {
-		for off := 0; ; {
-			i := bytes.Index(b[off:], v)
-			if i < 0 {
-				break
-			}
-			start := off + i
-			f = append(f, Finding{Kind: kindOf(s, v), Start: start, End: start + len(v)})
-			off = start + len(v)
+	found := false
+	for i := 0; i+1 < len(b); i++ {
+		p := uint16(b[i])<<8 | uint16(b[i+1])
+		if s.first[p>>6]&(1<<(p&63)) == 0 {
+			continue
 		}
+		for _, j := range s.byFirst[p] {
+			v := s.secrets[j]
+			if bytes.HasPrefix(b[i:], v) {
+				f = append(f, Finding{Kind: s.secretKind[j], Start: i, End: i + len(v)})
+				found = true
+			}
+		}
+	}
+	if !found {
+		return f
 	}
 	return resolve(f)
 }
 
-func kindOf(s *Session, v []byte) Kind {
-	for key := range s.byValue {
-		if i := strings.IndexByte(key, 0); i > 0 && key[i+1:] == string(v) {
-			return Kind(key[:i])
-		}
+// remember indexes a secret value for reappearing.
+func (s *Session) remember(k Kind, v []byte) {
+	if len(v) < 6 {
+		return
 	}
-	return KindSecret
+	if s.byFirst == nil {
+		s.byFirst = map[uint16][]int{}
+	}
+	p := uint16(v[0])<<8 | uint16(v[1])
+	s.first[p>>6] |= 1 << (p & 63)
+	s.byFirst[p] = append(s.byFirst[p], len(s.secrets))
+	s.secrets = append(s.secrets, append([]byte(nil), v...))
+	s.secretKind = append(s.secretKind, k)
 }
 
 // Text redacts multi-line text; findings' offsets are into text.
@@ -247,8 +263,8 @@ func (s *Session) Load(m map[string]string) error {
 		if n > s.counters[k] {
 			s.counters[k] = n
 		}
-		if IsSecret(k) && len(v) >= 6 {
-			s.secrets = append(s.secrets, []byte(v))
+		if IsSecret(k) {
+			s.remember(k, []byte(v))
 		}
 	}
 	return nil

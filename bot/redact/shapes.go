@@ -219,7 +219,7 @@ func (s *scanner) value2(a, b int, sh shape) {
 			}
 		}
 	}
-	if sh.lowers+sh.uppers > 0 {
+	if sh.lowers+sh.uppers > 0 && (sh.dots+sh.colons+sh.slashes+sh.ats+sh.eqs > 0) {
 		s.hosts(a, b)
 		if sh.slashes >= 2 {
 			s.homeDir(a, b)

@@ -11,7 +11,7 @@ type prefixRule struct {
 
 // prefixRules, grouped by first byte for a one-lookup dispatch. Sources:
 // the providers' published token formats.
-var prefixRules = map[byte][]prefixRule{}
+var prefixRules [256][]prefixRule
 
 func init() {
 	for _, r := range []prefixRule{
