@@ -46,6 +46,7 @@ func isAlnum(c byte) bool { return class[c]&(cLower|cUpper|cDigit) != 0 }
 func isDelim(c byte) bool { return class[c]&cDelim != 0 }
 func isB64(c byte) bool   { return class[c]&cB64 != 0 }
 func isIdent(c byte) bool { return isAlnum(c) || c == '_' || c == '-' || c == '.' || c == '$' }
+
 var lowerTab [256]byte
 
 func init() {
