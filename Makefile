@@ -33,6 +33,7 @@ fuzz:
 	$(GO) test ./integrations/pagerduty -run '^$$' -fuzz FuzzParseEvent -fuzztime $(FUZZTIME)
 	$(GO) test ./integrations/pagerduty -run '^$$' -fuzz FuzzVerify -fuzztime $(FUZZTIME)
 	$(GO) test ./bot/triage -run '^$$' -fuzz FuzzParse -fuzztime $(FUZZTIME)
+	$(GO) test ./bot/redact -run '^$$' -fuzz FuzzRedact -fuzztime $(FUZZTIME)
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...

@@ -190,6 +190,14 @@ func (s *scanner) analyze(a, b, depth int) { s.analyzeShaped(a, b, depth, nil) }
 // count it here).
 func (s *scanner) analyzeShaped(a, b, depth int, given *shape) {
 	line := s.line
+	if b-a > 1 && (line[b-1] == ':' || line[b-1] == '=') && identKey(line[a:b-1]) {
+		// "pwd:", "api_key=" with the value in the next token
+		if e := secretKey(line[a : b-1]); e == expPassword || e == expSecret {
+			s.expectNext(e, 2)
+			s.wantOp = true
+			return
+		}
+	}
 	trimmed := false
 	for b > a && (line[b-1] == '.' || line[b-1] == ':' || line[b-1] == '!' || line[b-1] == '?' || line[b-1] == '\\') {
 		b--
@@ -231,7 +239,7 @@ func (s *scanner) analyzeShaped(a, b, depth int, given *shape) {
 	}
 	// key:value for credential keys ("password:hunter2"); "key:" alone sets context.
 	if c := bytes.IndexByte(t, ':'); c > 0 && identKey(t[:c]) {
-		if e := bareSecretKey(t[:c]); e == expSecret || e == expPassword {
+		if e := secretKey(t[:c]); e == expPassword || (e == expSecret && bareSecretKey(t[:c]) != expNone) {
 			if c == len(t)-1 || (c+1 < len(t) && t[c+1] == '=') {
 				s.expectNext(e, 2)
 				s.wantOp = true

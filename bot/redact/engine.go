@@ -120,6 +120,7 @@ func (e *Engine) scanLine(line []byte, ctx *context, out []Finding) []Finding {
 			s.out = sub.out
 		}
 	}
+	phones(&s)
 	for _, r := range e.custom {
 		if len(r.keywords) > 0 {
 			hit := false
@@ -208,4 +209,33 @@ func resolve(f []Finding) []Finding {
 		}
 	}
 	return clean
+}
+
+// phones finds phone numbers that span tokens ("+44 20 7946 0958",
+// "(415) 555-0100"), jumping from one '+' or '(' to the next.
+func phones(s *scanner) {
+	line := s.line
+	for _, c := range [2]byte{'+', '('} {
+		for off := 0; off < len(line); {
+			j := bytes.IndexByte(line[off:], c)
+			if j < 0 {
+				break
+			}
+			i := off + j
+			off = i + 1
+			if i+9 > len(line) || !isDigit(line[i+1]) || (i > 0 && isAlnum(line[i-1])) {
+				continue
+			}
+			var n int
+			if c == '+' {
+				n = phoneLen(line[i:])
+			} else {
+				n = usPhoneLen(line[i:])
+			}
+			if n > 0 {
+				s.add(KindPhone, i, i+n)
+				off = i + n
+			}
+		}
+	}
 }

@@ -205,6 +205,12 @@ func (s *scanner) fulfil(t span, tok []byte) bool {
 	v := s.line[a:t.b]
 	switch s.want {
 	case expSecret:
+		if len(v) > 0 {
+			if k, n := matchPrefix(v, prefixRules[v[0]]); n == len(v) {
+				s.add(k, a, t.b)
+				return true
+			}
+		}
 		if looksSecret(v, true) || (s.wantOp && looksSecret(v, false) && len(v) >= 6 && shapeOf(v).digits > 0) {
 			s.add(KindSecret, a, t.b)
 			return true

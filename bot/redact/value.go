@@ -30,6 +30,9 @@ func ipv4Len(b []byte) int {
 	if i < len(b) && (isDigit(b[i]) || (b[i] == '.' && i+1 < len(b) && isDigit(b[i+1]))) {
 		return 0
 	}
+	if i+1 < len(b) && (b[i] == '-' || b[i] == '_') && isAlpha(b[i+1]) {
+		return 0 // "1.2.3.4-beta": a version
+	}
 	return i
 }
 
