@@ -25,8 +25,8 @@ import (
 var Version = "dev"
 
 // Main runs the command line and returns the process exit code.
-func Main(args []string, stdout, stderr io.Writer) int {
-	root := NewRoot(stdout, stderr)
+func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	root := NewRoot(stdin, stdout, stderr)
 	root.SetArgs(args)
 	if err := root.Execute(); err != nil {
 		fmt.Fprintln(stderr, "opsgate:", err)
@@ -36,7 +36,7 @@ func Main(args []string, stdout, stderr io.Writer) int {
 }
 
 // NewRoot builds the command tree.
-func NewRoot(stdout, stderr io.Writer) *cobra.Command {
+func NewRoot(stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
 	root := &cobra.Command{
 		Use:           "opsgate",
 		Short:         "ChatOps incident response: PagerDuty incidents become Slack threads with context, RCA and gated remediation",
@@ -45,7 +45,7 @@ func NewRoot(stdout, stderr io.Writer) *cobra.Command {
 	}
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	root.AddCommand(serveCmd(stderr), demoCmd(stdout, stderr), versionCmd(stdout))
+	root.AddCommand(serveCmd(stderr), demoCmd(stdout, stderr), versionCmd(stdout), redactCmd(stdin, stdout))
 	return root
 }
 

@@ -9,7 +9,7 @@ import (
 func run(t *testing.T, args ...string) (int, string, string) {
 	t.Helper()
 	var out, errb bytes.Buffer
-	code := Main(args, &out, &errb)
+	code := Main(args, strings.NewReader(""), &out, &errb)
 	return code, out.String(), errb.String()
 }
 

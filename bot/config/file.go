@@ -9,6 +9,8 @@ import (
 	"regexp"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/opsgate/opsgate/bot/redact"
 )
 
 // File is the YAML file named by OPSGATE_CONFIG.
@@ -16,6 +18,29 @@ type File struct {
 	// DefaultChannel is used when no route matches (SLACK_CHANNEL wins when set).
 	DefaultChannel string  `yaml:"default_channel"`
 	Routes         []Route `yaml:"routes"`
+	// Redaction tunes the sanitization layer (internal domains, custom patterns).
+	Redaction redact.Config `yaml:"redaction"`
+	// Approvers may reveal masked values (and, later, approve actions).
+	Approvers Approvers `yaml:"approvers"`
+}
+
+// Approvers are Slack user ids (U…/W…) and user-group ids (S…).
+type Approvers struct {
+	Users  []string `yaml:"users"`
+	Groups []string `yaml:"groups"`
+}
+
+var (
+	userID  = regexp.MustCompile(`^[UW][A-Z0-9]{2,20}$`)
+	groupID = regexp.MustCompile(`^S[A-Z0-9]{2,20}$`)
+)
+
+// Engine compiles the redaction settings.
+func (f *File) Engine() (*redact.Engine, error) {
+	if f == nil {
+		return redact.Default(), nil
+	}
+	return redact.New(f.Redaction)
 }
 
 // Route sends incidents of one PagerDuty service to a channel. Exactly one of
@@ -65,6 +90,19 @@ func ParseFile(data []byte) (*File, error) {
 	}
 	if cfg.DefaultChannel != "" && !ValidChannelID(cfg.DefaultChannel) {
 		return nil, fmt.Errorf("%w: default_channel: %q is not a channel id such as C0123ABCD", ErrInvalid, cfg.DefaultChannel)
+	}
+	for i, u := range cfg.Approvers.Users {
+		if !userID.MatchString(u) {
+			return nil, fmt.Errorf("%w: approvers.users[%d]: %q is not a Slack user id such as U0123ABCD", ErrInvalid, i, u)
+		}
+	}
+	for i, g := range cfg.Approvers.Groups {
+		if !groupID.MatchString(g) {
+			return nil, fmt.Errorf("%w: approvers.groups[%d]: %q is not a Slack user-group id such as S0123ABCD", ErrInvalid, i, g)
+		}
+	}
+	if _, err := redact.New(cfg.Redaction); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrInvalid, err)
 	}
 	seen := map[string]int{}
 	for i, r := range cfg.Routes {

@@ -1,0 +1,110 @@
+package cli
+
+import (
+	"bufio"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/spf13/cobra"
+
+	"github.com/opsgate/opsgate/bot/config"
+	"github.com/opsgate/opsgate/bot/redact"
+)
+
+// MaxRedactLine bounds one input line of `opsgate redact`.
+const MaxRedactLine = 16 << 20
+
+func redactCmd(stdin io.Reader, stdout io.Writer) *cobra.Command {
+	var asJSON bool
+	var cfgPath string
+	cmd := &cobra.Command{
+		Use:   "redact",
+		Short: "Mask secrets and personal data in text read from stdin, line for line",
+		Long: "Reads text on stdin and writes it with secrets and personal data replaced by consistent, typed\n" +
+			"placeholders ([IP_ADDRESS_1], [PASSWORD_2], ...), one output line per input line, in order.\n" +
+			"--json writes one JSON object per line: {\"line\", \"text\", \"findings\": [{type, start, end, placeholder}]}\n" +
+			"(byte offsets into the input line). Redaction settings come from --config or OPSGATE_CONFIG.",
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			engine := redact.Default()
+			if cfgPath == "" {
+				if env, err := config.LoadEnv(); err == nil {
+					cfgPath = env.ConfigFile
+				}
+			}
+			if cfgPath != "" {
+				f, err := config.LoadFile(cfgPath)
+				if err != nil {
+					return err
+				}
+				if engine, err = f.Engine(); err != nil {
+					return err
+				}
+			}
+			return redactStream(engine.NewSession(), stdin, stdout, asJSON)
+		},
+	}
+	cmd.Flags().BoolVar(&asJSON, "json", false, "write one JSON object per input line with the findings")
+	cmd.Flags().StringVar(&cfgPath, "config", "", "config file with a redaction section (default: OPSGATE_CONFIG)")
+	return cmd
+}
+
+type jsonLine struct {
+	Line     int              `json:"line"`
+	Text     string           `json:"text"`
+	Findings []redact.Finding `json:"findings"`
+}
+
+// redactStream redacts r to w line for line; a line longer than
+// MaxRedactLine is an error naming the line (nothing after it is written).
+func redactStream(s *redact.Session, r io.Reader, w io.Writer, asJSON bool) error {
+	br := bufio.NewReaderSize(r, 64<<10)
+	bw := bufio.NewWriterSize(w, 64<<10)
+	defer bw.Flush()
+	enc := json.NewEncoder(bw)
+	enc.SetEscapeHTML(false)
+	var buf []byte
+	for n := 1; ; n++ {
+		buf = buf[:0]
+		var err error
+		for {
+			var chunk []byte
+			chunk, err = br.ReadSlice('\n')
+			buf = append(buf, chunk...)
+			if len(buf) > MaxRedactLine+1 {
+				return fmt.Errorf("redact: line %d is longer than %d bytes", n, MaxRedactLine)
+			}
+			if !errors.Is(err, bufio.ErrBufferFull) {
+				break
+			}
+		}
+		if err != nil && !errors.Is(err, io.EOF) {
+			return fmt.Errorf("redact: reading line %d: %w", n, err)
+		}
+		if len(buf) == 0 && errors.Is(err, io.EOF) {
+			return nil
+		}
+		line, nl := buf, ""
+		if len(line) > 0 && line[len(line)-1] == '\n' {
+			line, nl = line[:len(line)-1], "\n"
+		}
+		red, finds := s.Line(string(line))
+		if asJSON {
+			if finds == nil {
+				finds = []redact.Finding{}
+			}
+			if err := enc.Encode(jsonLine{Line: n, Text: red, Findings: finds}); err != nil {
+				return err
+			}
+		} else {
+			if _, err := bw.WriteString(red + nl); err != nil {
+				return err
+			}
+		}
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+	}
+}
