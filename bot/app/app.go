@@ -19,11 +19,14 @@ import (
 	"github.com/alicebob/miniredis/v2"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/opsgate/opsgate/bot/audit"
 	"github.com/opsgate/opsgate/bot/config"
 	"github.com/opsgate/opsgate/bot/incident"
 	"github.com/opsgate/opsgate/bot/metrics"
 	"github.com/opsgate/opsgate/bot/queue"
+	"github.com/opsgate/opsgate/bot/redact"
 	"github.com/opsgate/opsgate/bot/retry"
+	"github.com/opsgate/opsgate/bot/sanitize"
 	"github.com/opsgate/opsgate/bot/server"
 	"github.com/opsgate/opsgate/bot/threads"
 	"github.com/opsgate/opsgate/integrations/pagerduty"
@@ -54,6 +57,9 @@ type App struct {
 	Queue    *queue.Queue
 	Store    *incident.Store
 	Syncer   *threads.Syncer
+	Guard    *sanitize.Guard
+	Vault    *sanitize.Vault
+	Audit    *audit.Log
 	Metrics  *metrics.Metrics
 	Handler  http.Handler
 	embedded *miniredis.Miniredis
@@ -85,8 +91,21 @@ func New(ctx context.Context, o Options) (*App, error) {
 	}
 	a.Store = incident.NewStore(a.Redis, IncidentTTL, o.Now)
 
+	engine, err := o.File.Engine()
+	if err != nil {
+		a.Close()
+		return nil, fmt.Errorf("%w: OPSGATE_CONFIG: %v", config.ErrInvalid, err)
+	}
+	a.Guard = &sanitize.Guard{Engine: engine, OnHit: func(k redact.Kind) { a.Metrics.GuardHits.WithLabelValues(string(k)).Inc() }}
+	a.Vault = sanitize.NewVault(a.Redis, engine, IncidentTTL)
+	a.Audit = audit.New(a.Redis, o.Now)
 	sc := slackapi.New(o.Env.SlackAPIURL, o.Env.SlackBotToken.Reveal(), nil, o.SlackRetry)
 	sc.Observe = a.Metrics.ObserveSlackCall
+	guarded := sanitize.GuardedSlack{Slack: sc, Guard: a.Guard}
+	var approvers threads.Approvers
+	if o.File != nil {
+		approvers = threads.Approvers{Users: o.File.Approvers.Users, Groups: o.File.Approvers.Groups}
+	}
 	var pd threads.PagerDuty
 	if o.Env.PagerDutyAPIToken != "" {
 		pd = pagerduty.NewClient(o.Env.PagerDutyAPIURL, o.Env.PagerDutyAPIToken.Reveal(), o.PagerDutyRetry)
@@ -94,7 +113,8 @@ func New(ctx context.Context, o Options) (*App, error) {
 	fallback := o.Env.SlackChannel
 	file := o.File
 	a.Syncer = &threads.Syncer{
-		Store: a.Store, Redis: a.Redis, Slack: sc, PagerDuty: pd, NoteFrom: o.Env.PagerDutyFromEmail, Responder: sc,
+		Store: a.Store, Redis: a.Redis, Slack: guardedThreads{guarded, sc}, PagerDuty: pd, NoteFrom: o.Env.PagerDutyFromEmail, Responder: guarded,
+		Vault: a.Vault, Revealer: sc, Approvers: approvers, Audit: a.Audit,
 		Route: func(id, name string) string { return file.ChannelFor(id, name, fallback) },
 		Log:   a.Log, LockWait: o.LockWait, LockTTL: o.LockTTL,
 	}
@@ -102,6 +122,7 @@ func New(ctx context.Context, o Options) (*App, error) {
 		Queue: a.Queue, Incidents: a.Store, Redis: a.Redis,
 		WebhookSecrets: o.Env.PagerDutyWebhookSecrets.Reveal(), SigningSecret: o.Env.SlackSigningSecret.Reveal(),
 		CanFetch: pd != nil, MaxAge: o.Env.WebhookMaxAge, Now: o.Now, Log: a.Log, Metrics: a.Metrics,
+		Guard: func(s string) string { r, _ := a.Guard.Text(s); return r },
 	}
 	a.Handler = srv.Handler()
 	return a, nil
@@ -195,4 +216,19 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 		err = nil
 	}
 	return err
+}
+
+// guardedThreads is the syncer's Slack: writes go through the guard, reads
+// (permalinks, history lookups) straight to the client.
+type guardedThreads struct {
+	sanitize.GuardedSlack
+	raw *slackapi.Client
+}
+
+func (g guardedThreads) Permalink(ctx context.Context, channel, ts string) (string, error) {
+	return g.raw.Permalink(ctx, channel, ts)
+}
+
+func (g guardedThreads) FindByMetadata(ctx context.Context, channel, eventType, key, value string, oldest time.Time) (string, bool, error) {
+	return g.raw.FindByMetadata(ctx, channel, eventType, key, value, oldest)
 }

@@ -74,6 +74,9 @@ type Record struct {
 	Replied         int       `json:"replied"`              // timeline entries posted as replies
 	Events          []string  `json:"events,omitempty"`     // applied event ids (bounded)
 	NoteAdded       bool      `json:"note_added,omitempty"` // thread link noted on the PagerDuty incident
+
+	// Masked is how many values the sanitized view hides (set for rendering, not stored).
+	Masked int `json:"-"`
 }
 
 // HasThread reports whether the parent message exists.

@@ -17,6 +17,7 @@ type Metrics struct {
 	Events     *prometheus.CounterVec   // queue entries by kind, result
 	EventTime  *prometheus.HistogramVec // handling time by kind
 	SlackCalls *prometheus.CounterVec   // Slack Web API calls by method, outcome
+	GuardHits  *prometheus.CounterVec   // secrets the last-line guard had to mask, by kind
 }
 
 // New registers the collectors on a fresh registry.
@@ -34,7 +35,9 @@ func New() *Metrics {
 		SlackCalls: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "opsgate_slack_api_calls_total",
 			Help: "Slack Web API calls by method and outcome (ok, rate_limited, server_error, error)."}, []string{"method", "outcome"}),
 	}
-	m.Registry.MustRegister(m.Webhooks, m.SlackReqs, m.Events, m.EventTime, m.SlackCalls,
+	m.GuardHits = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "opsgate_redaction_guard_hits_total",
+		Help: "Secrets the last-line check found in an outbound Slack message or LLM request (and masked), by kind. Should stay 0."}, []string{"kind"})
+	m.Registry.MustRegister(m.GuardHits, m.Webhooks, m.SlackReqs, m.Events, m.EventTime, m.SlackCalls,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

@@ -23,6 +23,10 @@ const (
 	maxAlertsShown = 5
 )
 
+// ActionReveal is the action id of the "Reveal" button (approvers see the
+// masked values in an ephemeral message).
+const ActionReveal = "reveal_masked"
+
 // MetadataEventType marks opsgate's parent messages so a thread posted just
 // before a crash can be found again.
 const MetadataEventType = "opsgate_incident"
@@ -147,12 +151,22 @@ func Parent(r *incident.Record) slackapi.Message {
 		last := r.Timeline[n-1]
 		ctx = append(ctx, mrkdwn(Truncate("Last change: "+Escape(changeSummary(last)), maxSectionText)))
 	}
+	if r.Masked > 0 {
+		ctx = append(ctx, mrkdwn(fmt.Sprintf(":lock: %d sensitive value(s) masked", r.Masked)))
+	}
 	ctx = append(ctx, mrkdwn("opsgate"))
 	blocks = append(blocks, slack.NewContextBlock("incident_context", ctx...))
+	var buttons []slack.BlockElement
 	if s.HTMLURL != "" && strings.HasPrefix(s.HTMLURL, "https://") && len(s.HTMLURL) <= 3000 {
 		btn := slack.NewButtonBlockElement("open_pagerduty", s.ID, slack.NewTextBlockObject(slack.PlainTextType, "Open in PagerDuty", false, false))
 		btn.URL = s.HTMLURL
-		blocks = append(blocks, slack.NewActionBlock("incident_actions", btn))
+		buttons = append(buttons, btn)
+	}
+	if r.Masked > 0 {
+		buttons = append(buttons, slack.NewButtonBlockElement(ActionReveal, s.ID, slack.NewTextBlockObject(slack.PlainTextType, "Reveal", false, false)))
+	}
+	if len(buttons) > 0 {
+		blocks = append(blocks, slack.NewActionBlock("incident_actions", buttons...))
 	}
 	return slackapi.Message{
 		Text:     Fallback(s),

@@ -53,6 +53,8 @@ type Server struct {
 	Now            func() time.Time
 	Log            *slog.Logger
 	Metrics        *metrics.Metrics
+	// Guard is the last-line check on text answered to Slack (nil: none).
+	Guard func(string) string
 }
 
 // Handler returns the routes.

@@ -8,12 +8,15 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"time"
 
 	"github.com/slack-go/slack"
 
 	"github.com/opsgate/opsgate/bot/incident"
+	"github.com/opsgate/opsgate/bot/render"
 	"github.com/opsgate/opsgate/bot/threads"
 	"github.com/opsgate/opsgate/bot/triage"
+	"github.com/opsgate/opsgate/integrations/pagerduty"
 )
 
 // slackBody reads a Slack request's body (limit → 413) and verifies it;
@@ -62,6 +65,14 @@ func ephemeral(text string) map[string]any {
 	return map[string]any{"response_type": "ephemeral", "text": text}
 }
 
+// answer writes an ephemeral answer, through the guard.
+func (s *Server) answer(w http.ResponseWriter, text string) {
+	if s.Guard != nil {
+		text = s.Guard(text)
+	}
+	writeJSON(w, http.StatusOK, ephemeral(text))
+}
+
 func (s *Server) slashCommand(w http.ResponseWriter, r *http.Request) {
 	count := func(outcome string) { s.Metrics.SlackReqs.WithLabelValues("commands", outcome).Inc() }
 	body, ok := s.slackBody(w, r, "commands", MaxSlackBody)
@@ -78,14 +89,14 @@ func (s *Server) slashCommand(w http.ResponseWriter, r *http.Request) {
 	count("ok")
 	parsed, err := triage.Parse(cmd.Text)
 	if err != nil {
-		writeJSON(w, http.StatusOK, ephemeral(fmt.Sprintf("%v\n\n%s", err, triage.Help)))
+		s.answer(w, fmt.Sprintf("%v\n\n%s", err, triage.Help))
 		return
 	}
 	switch parsed.Kind {
 	case triage.KindHelp:
-		writeJSON(w, http.StatusOK, ephemeral(triage.Help))
+		s.answer(w, triage.Help)
 	case triage.KindIncident:
-		writeJSON(w, http.StatusOK, ephemeral(s.triageIncident(r, cmd, parsed.IncidentID)))
+		s.answer(w, s.triageIncident(r, cmd, parsed.IncidentID))
 	}
 }
 
@@ -140,6 +151,14 @@ func (s *Server) interaction(w http.ResponseWriter, r *http.Request) {
 	count("ok")
 	for _, a := range cb.ActionCallback.BlockActions {
 		s.Log.Info("interaction", "type", string(cb.Type), "action_id", a.ActionID, "user", cb.User.ID)
+		if a.ActionID == render.ActionReveal && pagerduty.ValidID(a.Value) {
+			payload, _ := json.Marshal(threads.RevealRequest{IncidentID: a.Value, UserID: cb.User.ID, ChannelID: cb.Channel.ID, ResponseURL: cb.ResponseURL})
+			// A double click within seconds is one request.
+			if _, _, err := s.Queue.Enqueue(r.Context(), "reveal:"+cb.User.ID+":"+a.Value, 5*time.Second, threads.KindReveal, payload); err != nil {
+				apiError(w, http.StatusServiceUnavailable, "unavailable", "try again")
+				return
+			}
+		}
 	}
 	w.WriteHeader(http.StatusOK)
 }

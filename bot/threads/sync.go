@@ -74,12 +74,16 @@ func (s *Syncer) step(ctx context.Context, rec *incident.Record) error {
 	case !rec.HasThread():
 		return s.openThread(ctx, rec)
 	case rec.RenderedVersion < rec.StateVersion:
-		msg := render.Parent(rec)
+		view, err := s.view(ctx, rec)
+		if err != nil {
+			return err
+		}
+		msg := render.Parent(view)
 		if err := s.Slack.UpdateMessage(ctx, rec.Thread.Channel, rec.Thread.TS, msg); err != nil {
 			return permanent(err)
 		}
 		v := rec.StateVersion
-		_, err := s.Store.Update(ctx, id, func(r *incident.Record) (bool, error) {
+		_, err = s.Store.Update(ctx, id, func(r *incident.Record) (bool, error) {
 			if r.RenderedVersion >= v {
 				return false, nil
 			}
@@ -89,13 +93,16 @@ func (s *Syncer) step(ctx context.Context, rec *incident.Record) error {
 		return err
 	default:
 		i := rec.Replied
-		c := rec.Timeline[i]
-		msg := render.Reply(c)
+		view, err := s.view(ctx, rec)
+		if err != nil {
+			return err
+		}
+		msg := render.Reply(view.Timeline[i])
 		msg.ThreadTS = rec.Thread.TS
 		if _, _, err := s.Slack.PostMessage(ctx, rec.Thread.Channel, msg); err != nil {
 			return permanent(err)
 		}
-		_, err := s.Store.Update(ctx, id, func(r *incident.Record) (bool, error) {
+		_, err = s.Store.Update(ctx, id, func(r *incident.Record) (bool, error) {
 			if r.Replied > i {
 				return false, nil
 			}
@@ -135,8 +142,11 @@ func (s *Syncer) openThread(ctx context.Context, rec *incident.Record) error {
 	}
 	rendered := rec.StateVersion
 	if ts == "" {
-		var err error
-		if channel, ts, err = s.Slack.PostMessage(ctx, channel, render.Parent(rec)); err != nil {
+		view, err := s.view(ctx, rec)
+		if err != nil {
+			return err
+		}
+		if channel, ts, err = s.Slack.PostMessage(ctx, channel, render.Parent(view)); err != nil {
 			return permanent(err)
 		}
 	} else {
@@ -172,4 +182,39 @@ func (s *Syncer) noteThread(ctx context.Context, id, link string) {
 		r.NoteAdded = true
 		return changed, nil
 	})
+}
+
+// view is the record as Slack may see it: untrusted text (title, service,
+// alert summaries, change details) passed through the incident's redaction
+// session, whose new placeholders are saved to the vault first.
+func (s *Syncer) view(ctx context.Context, rec *incident.Record) (*incident.Record, error) {
+	if s.Vault == nil {
+		return rec, nil
+	}
+	id := rec.Snapshot.ID
+	sess, err := s.Vault.Session(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	v := *rec
+	v.Snapshot.Title = sess.String(rec.Snapshot.Title)
+	v.Snapshot.ServiceName = sess.String(rec.Snapshot.ServiceName)
+	v.Snapshot.Alerts = make([]incident.Alert, len(rec.Snapshot.Alerts))
+	for i, a := range rec.Snapshot.Alerts {
+		v.Snapshot.Alerts[i] = incident.Alert{Summary: sess.String(a.Summary), Severity: a.Severity}
+	}
+	v.Timeline = make([]incident.Change, len(rec.Timeline))
+	for i, c := range rec.Timeline {
+		c.Detail = sess.String(c.Detail)
+		v.Timeline[i] = c
+	}
+	if err := s.Vault.Save(ctx, id, sess); err != nil {
+		return nil, err
+	}
+	n, err := s.Vault.Count(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	v.Masked = int(n)
+	return &v, nil
 }

@@ -14,8 +14,10 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/opsgate/opsgate/bot/audit"
 	"github.com/opsgate/opsgate/bot/incident"
 	"github.com/opsgate/opsgate/bot/queue"
+	"github.com/opsgate/opsgate/bot/sanitize"
 	"github.com/opsgate/opsgate/integrations/pagerduty"
 	slackapi "github.com/opsgate/opsgate/integrations/slack"
 )
@@ -24,6 +26,7 @@ import (
 const (
 	KindPagerDuty = "pagerduty" // payload: the webhook body
 	KindTriage    = "triage"    // payload: TriageRequest
+	KindReveal    = "reveal"    // payload: RevealRequest
 )
 
 // ErrNoChannel is returned when no channel is configured for an incident.
@@ -72,6 +75,11 @@ type Syncer struct {
 	Log       *slog.Logger
 	LockTTL   time.Duration
 	LockWait  time.Duration
+
+	Vault     *sanitize.Vault // per-incident placeholders (nil: no redaction)
+	Revealer  Revealer        // unguarded Slack for approvers' reveals
+	Approvers Approvers
+	Audit     *audit.Log
 }
 
 func (s *Syncer) log() *slog.Logger {
@@ -86,6 +94,12 @@ func (s *Syncer) Handle(ctx context.Context, e queue.Entry) error {
 	switch e.Kind {
 	case KindPagerDuty:
 		return s.handleWebhook(ctx, e.Payload)
+	case KindReveal:
+		var req RevealRequest
+		if err := json.Unmarshal(e.Payload, &req); err != nil || !pagerduty.ValidID(req.IncidentID) || req.UserID == "" {
+			return fmt.Errorf("reveal request: malformed: %w", queue.ErrPermanent)
+		}
+		return s.handleReveal(ctx, req)
 	case KindTriage:
 		var req TriageRequest
 		if err := json.Unmarshal(e.Payload, &req); err != nil || !pagerduty.ValidID(req.IncidentID) {

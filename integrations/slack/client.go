@@ -201,3 +201,14 @@ func (c *Client) FindByMetadata(ctx context.Context, channel, eventType, key, va
 	}
 	return "", false, nil
 }
+
+// UserGroupMembers lists a user group's members (usergroups.users.list).
+func (c *Client) UserGroupMembers(ctx context.Context, group string) ([]string, error) {
+	var members []string
+	err := c.call(ctx, "usergroups.users.list", func(ctx context.Context) error {
+		var err error
+		members, err = c.api.GetUserGroupMembersContext(ctx, group)
+		return err
+	})
+	return members, err
+}

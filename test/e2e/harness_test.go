@@ -73,7 +73,20 @@ func (e *env) runWorkers() {
 	e.t.Cleanup(func() { cancel(); <-done })
 }
 
+// startWith starts a replica with a config file.
+func startWith(t testing.TB, file *config.File, opts ...opt) *env {
+	t.Helper()
+	e := startFull(t, file, opts...)
+	e.runWorkers()
+	return e
+}
+
 func startWithoutWorkers(t testing.TB, opts ...opt) *env {
+	t.Helper()
+	return startFull(t, nil, opts...)
+}
+
+func startFull(t testing.TB, file *config.File, opts ...opt) *env {
 	t.Helper()
 	e := &env{t: t, redis: redistest.Start(t), waited: &sleeps{}, logs: &syncWriter{buf: &bytes.Buffer{}}}
 	e.slack = fakeslack.New(slackToken, map[string]string{channel: "incidents", "C0OTHER": "other"})
@@ -96,7 +109,7 @@ func startWithoutWorkers(t testing.TB, opts ...opt) *env {
 		t.Fatal(err)
 	}
 	fast := retry.Policy{Attempts: 5, Base: time.Second, Max: 4 * time.Second, Budget: time.Minute, Sleep: e.waited.sleep}
-	a, err := app.New(context.Background(), app.Options{Env: cfg, Log: slog.New(slog.NewTextHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+	a, err := app.New(context.Background(), app.Options{Env: cfg, File: file, Log: slog.New(slog.NewTextHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 		SlackRetry: fast, PagerDutyRetry: fast, ConsumerBlock: 50 * time.Millisecond, LockWait: 10 * time.Second, LockTTL: time.Second})
 	if err != nil {
 		t.Fatal(err)

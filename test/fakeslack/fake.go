@@ -69,6 +69,8 @@ type Server struct {
 	respUses  map[string]int
 	fail      map[string][]failure
 	hang      map[string]chan struct{}
+	groups    map[string][]string // user group id -> members
+	sent      []string            // every text and blocks payload received, in order
 	calls     map[string]int
 	clock     int64
 	notify    chan struct{}
@@ -78,7 +80,7 @@ type Server struct {
 // (id -> name).
 func New(token string, channels map[string]string) *Server {
 	s := &Server{token: token, channels: map[string]string{}, users: map[string]string{}, messages: map[string][]*Message{},
-		fail: map[string][]failure{}, hang: map[string]chan struct{}{}, calls: map[string]int{}, respUses: map[string]int{}, notify: make(chan struct{})}
+		fail: map[string][]failure{}, hang: map[string]chan struct{}{}, groups: map[string][]string{}, calls: map[string]int{}, respUses: map[string]int{}, notify: make(chan struct{})}
 	for id, name := range channels {
 		s.channels[id] = name
 	}
@@ -94,6 +96,21 @@ func (s *Server) AddUser(id, name string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.users[id] = name
+}
+
+// AddUserGroup registers a user group and its members.
+func (s *Server) AddUserGroup(id string, members ...string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.groups[id] = members
+}
+
+// Sent returns every text and blocks payload the fake received (posts,
+// edits, ephemerals, response_url answers), including superseded versions.
+func (s *Server) Sent() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]string(nil), s.sent...)
 }
 
 // ResponseURL returns a fresh response_url for a slash command or action.
@@ -329,6 +346,12 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		} else {
 			res = fail("channel_not_found")
 		}
+	case "usergroups.users.list":
+		if m, ok := s.groups[p["usergroup"]]; ok {
+			res = apiResult{"ok": true, "users": m}
+		} else {
+			res = fail("no_such_subteam")
+		}
 	case "users.info":
 		if name, ok := s.users[p["user"]]; ok {
 			res = apiResult{"ok": true, "user": map[string]any{"id": p["user"], "name": name, "real_name": name}}
@@ -400,6 +423,7 @@ func (s *Server) postMessage(p map[string]string) apiResult {
 			return fail("thread_not_found")
 		}
 	}
+	s.sent = append(s.sent, text, string(blocks))
 	m := &Message{Channel: ch, TS: s.nextTS(), ThreadTS: p["thread_ts"], Text: text, Blocks: blocks, Metadata: md, ByBot: true}
 	s.messages[ch] = append(s.messages[ch], m)
 	s.changedLocked()
@@ -422,6 +446,7 @@ func (s *Server) update(p map[string]string) apiResult {
 	if bad != nil {
 		return bad
 	}
+	s.sent = append(s.sent, text, string(blocks))
 	m.Text, m.Blocks, m.Edits = text, blocks, m.Edits+1
 	if md != nil {
 		m.Metadata = md
@@ -442,6 +467,7 @@ func (s *Server) postEphemeral(p map[string]string) apiResult {
 	if bad != nil {
 		return bad
 	}
+	s.sent = append(s.sent, text, string(blocks))
 	s.ephemeral = append(s.ephemeral, Ephemeral{Channel: ch, User: p["user"], Text: text, Blocks: blocks})
 	s.changedLocked()
 	return apiResult{"ok": true, "message_ts": s.nextTS()}
@@ -535,6 +561,7 @@ func (s *Server) responseURL(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	s.respUses[id]++
+	s.sent = append(s.sent, string(body))
 	s.responses = append(s.responses, ResponseURLPost{Token: id, Body: m})
 	s.changedLocked()
 	_, _ = io.WriteString(w, "ok")

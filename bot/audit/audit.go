@@ -1,0 +1,131 @@
+// Package audit is opsgate's append-only, hash-chained audit trail in Redis.
+// Each entry carries the hash of the one before it; Verify walks the chain
+// and reports the first entry that was changed, removed or reordered.
+package audit
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// Keys.
+const (
+	ListKey = "opsgate:audit"
+	HeadKey = "opsgate:audit:head"
+)
+
+// ErrTampered is returned by Verify when the chain does not hold.
+var ErrTampered = errors.New("audit: chain broken")
+
+// Entry is one audited act. Details must never hold secret values.
+type Entry struct {
+	At       time.Time         `json:"at"`
+	Actor    string            `json:"actor"`  // Slack user id, "opsgate", ...
+	Action   string            `json:"action"` // reveal, reveal_denied, ...
+	Incident string            `json:"incident,omitempty"`
+	Details  map[string]string `json:"details,omitempty"`
+	Prev     string            `json:"prev"`
+	Hash     string            `json:"hash"`
+}
+
+func (e Entry) digest() string {
+	e.Hash = ""
+	b, _ := json.Marshal(e)
+	h := sha256.Sum256(b)
+	return hex.EncodeToString(h[:])
+}
+
+var appendScript = redis.NewScript(`
+local head = redis.call('GET', KEYS[2]) or ''
+if head ~= ARGV[1] then return 0 end
+redis.call('RPUSH', KEYS[1], ARGV[2])
+redis.call('SET', KEYS[2], ARGV[3])
+return 1`)
+
+// Log appends and verifies entries.
+type Log struct {
+	rdb redis.Cmdable
+	now func() time.Time
+}
+
+// New returns a log on rdb.
+func New(rdb redis.Cmdable, now func() time.Time) *Log {
+	if now == nil {
+		now = time.Now
+	}
+	return &Log{rdb: rdb, now: now}
+}
+
+// Append adds an entry after the current head (compare-and-swap, retried).
+func (l *Log) Append(ctx context.Context, e Entry) (Entry, error) {
+	if e.At.IsZero() {
+		e.At = l.now().UTC()
+	}
+	for attempt := 0; attempt < 50; attempt++ {
+		head, err := l.rdb.Get(ctx, HeadKey).Result()
+		if err != nil && !errors.Is(err, redis.Nil) {
+			return Entry{}, fmt.Errorf("audit: %w", err)
+		}
+		e.Prev = head
+		e.Hash = e.digest()
+		b, _ := json.Marshal(e)
+		ok, err := appendScript.Run(ctx, l.rdb, []string{ListKey, HeadKey}, head, b, e.Hash).Int()
+		if err != nil {
+			return Entry{}, fmt.Errorf("audit: %w", err)
+		}
+		if ok == 1 {
+			return e, nil
+		}
+	}
+	return Entry{}, fmt.Errorf("audit: too much contention")
+}
+
+// Entries returns entries [from, to] (Redis list indexes; -1 = last).
+func (l *Log) Entries(ctx context.Context, from, to int64) ([]Entry, error) {
+	raw, err := l.rdb.LRange(ctx, ListKey, from, to).Result()
+	if err != nil {
+		return nil, fmt.Errorf("audit: %w", err)
+	}
+	out := make([]Entry, 0, len(raw))
+	for i, r := range raw {
+		var e Entry
+		if err := json.Unmarshal([]byte(r), &e); err != nil {
+			return nil, fmt.Errorf("%w: entry %d is not JSON", ErrTampered, from+int64(i))
+		}
+		out = append(out, e)
+	}
+	return out, nil
+}
+
+// Verify checks the whole chain and the head.
+func (l *Log) Verify(ctx context.Context) (int, error) {
+	entries, err := l.Entries(ctx, 0, -1)
+	if err != nil {
+		return 0, err
+	}
+	prev := ""
+	for i, e := range entries {
+		if e.Prev != prev {
+			return i, fmt.Errorf("%w at entry %d: previous hash does not match", ErrTampered, i)
+		}
+		if e.digest() != e.Hash {
+			return i, fmt.Errorf("%w at entry %d: content does not match its hash", ErrTampered, i)
+		}
+		prev = e.Hash
+	}
+	head, err := l.rdb.Get(ctx, HeadKey).Result()
+	if err != nil && !errors.Is(err, redis.Nil) {
+		return len(entries), fmt.Errorf("audit: %w", err)
+	}
+	if head != prev {
+		return len(entries), fmt.Errorf("%w: head does not match the last entry (entries removed?)", ErrTampered)
+	}
+	return len(entries), nil
+}
