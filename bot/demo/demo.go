@@ -29,6 +29,7 @@ import (
 const (
 	demoChannel  = "C0DEMOINC"
 	demoIncident = "Q1DEMO4092"
+	demoTitle    = "checkout-api: HTTP 5xx above 5% — db-primary.corp.example.com (10.4.7.21) not answering"
 )
 
 func randomSecret(prefix string) string {
@@ -46,9 +47,9 @@ func Run(ctx context.Context, out io.Writer, log *slog.Logger) error {
 	fpd := fakepagerduty.New(pdToken)
 	defer fpd.Close()
 	start := time.Now().Add(-2 * time.Minute).UTC()
-	fpd.AddIncident(fakepagerduty.Incident{ID: demoIncident, IncidentNumber: 4092, Title: "checkout-api: HTTP 5xx above 5% for 5 minutes", Status: "triggered"},
+	fpd.AddIncident(fakepagerduty.Incident{ID: demoIncident, IncidentNumber: 4092, Title: demoTitle, Status: "triggered"},
 		fakepagerduty.Alert{ID: "QALERT1", Summary: "5xx ratio 7.4% on checkout-api (threshold 5%)", Severity: "critical", Status: "triggered"},
-		fakepagerduty.Alert{ID: "QALERT2", Summary: "p99 latency 2.3s on checkout-api", Severity: "warning", Status: "triggered"})
+		fakepagerduty.Alert{ID: "QALERT2", Summary: "pool error: dial postgres://orders:S3cr3t-Pw@10.4.7.21:5432/orders refused", Severity: "warning", Status: "triggered"})
 
 	env := &config.Env{
 		ListenAddr: "127.0.0.1:0", LogLevel: "warn", LogFormat: "text", Workers: 2,
@@ -63,7 +64,11 @@ func Run(ctx context.Context, out io.Writer, log *slog.Logger) error {
 	fmt.Fprintln(out, "opsgate demo: the real server and workers, an embedded Redis-compatible store,")
 	fmt.Fprintln(out, "and local stand-ins for Slack and PagerDuty. No accounts, no network.")
 	fmt.Fprintln(out)
-	a, err := app.New(ctx, app.Options{Env: env, Log: log, ConsumerBlock: 100 * time.Millisecond})
+	file, err := config.ParseFile([]byte("redaction:\n  internal_domains: [corp.example.com]\napprovers:\n  users: [U0DEMO]\n"))
+	if err != nil {
+		return err
+	}
+	a, err := app.New(ctx, app.Options{Env: env, File: file, Log: log, ConsumerBlock: 100 * time.Millisecond})
 	if err != nil {
 		return err
 	}
@@ -138,6 +143,14 @@ func Run(ctx context.Context, out io.Writer, log *slog.Logger) error {
 	if err := slash(ctx, out, base, signing, fs.ResponseURL("demo"), demoIncident); err != nil {
 		return err
 	}
+	if err := clickReveal(ctx, base, signing, fs.ResponseURL("demo-reveal")); err != nil {
+		return err
+	}
+	if err := waitFor("the reveal", func() bool { return len(fs.Ephemerals()) >= 1 }); err != nil {
+		return err
+	}
+	n, verr := a.Audit.Verify(ctx)
+	fmt.Fprintf(out, "→ sre-alice (an approver) clicks Reveal: only she sees the masked values (ephemeral);\n  audit trail: %d entries, hash chain verified: %v\n", n, verr == nil)
 	fmt.Fprintln(out)
 	fmt.Fprint(out, fs.Transcript(demoChannel))
 	fmt.Fprintf(out, "\nSlack API calls: chat.postMessage=%d chat.update=%d; PagerDuty REST: alerts fetched=%d\n",
@@ -155,7 +168,7 @@ func event(id, typ, status string, at time.Time, agent map[string]any) []byte {
 		"data": map[string]any{
 			"id": demoIncident, "type": "incident", "self": "https://api.pagerduty.com/incidents/" + demoIncident,
 			"html_url": "https://acme.pagerduty.com/incidents/" + demoIncident, "number": 4092, "status": status,
-			"incident_key": "checkout-5xx", "created_at": at.Format(time.RFC3339), "title": "checkout-api: HTTP 5xx above 5% for 5 minutes",
+			"incident_key": "checkout-5xx", "created_at": at.Format(time.RFC3339), "title": demoTitle,
 			"service":           map[string]any{"id": "PSVC042", "type": "service_reference", "summary": "checkout-api"},
 			"assignees":         []any{map[string]any{"id": "PUSER01", "type": "user_reference", "summary": "Alice (SRE)"}},
 			"escalation_policy": map[string]any{"id": "PEP01", "type": "escalation_policy_reference", "summary": "Payments on-call"},
@@ -163,6 +176,29 @@ func event(id, typ, status string, at time.Time, agent map[string]any) []byte {
 			"urgency": "high", "conference_bridge": nil, "resolve_reason": nil,
 		}}})
 	return b
+}
+
+// clickReveal sends a signed block_actions click on the Reveal button.
+func clickReveal(ctx context.Context, base, secret, responseURL string) error {
+	payload := `{"type":"block_actions","user":{"id":"U0DEMO","username":"sre-alice","name":"sre-alice","team_id":"TDEMO"},"api_app_id":"A1","token":"x",` +
+		`"container":{"type":"message","message_ts":"1","channel_id":"` + demoChannel + `","is_ephemeral":false},"trigger_id":"1.2",` +
+		`"team":{"id":"TDEMO","domain":"demo"},"channel":{"id":"` + demoChannel + `","name":"incidents"},"response_url":"` + responseURL + `",` +
+		`"actions":[{"action_id":"reveal_masked","block_id":"incident_actions","type":"button","value":"` + demoIncident + `","text":{"type":"plain_text","text":"Reveal"},"action_ts":"1.0"}]}`
+	body := []byte(url.Values{"payload": {payload}}.Encode())
+	stamp := strconv.FormatInt(time.Now().Unix(), 10)
+	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, base+"/slack/interactions", bytes.NewReader(body))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("X-Slack-Request-Timestamp", stamp)
+	req.Header.Set("X-Slack-Signature", slackSignature(secret, stamp, body))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("demo: reveal click answered %d", resp.StatusCode)
+	}
+	return nil
 }
 
 // slash sends a signed `/triage <id>` as Slack would and prints the answer.

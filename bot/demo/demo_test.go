@@ -25,9 +25,19 @@ func TestDemoPrintsOneEditedThread(t *testing.T) {
 		"Acknowledged by Alice (SRE)",
 		"5xx ratio 7.4% on checkout-api",
 		"chat.postMessage=2 chat.update=1",
+		"[HOSTNAME_1] ([IP_ADDRESS_1]) not answering",
+		"postgres://[CREDENTIALS_1]@[IP_ADDRESS_1]:5432",
+		"3 sensitive value(s) masked",
+		"[Reveal]",
+		"hash chain verified: true",
 	} {
 		if !strings.Contains(got, want) {
 			t.Errorf("demo output lacks %q", want)
+		}
+	}
+	for _, secret := range []string{"10.4.7.21", "db-primary.corp.example.com", "S3cr3t-Pw"} {
+		if strings.Contains(got, secret) {
+			t.Errorf("demo output shows %q unmasked", secret)
 		}
 	}
 	if t.Failed() {

@@ -42,7 +42,10 @@ func cases() map[string]*incident.Record {
 	}
 	hostile.Snapshot.AlertsTotal = 31
 	minimal := &incident.Record{Snapshot: incident.Snapshot{ID: "Q1MIN"}, StateVersion: 1}
-	return map[string]*incident.Record{"triggered": full(), "acknowledged": ack, "resolved": res, "hostile": hostile, "minimal": minimal}
+	masked := full()
+	masked.Snapshot.Title = "Checkout down: [IP_ADDRESS_1] unreachable from [HOSTNAME_1]"
+	masked.Masked = 3
+	return map[string]*incident.Record{"triggered": full(), "acknowledged": ack, "resolved": res, "hostile": hostile, "minimal": minimal, "masked": masked}
 }
 
 func golden(t *testing.T, name string, v any) {
