@@ -10,7 +10,13 @@ import (
 	"testing"
 )
 
-const dataDir = "../../../shared/data"
+// dataDir is shared/data beside the checkout (OPSGATE_DATA_DIR overrides).
+var dataDir = func() string {
+	if d := os.Getenv("OPSGATE_DATA_DIR"); d != "" {
+		return d
+	}
+	return "../../../shared/data"
+}()
 
 func needData(t testing.TB, sub string) string {
 	t.Helper()
