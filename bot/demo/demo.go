@@ -178,19 +178,27 @@ func event(id, typ, status string, at time.Time, agent map[string]any) []byte {
 	return b
 }
 
+// postSlack POSTs a form signed as Slack signs requests.
+func postSlack(ctx context.Context, target, secret string, form url.Values) (*http.Response, error) {
+	body := []byte(form.Encode())
+	stamp := strconv.FormatInt(time.Now().Unix(), 10)
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, target, bytes.NewReader(body))
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("X-Slack-Request-Timestamp", stamp)
+	req.Header.Set("X-Slack-Signature", slackSignature(secret, stamp, body))
+	return http.DefaultClient.Do(req)
+}
+
 // clickReveal sends a signed block_actions click on the Reveal button.
 func clickReveal(ctx context.Context, base, secret, responseURL string) error {
 	payload := `{"type":"block_actions","user":{"id":"U0DEMO","username":"sre-alice","name":"sre-alice","team_id":"TDEMO"},"api_app_id":"A1","token":"x",` +
 		`"container":{"type":"message","message_ts":"1","channel_id":"` + demoChannel + `","is_ephemeral":false},"trigger_id":"1.2",` +
 		`"team":{"id":"TDEMO","domain":"demo"},"channel":{"id":"` + demoChannel + `","name":"incidents"},"response_url":"` + responseURL + `",` +
 		`"actions":[{"action_id":"reveal_masked","block_id":"incident_actions","type":"button","value":"` + demoIncident + `","text":{"type":"plain_text","text":"Reveal"},"action_ts":"1.0"}]}`
-	body := []byte(url.Values{"payload": {payload}}.Encode())
-	stamp := strconv.FormatInt(time.Now().Unix(), 10)
-	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, base+"/slack/interactions", bytes.NewReader(body))
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.Header.Set("X-Slack-Request-Timestamp", stamp)
-	req.Header.Set("X-Slack-Signature", slackSignature(secret, stamp, body))
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := postSlack(ctx, base+"/slack/interactions", secret, url.Values{"payload": {payload}})
 	if err != nil {
 		return err
 	}
@@ -205,13 +213,7 @@ func clickReveal(ctx context.Context, base, secret, responseURL string) error {
 func slash(ctx context.Context, out io.Writer, base, secret, responseURL, id string) error {
 	form := url.Values{"team_id": {"TDEMO"}, "channel_id": {demoChannel}, "channel_name": {"incidents"}, "user_id": {"U0DEMO"},
 		"user_name": {"sre-alice"}, "command": {"/triage"}, "text": {id}, "response_url": {responseURL}, "trigger_id": {"1.2.3"}}
-	body := []byte(form.Encode())
-	stamp := strconv.FormatInt(time.Now().Unix(), 10)
-	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, base+"/slack/commands", bytes.NewReader(body))
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.Header.Set("X-Slack-Request-Timestamp", stamp)
-	req.Header.Set("X-Slack-Signature", slackSignature(secret, stamp, body))
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := postSlack(ctx, base+"/slack/commands", secret, form)
 	if err != nil {
 		return err
 	}

@@ -67,31 +67,36 @@ type shape struct {
 	dots, colons, ats, slashes, eqs int
 }
 
+// count adds one byte to the shape.
+func (s *shape) count(c byte) {
+	switch k := class[c]; {
+	case k&cDigit != 0:
+		s.digits++
+	case k&cLower != 0:
+		s.lowers++
+	case k&cUpper != 0:
+		s.uppers++
+	default:
+		s.others++
+		switch c {
+		case '.':
+			s.dots++
+		case ':':
+			s.colons++
+		case '@':
+			s.ats++
+		case '/':
+			s.slashes++
+		case '=':
+			s.eqs++
+		}
+	}
+}
+
 func shapeOf(b []byte) shape {
 	var s shape
 	for _, c := range b {
-		switch k := class[c]; {
-		case k&cDigit != 0:
-			s.digits++
-		case k&cLower != 0:
-			s.lowers++
-		case k&cUpper != 0:
-			s.uppers++
-		default:
-			s.others++
-			switch c {
-			case '.':
-				s.dots++
-			case ':':
-				s.colons++
-			case '@':
-				s.ats++
-			case '/':
-				s.slashes++
-			case '=':
-				s.eqs++
-			}
-		}
+		s.count(c)
 	}
 	return s
 }

@@ -71,34 +71,8 @@ func (s *scanner) scan() {
 		}
 		j := i
 		var sh shape
-		for j < len(line) {
-			c := line[j]
-			k := class[c]
-			if k&cDelim != 0 {
-				break
-			}
-			switch {
-			case k&cDigit != 0:
-				sh.digits++
-			case k&cLower != 0:
-				sh.lowers++
-			case k&cUpper != 0:
-				sh.uppers++
-			default:
-				sh.others++
-				switch c {
-				case '.':
-					sh.dots++
-				case ':':
-					sh.colons++
-				case '@':
-					sh.ats++
-				case '/':
-					sh.slashes++
-				case '=':
-					sh.eqs++
-				}
-			}
+		for j < len(line) && !isDelim(line[j]) {
+			sh.count(line[j])
 			j++
 		}
 		t := span{a: i, b: j, paren: i > 0 && line[i-1] == '(' && j < len(line) && line[j] == ')'}
