@@ -1,0 +1,382 @@
+package logtmpl
+
+import (
+	"strconv"
+	"strings"
+)
+
+// Config tunes the miner; Default works across log sources.
+type Config struct {
+	Depth       int     // prefix tokens used to descend the tree
+	Similarity  float64 // minimum share of equal tokens to join a cluster
+	MaxChildren int     // children per tree node before new keys share a wildcard branch
+	Split       string  // extra token separators besides white space
+	WildSim     bool    // a template wildcard counts as a match
+	// MergeLengths joins templates of different token counts whose constant
+	// words agree at least this much (LCS ratio); 0 disables.
+	MergeLengths float64
+	// WordVariants: distinct words at one position before it becomes a
+	// variable; 0 lets words vary freely (classic Drain).
+	WordVariants int
+}
+
+// Default is the one configuration used for every log source.
+var Default = Config{Depth: 2, Similarity: 0.6, MaxChildren: 100, Split: "=", WildSim: true, MergeLengths: 0.85, WordVariants: 4}
+
+// Cluster is a template and how many lines matched it.
+type Cluster struct {
+	ID       int // the template group (clusters of other lengths may share it)
+	Template []string
+	Count    int
+	words    []string
+	parent   *Cluster
+}
+
+// String joins the template's tokens.
+func (c *Cluster) String() string { return strings.Join(c.Template, " ") }
+
+type node struct {
+	children map[string]*node
+	clusters []*Cluster
+}
+
+// Miner mines templates from a stream of lines. Not safe for concurrent use.
+type Miner struct {
+	cfg      Config
+	root     map[int]*node // by token count
+	clusters []*Cluster
+	groups   int
+	byWord   map[string][]*Cluster // first constant word → clusters
+	buf      []byte
+	toks     []string
+}
+
+// NewMiner returns a miner.
+func NewMiner(cfg Config) *Miner {
+	if cfg.Depth <= 0 {
+		cfg = Default
+	}
+	return &Miner{cfg: cfg, root: map[int]*node{}, byWord: map[string][]*Cluster{}}
+}
+
+// Clusters returns the clusters in creation order.
+func (m *Miner) Clusters() []*Cluster { return m.clusters }
+
+// Tokens splits content into masked tokens.
+func (m *Miner) Tokens(content string) []string {
+	m.toks = m.toks[:0]
+	for _, f := range strings.Fields(content) {
+		// A whole field that is a variable (address, number, id) stays one
+		// token; anything else is cut at the extra separators first.
+		core := strings.Trim(f, "()[]{}<>,;:'\"")
+		if core == "" {
+			core = f
+		}
+		if t, ok := maskToken(core, m.buf); ok && isVar(t) && !strings.Contains(t[1:], "<") {
+			m.toks = append(m.toks, t)
+			continue
+		}
+		for _, p := range strings.FieldsFunc(f, func(r rune) bool { return r < 128 && strings.IndexByte(m.cfg.Split, byte(r)) >= 0 }) {
+			t, _ := maskToken(p, m.buf)
+			m.toks = append(m.toks, t)
+		}
+	}
+	return m.toks
+}
+
+func isVar(t string) bool { return strings.HasPrefix(t, "<") && strings.Contains(t, ">") }
+
+// isWord: letters only (with inner '-', '_', quotes), a candidate constant.
+func isWord(t string) bool {
+	w := strings.Trim(t, "'\".!?")
+	if w == "" {
+		return false
+	}
+	for i := 0; i < len(w); i++ {
+		if !isAlpha(w[i]) && w[i] != '-' && w[i] != '_' {
+			return false
+		}
+	}
+	return true
+}
+
+// Add mines one line's content and returns its cluster (Group gives the
+// template group it belongs to now).
+func (m *Miner) Add(content string) *Cluster {
+	toks := m.Tokens(content)
+	n := len(toks)
+	top := m.root[n]
+	if top == nil {
+		top = &node{children: map[string]*node{}}
+		m.root[n] = top
+	}
+	leaf := top
+	for d := 0; d < m.cfg.Depth && d < n; d++ {
+		key := toks[d]
+		if isVar(key) || strings.Count(key, ".") >= 2 || strings.Contains(key, "<NUM>") {
+			key = VarAny // variables and dotted identifiers do not pick the branch
+		}
+		next := leaf.children[key]
+		if next == nil {
+			if len(leaf.children) >= m.cfg.MaxChildren {
+				key = VarAny
+				next = leaf.children[key]
+			}
+			if next == nil {
+				next = &node{children: map[string]*node{}}
+				leaf.children[key] = next
+			}
+		}
+		leaf = next
+	}
+	var best *Cluster
+	bestSim, bestVars := -1.0, -1
+	for _, c := range leaf.clusters {
+		sim, vars, conflict := m.similarity(c.Template, toks)
+		if conflict >= 0 {
+			continue
+		}
+		if sim > bestSim || (sim == bestSim && vars > bestVars) {
+			best, bestSim, bestVars = c, sim, vars
+		}
+	}
+	if best != nil && bestSim >= m.cfg.Similarity {
+		if m.absorb(best, toks) {
+			m.consolidate(leaf, best)
+		}
+		return best
+	}
+	if c := m.wordVariable(leaf, toks); c != nil {
+		return c
+	}
+	c := &Cluster{Template: append([]string(nil), toks...), Count: 1}
+	c.words = constantWords(c.Template)
+	c.parent = c
+	c.ID = m.group(c)
+	m.clusters = append(m.clusters, c)
+	leaf.clusters = append(leaf.clusters, c)
+	return c
+}
+
+// absorb adds a line to c, turning differing positions into wildcards; it
+// reports whether a word position became one.
+func (m *Miner) absorb(c *Cluster, toks []string) bool {
+	word := false
+	for i, t := range toks {
+		if c.Template[i] != t && c.Template[i] != VarAny {
+			if isWord(c.Template[i]) {
+				word = true
+			}
+			c.Template[i] = VarAny
+		}
+	}
+	c.Count++
+	return word
+}
+
+// consolidate folds into rep the clusters of its leaf that its (just
+// generalised) template now covers: they were split off only by a word
+// that has turned out to be a variable.
+func (m *Miner) consolidate(leaf *node, rep *Cluster) {
+	if m.cfg.WordVariants <= 0 {
+		return
+	}
+	for i := 0; i < len(leaf.clusters); i++ {
+		o := leaf.clusters[i]
+		if o == rep {
+			continue
+		}
+		sim, _, conflict := m.similarity(rep.Template, o.Template)
+		if conflict >= 0 || sim < m.cfg.Similarity {
+			continue
+		}
+		m.union(rep, o)
+		for j, t := range o.Template {
+			if rep.Template[j] != t {
+				rep.Template[j] = VarAny
+			}
+		}
+		rep.Count += o.Count
+		o.Count = 0
+		leaf.clusters = append(leaf.clusters[:i], leaf.clusters[i+1:]...)
+		i--
+	}
+}
+
+// wordVariable: a line that differs from some clusters of its leaf only in
+// one word makes that word a variable once WordVariants distinct words were
+// seen there (user names); fewer stay separate templates (states, names of
+// drivers), as people write templates.
+func (m *Miner) wordVariable(leaf *node, toks []string) *Cluster {
+	if m.cfg.WordVariants <= 0 {
+		return nil
+	}
+	pos := -1
+	var sibs []*Cluster
+	seen := map[string]bool{}
+	for _, c := range leaf.clusters {
+		sim, _, conflict := m.similarity(c.Template, toks)
+		if conflict < 0 || (pos >= 0 && conflict != pos) || sim < m.cfg.Similarity {
+			continue
+		}
+		if pos < 0 {
+			pos = conflict
+		}
+		// only one differing word position allowed
+		if other := m.secondConflict(c.Template, toks, conflict); other {
+			continue
+		}
+		sibs = append(sibs, c)
+		seen[c.Template[conflict]] = true
+	}
+	seen[toks[max(pos, 0)]] = true
+	if len(sibs) == 0 || len(seen) < m.cfg.WordVariants {
+		return nil
+	}
+	rep := sibs[0]
+	rep.Template[pos] = VarAny
+	for _, o := range sibs[1:] {
+		m.union(rep, o)
+		rep.Count += o.Count
+		o.Count = 0
+		removeCluster(leaf, o)
+	}
+	m.absorb(rep, toks)
+	m.consolidate(leaf, rep)
+	return rep
+}
+
+func removeCluster(leaf *node, c *Cluster) {
+	for i, x := range leaf.clusters {
+		if x == c {
+			leaf.clusters = append(leaf.clusters[:i], leaf.clusters[i+1:]...)
+			return
+		}
+	}
+}
+
+func (m *Miner) secondConflict(tmpl, toks []string, first int) bool {
+	for i, t := range tmpl {
+		if i != first && t != VarAny && t != toks[i] && isWord(t) && isWord(toks[i]) {
+			return true
+		}
+	}
+	return false
+}
+
+// find returns the cluster that represents c's group now.
+func (c *Cluster) find() *Cluster {
+	for c.parent != c {
+		c.parent = c.parent.parent
+		c = c.parent
+	}
+	return c
+}
+
+// Group is the id of the template group c belongs to now (groups merge as
+// variables are discovered).
+func (c *Cluster) Group() int { return c.find().ID }
+
+func (m *Miner) union(a, b *Cluster) {
+	ra, rb := a.find(), b.find()
+	if ra != rb {
+		rb.parent = ra
+	}
+}
+
+// group joins a new cluster to a cluster of another length whose constant
+// words nearly agree (a variable spanning several tokens), or starts a
+// new group.
+func (m *Miner) group(c *Cluster) int {
+	if len(c.words) >= 3 && m.cfg.MergeLengths > 0 {
+		for _, o := range m.byWord[c.words[0]] {
+			if len(o.Template) == len(c.Template) {
+				continue
+			}
+			l := lcs(c.words, o.words)
+			if float64(l) >= m.cfg.MergeLengths*float64(max(len(c.words), len(o.words))) {
+				m.groups++
+				c.parent = o.find()
+				return m.groups
+			}
+		}
+	}
+	if len(c.words) > 0 {
+		m.byWord[c.words[0]] = append(m.byWord[c.words[0]], c)
+	}
+	m.groups++
+	return m.groups
+}
+
+// constantWords are the template's tokens made of letters only.
+func constantWords(tmpl []string) []string {
+	var out []string
+	for _, t := range tmpl {
+		w := strings.Trim(t, ".,;:()[]{}'\"!?")
+		if len(w) < 2 {
+			continue
+		}
+		ok := true
+		for i := 0; i < len(w); i++ {
+			if !isAlpha(w[i]) && w[i] != '-' && w[i] != '_' {
+				ok = false
+				break
+			}
+		}
+		if ok {
+			out = append(out, w)
+		}
+	}
+	return out
+}
+
+func lcs(a, b []string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for i := 1; i <= len(a); i++ {
+		for j := 1; j <= len(b); j++ {
+			switch {
+			case a[i-1] == b[j-1]:
+				cur[j] = prev[j-1] + 1
+			case prev[j] >= cur[j-1]:
+				cur[j] = prev[j]
+			default:
+				cur[j] = cur[j-1]
+			}
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
+}
+
+// similarity is the share of positions where the template equals the
+// token (a wildcard matches when WildSim); conflict is the first position
+// where two different words meet (-1 if none).
+func (m *Miner) similarity(tmpl, toks []string) (float64, int, int) {
+	same, vars, conflict := 0, 0, -1
+	for i, t := range tmpl {
+		if t == VarAny {
+			vars++
+			if m.cfg.WildSim {
+				same++
+			}
+			continue
+		}
+		if t == toks[i] {
+			same++
+		} else if conflict < 0 && m.cfg.WordVariants > 0 && isWord(t) && isWord(toks[i]) {
+			conflict = i
+		}
+	}
+	return float64(same) / float64(len(tmpl)), vars, conflict
+}
+
+// ID returns a stable id for a template text.
+func ID(template string) string {
+	h := uint64(14695981039346656037)
+	for i := 0; i < len(template); i++ {
+		h ^= uint64(template[i])
+		h *= 1099511628211
+	}
+	return strconv.FormatUint(h, 36)
+}
