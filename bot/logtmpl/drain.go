@@ -323,12 +323,16 @@ func constantWords(tmpl []string) []string {
 				break
 			}
 		}
-		if ok {
+		if ok && !units[w] {
 			out = append(out, w)
 		}
 	}
 	return out
 }
+
+// units follow numbers ("10.2 KB", "<1 sec"); they are not template words.
+var units = map[string]bool{"B": true, "KB": true, "MB": true, "GB": true, "TB": true, "kB": true, "bytes": false,
+	"ms": true, "sec": true, "secs": true, "s": true, "min": true, "mins": true, "us": true, "ns": true}
 
 func lcs(a, b []string) int {
 	prev := make([]int, len(b)+1)
