@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 	"testing"
 )
 
@@ -130,6 +131,41 @@ func TestGrid(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestEvalLoghubGARaw feeds the raw lines (headers included) through
+// StripHeader, aligned with the structured rows.
+func TestEvalLoghubGARaw(t *testing.T) {
+	dir := needData(t, "loghub-2k")
+	files, _ := filepath.Glob(filepath.Join(dir, "*", "*_2k.log_structured.csv"))
+	sort.Strings(files)
+	total := 0.0
+	for _, f := range files {
+		rows := readStructured(t, f)
+		raw, err := os.ReadFile(strings.TrimSuffix(f, "_structured.csv"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		lines := strings.Split(strings.TrimRight(string(raw), "\n"), "\n")
+		if len(lines) != len(rows) {
+			t.Fatalf("%s: %d raw lines, %d rows", f, len(lines), len(rows))
+		}
+		m := NewMiner(Default)
+		cl := make([]*Cluster, len(rows))
+		truth := make([]string, len(rows))
+		for i, l := range lines {
+			cl[i] = m.Add(StripHeader(l))
+			truth[i] = rows[i].template
+		}
+		pred := make([]int, len(cl))
+		for i, c := range cl {
+			pred[i] = c.Group()
+		}
+		ga := groupingAccuracy(pred, truth)
+		total += ga
+		t.Logf("%-12s raw GA %.3f", filepath.Base(filepath.Dir(f)), ga)
+	}
+	t.Logf("average GA on raw lines: %.4f", total/float64(len(files)))
 }
 
 // TestEvalLoghubGA is the Loghub-2k grouping-accuracy evaluation on the
