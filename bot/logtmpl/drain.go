@@ -49,6 +49,38 @@ type Miner struct {
 	byWord   map[string][]*Cluster // first constant word → clusters
 	buf      []byte
 	toks     []string
+	fields   []field
+	intern   map[string]string
+}
+
+// mask masks a token, interning digit-run shapes so repeated shapes do not
+// allocate.
+func (m *Miner) mask(t string) (string, bool) {
+	if !hasDigit(t) && !dateWords[t] && strings.IndexByte(t, '.') < 0 && strings.IndexByte(t, ':') < 0 {
+		return t, false
+	}
+	out, ok := maskToken(t, m.buf[:0])
+	if !ok || len(out) == 0 || out[0] == '<' && len(out) <= 5 {
+		return out, ok
+	}
+	if s, hit := m.intern[out]; hit {
+		return s, true
+	}
+	if len(m.intern) < 100000 {
+		m.intern[out] = out
+	}
+	return out, true
+}
+
+func trimPunct(t string) string {
+	const cut = "()[]{}<>,;:'\""
+	for len(t) > 0 && strings.IndexByte(cut, t[0]) >= 0 {
+		t = t[1:]
+	}
+	for len(t) > 0 && strings.IndexByte(cut, t[len(t)-1]) >= 0 {
+		t = t[:len(t)-1]
+	}
+	return t
 }
 
 // NewMiner returns a miner.
@@ -56,7 +88,7 @@ func NewMiner(cfg Config) *Miner {
 	if cfg.Depth <= 0 {
 		cfg = Default
 	}
-	return &Miner{cfg: cfg, root: map[int]*node{}, byWord: map[string][]*Cluster{}}
+	return &Miner{cfg: cfg, root: map[int]*node{}, byWord: map[string][]*Cluster{}, intern: map[string]string{}}
 }
 
 // Clusters returns the clusters in creation order.
@@ -65,20 +97,29 @@ func (m *Miner) Clusters() []*Cluster { return m.clusters }
 // Tokens splits content into masked tokens.
 func (m *Miner) Tokens(content string) []string {
 	m.toks = m.toks[:0]
-	for _, f := range strings.Fields(content) {
+	m.fields = fieldsOf(content, m.fields)
+	for _, x := range m.fields {
+		f := content[x.a:x.b]
 		// A whole field that is a variable (address, number, id) stays one
 		// token; anything else is cut at the extra separators first.
-		core := strings.Trim(f, "()[]{}<>,;:'\"")
+		core := trimPunct(f)
 		if core == "" {
 			core = f
 		}
-		if t, ok := maskToken(core, m.buf); ok && isVar(t) && !strings.Contains(t[1:], "<") {
+		if t, ok := m.mask(core); ok && isVar(t) && strings.IndexByte(t[1:], '<') < 0 {
 			m.toks = append(m.toks, t)
 			continue
 		}
-		for _, p := range strings.FieldsFunc(f, func(r rune) bool { return r < 128 && strings.IndexByte(m.cfg.Split, byte(r)) >= 0 }) {
-			t, _ := maskToken(p, m.buf)
-			m.toks = append(m.toks, t)
+		start := 0
+		for i := 0; i <= len(f); i++ {
+			if i < len(f) && strings.IndexByte(m.cfg.Split, f[i]) < 0 {
+				continue
+			}
+			if i > start {
+				t, _ := m.mask(f[start:i])
+				m.toks = append(m.toks, t)
+			}
+			start = i + 1
 		}
 	}
 	return m.toks
@@ -88,7 +129,13 @@ func isVar(t string) bool { return strings.HasPrefix(t, "<") && strings.Contains
 
 // isWord: letters only (with inner '-', '_', quotes), a candidate constant.
 func isWord(t string) bool {
-	w := strings.Trim(t, "'\".!?")
+	w := t
+	for len(w) > 0 && strings.IndexByte("'\".!?", w[0]) >= 0 {
+		w = w[1:]
+	}
+	for len(w) > 0 && strings.IndexByte("'\".!?", w[len(w)-1]) >= 0 {
+		w = w[:len(w)-1]
+	}
 	if w == "" {
 		return false
 	}

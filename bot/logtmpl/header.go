@@ -36,70 +36,110 @@ func timeLike(t string) bool {
 	return digits > 0
 }
 
+// field is a white-space separated token: text[a:b].
+type field struct{ a, b int }
+
+func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\v' || c == '\f' }
+
+func fieldsOf(s string, out []field) []field {
+	out = out[:0]
+	i := 0
+	for i < len(s) {
+		for i < len(s) && isSpace(s[i]) {
+			i++
+		}
+		j := i
+		for j < len(s) && !isSpace(s[j]) {
+			j++
+		}
+		if j > i {
+			out = append(out, field{i, j})
+		}
+		i = j
+	}
+	return out
+}
+
 // StripHeader removes a common log header — timestamps in the usual
 // formats, levels, pids, host and process[pid]:, component names ending in
-// ':' or in brackets — and returns the message.
+// ':' or in brackets — and returns the message (a substring; no copy).
 func StripHeader(line string) string {
-	rest := strings.TrimLeft(line, " \t")
+	var buf [16]field
+	return stripHeader(line, buf[:0])
+}
+
+func stripHeader(rest string, fs []field) string {
 	// "a|b|c|message" (pipe-delimited headers)
-	if i := strings.IndexByte(rest, ' '); strings.Count(rest[:max(i, 0)], "|") >= 2 || (i < 0 && strings.Count(rest, "|") >= 2) {
+	if sp := strings.IndexByte(rest, ' '); sp != 0 {
 		head := rest
-		if i >= 0 {
-			head = rest[:i]
+		if sp > 0 {
+			head = rest[:sp]
 		}
-		rest = rest[strings.LastIndexByte(head, '|')+1:]
+		if strings.Count(head, "|") >= 2 {
+			rest = rest[strings.LastIndexByte(head, '|')+1:]
+		}
 	}
-	fields := strings.Fields(rest)
-	// syslog: "... host process[pid]: message" within the first tokens
+	fs = fieldsOf(rest, fs)
+	if len(fs) == 0 {
+		return rest
+	}
+	f := func(i int) string { return rest[fs[i].a:fs[i].b] }
 	cut := 0
-	for i := 0; i < len(fields) && i < 10; i++ {
-		f := fields[i]
-		if strings.HasSuffix(f, "]:") && strings.Contains(f, "[") || (i > 0 && strings.HasSuffix(f, ":") && i < 8 && headerRun(fields[:i])) {
+	for i := 0; i < len(fs) && i < 10; i++ {
+		t := f(i)
+		if strings.HasSuffix(t, "]:") && strings.Contains(t, "[") || (i > 0 && strings.HasSuffix(t, ":") && i < 8 && headerRun(rest, fs[:i])) {
 			cut = i + 1
 			break
 		}
 	}
 	if cut == 0 {
-		for cut < len(fields) && cut < 10 {
-			f := fields[cut]
+	loop:
+		for cut < len(fs) && cut < 10 {
+			t := f(cut)
 			switch {
-			case strings.HasPrefix(f, "["):
-				// bracketed group, possibly several tokens
+			case strings.HasPrefix(t, "["):
 				j := cut
-				for j < len(fields) && !strings.Contains(fields[j], "]") {
+				for j < len(fs) && strings.IndexByte(f(j), ']') < 0 {
 					j++
 				}
-				if j >= len(fields) || j-cut > 6 {
-					return strings.Join(fields[cut:], " ")
+				if j >= len(fs) || j-cut > 6 {
+					break loop
 				}
 				cut = j + 1
-				continue
-			case timeLike(f), levels[strings.Trim(f, ":")], dateWords[f]:
+			case timeLike(t), levels[trimColon(t)], dateWords[t]:
 				cut++
-				continue
+			default:
+				break loop
 			}
-			break
 		}
 	}
 	// "program - message", "INFO [thread] - message": a lone dash just
 	// after the header ends it.
-	for j := cut; j < len(fields) && j < cut+3; j++ {
-		if fields[j] == "-" && j+1 < len(fields) {
+	for j := cut; j < len(fs) && j < cut+3; j++ {
+		if f(j) == "-" && j+1 < len(fs) {
 			cut = j + 1
 			break
 		}
 	}
-	if cut >= len(fields) {
-		return strings.Join(fields, " ")
+	if cut >= len(fs) || cut == 0 {
+		return rest[fs[0].a:]
 	}
-	return strings.Join(fields[cut:], " ")
+	return rest[fs[cut].a:]
+}
+
+func trimColon(t string) string {
+	for len(t) > 0 && t[len(t)-1] == ':' {
+		t = t[:len(t)-1]
+	}
+	return t
 }
 
 // headerRun: every token is time-like, a level, a date word, a bracketed
 // group or a short host/component name (so a ':' after them ends a header).
-func headerRun(fs []string) bool {
+func headerRun(text string, fs []field) bool {
 	stamp := false
-	for _, f := range fs {
+	for _, x := range fs {
+		f := text[x.a:x.b]
 		switch {
 		case timeLike(f), dateWords[f]:
 			stamp = true

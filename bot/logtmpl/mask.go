@@ -188,7 +188,19 @@ func fqdn(t string) bool {
 			return false
 		}
 	}
-	return tlds[strings.ToLower(t[last+1:])]
+	tld := t[last+1:]
+	if len(tld) > 8 {
+		return false
+	}
+	var b [8]byte
+	for i := 0; i < len(tld); i++ {
+		c := tld[i]
+		if c >= 'A' && c <= 'Z' {
+			c += 32
+		}
+		b[i] = c
+	}
+	return tlds[string(b[:len(tld)])]
 }
 
 // hostPort: name:port or IP:port ("mtalk.google.com:5228", "msra-sa-41:9000").
