@@ -51,33 +51,50 @@ type Miner struct {
 	toks     []string
 	fields   []field
 	intern   map[string]string
+	split    [256]bool
 }
 
 // mask masks a token, interning digit-run shapes so repeated shapes do not
 // allocate.
 func (m *Miner) mask(t string) (string, bool) {
-	if !hasDigit(t) && !dateWords[t] && strings.IndexByte(t, '.') < 0 && strings.IndexByte(t, ':') < 0 {
+	special := false
+	for i := 0; i < len(t); i++ {
+		if c := t[i]; (c >= '0' && c <= '9') || c == '.' || c == ':' {
+			special = true
+			break
+		}
+	}
+	if !special && (len(t) < 3 || len(t) > 9 || t[0] < 'A' || t[0] > 'Z' || !dateWords[t]) {
 		return t, false
 	}
-	out, ok := maskToken(t, m.buf[:0])
-	if !ok || len(out) == 0 || out[0] == '<' && len(out) <= 5 {
+	out, shape, ok := maskShape(t, m.buf[:0])
+	if shape == nil {
 		return out, ok
 	}
-	if s, hit := m.intern[out]; hit {
+	m.buf = shape[:0]
+	if s, hit := m.intern[string(shape)]; hit {
 		return s, true
 	}
+	out = string(shape)
 	if len(m.intern) < 100000 {
 		m.intern[out] = out
 	}
 	return out, true
 }
 
+var punct [256]bool
+
+func init() {
+	for _, c := range "()[]{}<>,;:'\"" {
+		punct[c] = true
+	}
+}
+
 func trimPunct(t string) string {
-	const cut = "()[]{}<>,;:'\""
-	for len(t) > 0 && strings.IndexByte(cut, t[0]) >= 0 {
+	for len(t) > 0 && punct[t[0]] {
 		t = t[1:]
 	}
-	for len(t) > 0 && strings.IndexByte(cut, t[len(t)-1]) >= 0 {
+	for len(t) > 0 && punct[t[len(t)-1]] {
 		t = t[:len(t)-1]
 	}
 	return t
@@ -88,7 +105,11 @@ func NewMiner(cfg Config) *Miner {
 	if cfg.Depth <= 0 {
 		cfg = Default
 	}
-	return &Miner{cfg: cfg, root: map[int]*node{}, byWord: map[string][]*Cluster{}, intern: map[string]string{}}
+	m := &Miner{cfg: cfg, root: map[int]*node{}, byWord: map[string][]*Cluster{}, intern: map[string]string{}}
+	for i := 0; i < len(cfg.Split); i++ {
+		m.split[cfg.Split[i]] = true
+	}
+	return m
 }
 
 // Clusters returns the clusters in creation order.
@@ -112,7 +133,7 @@ func (m *Miner) Tokens(content string) []string {
 		}
 		start := 0
 		for i := 0; i <= len(f); i++ {
-			if i < len(f) && strings.IndexByte(m.cfg.Split, f[i]) < 0 {
+			if i < len(f) && !m.split[f[i]] {
 				continue
 			}
 			if i > start {

@@ -39,7 +39,9 @@ func timeLike(t string) bool {
 // field is a white-space separated token: text[a:b].
 type field struct{ a, b int }
 
-func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\v' || c == '\f' }
+func isSpace(c byte) bool {
+	return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\v' || c == '\f'
+}
 
 func fieldsOf(s string, out []field) []field {
 	out = out[:0]

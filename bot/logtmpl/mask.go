@@ -24,8 +24,18 @@ func isAlpha(c byte) bool { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= '
 // "blk_-1608" and "blk_-99" share "blk_-<NUM>" while "ssh2" stays a word
 // shape ("ssh<NUM>"). ok=false means the token is unchanged.
 func maskToken(t string, buf []byte) (string, bool) {
+	out, shape, ok := maskShape(t, buf)
+	if shape != nil {
+		return string(shape), true
+	}
+	return out, ok
+}
+
+// maskShape is maskToken that returns a digit-run shape as bytes in buf
+// (so callers can intern it without allocating).
+func maskShape(t string, buf []byte) (string, []byte, bool) {
 	if len(t) == 0 {
-		return t, false
+		return t, nil, false
 	}
 	digits, hexOnly, letters := 0, true, 0
 	for i := 0; i < len(t); i++ {
@@ -43,22 +53,22 @@ func maskToken(t string, buf []byte) (string, bool) {
 		}
 	}
 	if hostPort(t) || fqdn(t) || dateWords[t] {
-		return VarAny, true
+		return VarAny, nil, true
 	}
 	if digits == 0 {
-		return t, false
+		return t, nil, false
 	}
 	if isIPv4ish(t) {
-		return VarIP, true
+		return VarIP, nil, true
 	}
 	if isNumber(t) {
-		return VarNum, true
+		return VarNum, nil, true
 	}
 	if (hexOnly && len(t) >= 8) || (len(t) > 2 && t[0] == '0' && (t[1] == 'x' || t[1] == 'X') && allHex(t[2:])) || isUUID(t) {
-		return VarID, true
+		return VarID, nil, true
 	}
 	if isIPv6(t) {
-		return VarIP, true
+		return VarIP, nil, true
 	}
 	// digit runs → <NUM>, keeping the rest of the shape; a '-' right
 	// before digits and after a non-letter is the number's sign.
@@ -80,7 +90,7 @@ func maskToken(t string, buf []byte) (string, bool) {
 		buf = append(buf, t[i])
 		i++
 	}
-	return string(buf), true
+	return "", buf, true
 }
 
 func allHex(s string) bool {
