@@ -43,7 +43,7 @@ type node struct {
 // Miner mines templates from a stream of lines. Not safe for concurrent use.
 type Miner struct {
 	cfg      Config
-	root     map[int]*node // by token count
+	byLen    []*node // tree roots by token count
 	clusters []*Cluster
 	groups   int
 	byWord   map[string][]*Cluster // first constant word → clusters
@@ -105,7 +105,7 @@ func NewMiner(cfg Config) *Miner {
 	if cfg.Depth <= 0 {
 		cfg = Default
 	}
-	m := &Miner{cfg: cfg, root: map[int]*node{}, byWord: map[string][]*Cluster{}, intern: map[string]string{}}
+	m := &Miner{cfg: cfg, byWord: map[string][]*Cluster{}, intern: map[string]string{}}
 	for i := 0; i < len(cfg.Split); i++ {
 		m.split[cfg.Split[i]] = true
 	}
@@ -173,10 +173,13 @@ func isWord(t string) bool {
 func (m *Miner) Add(content string) *Cluster {
 	toks := m.Tokens(content)
 	n := len(toks)
-	top := m.root[n]
+	for len(m.byLen) <= n {
+		m.byLen = append(m.byLen, nil)
+	}
+	top := m.byLen[n]
 	if top == nil {
 		top = &node{children: map[string]*node{}}
-		m.root[n] = top
+		m.byLen[n] = top
 	}
 	leaf := top
 	for d := 0; d < m.cfg.Depth && d < n; d++ {

@@ -37,25 +37,32 @@ func maskShape(t string, buf []byte) (string, []byte, bool) {
 	if len(t) == 0 {
 		return t, nil, false
 	}
-	digits, hexOnly, letters := 0, true, 0
+	digits, hexOnly, dots, colons := 0, true, 0, 0
 	for i := 0; i < len(t); i++ {
 		c := t[i]
 		switch {
 		case isDigit(c):
 			digits++
 		case isAlpha(c):
-			letters++
 			if !isHex(c) {
 				hexOnly = false
 			}
 		default:
 			hexOnly = false
+			if c == '.' {
+				dots++
+			} else if c == ':' {
+				colons++
+			}
 		}
 	}
-	if hostPort(t) || fqdn(t) || dateWords[t] {
+	if (colons > 0 && hostPort(t)) || (dots > 0 && fqdn(t)) {
 		return VarAny, nil, true
 	}
 	if digits == 0 {
+		if len(t) >= 3 && len(t) <= 9 && t[0] >= 'A' && t[0] <= 'Z' && dateWords[t] {
+			return VarAny, nil, true
+		}
 		return t, nil, false
 	}
 	if isIPv4ish(t) {
