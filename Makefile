@@ -34,6 +34,7 @@ fuzz:
 	$(GO) test ./integrations/pagerduty -run '^$$' -fuzz FuzzVerify -fuzztime $(FUZZTIME)
 	$(GO) test ./bot/triage -run '^$$' -fuzz FuzzParse -fuzztime $(FUZZTIME)
 	$(GO) test ./bot/redact -run '^$$' -fuzz FuzzRedact -fuzztime $(FUZZTIME)
+	$(GO) test ./bot/logtmpl -run '^$$' -fuzz FuzzMiner -fuzztime $(FUZZTIME)
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...

@@ -52,6 +52,7 @@ type Miner struct {
 	fields   []field
 	intern   map[string]string
 	split    [256]bool
+	empty    *Cluster
 }
 
 // mask masks a token, interning digit-run shapes so repeated shapes do not
@@ -173,6 +174,17 @@ func isWord(t string) bool {
 func (m *Miner) Add(content string) *Cluster {
 	toks := m.Tokens(content)
 	n := len(toks)
+	if n == 0 {
+		if m.empty == nil {
+			m.empty = &Cluster{Template: []string{}}
+			m.empty.parent = m.empty
+			m.groups++
+			m.empty.ID = m.groups
+			m.clusters = append(m.clusters, m.empty)
+		}
+		m.empty.Count++
+		return m.empty
+	}
 	for len(m.byLen) <= n {
 		m.byLen = append(m.byLen, nil)
 	}
@@ -300,8 +312,11 @@ func (m *Miner) wordVariable(leaf *node, toks []string) *Cluster {
 		sibs = append(sibs, c)
 		seen[c.Template[conflict]] = true
 	}
-	seen[toks[max(pos, 0)]] = true
-	if len(sibs) == 0 || len(seen) < m.cfg.WordVariants {
+	if pos < 0 || len(sibs) == 0 {
+		return nil
+	}
+	seen[toks[pos]] = true
+	if len(seen) < m.cfg.WordVariants {
 		return nil
 	}
 	rep := sibs[0]
