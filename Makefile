@@ -35,6 +35,7 @@ fuzz:
 	$(GO) test ./bot/triage -run '^$$' -fuzz FuzzParse -fuzztime $(FUZZTIME)
 	$(GO) test ./bot/redact -run '^$$' -fuzz FuzzRedact -fuzztime $(FUZZTIME)
 	$(GO) test ./bot/logtmpl -run '^$$' -fuzz FuzzMiner -fuzztime $(FUZZTIME)
+	$(GO) test ./bot/inject -run '^$$' -fuzz FuzzCheck -fuzztime $(FUZZTIME)
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...
