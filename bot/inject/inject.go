@@ -15,11 +15,11 @@ type Reason string
 
 // Reasons.
 const (
-	ReasonPromptInjection Reason = "prompt-injection"  // "ignore previous instructions", "you are now", ...
-	ReasonAddressed       Reason = "addressed-to-agent" // "note to the AI/assistant/operator", "the assistant must"
-	ReasonCommand         Reason = "shell-command"      // curl | sh, apt-get install, kubectl delete, rm -rf, ...
+	ReasonPromptInjection Reason = "prompt-injection"    // "ignore previous instructions", "you are now", ...
+	ReasonAddressed       Reason = "addressed-to-agent"  // "note to the AI/assistant/operator", "the assistant must"
+	ReasonCommand         Reason = "shell-command"       // curl | sh, apt-get install, kubectl delete, rm -rf, ...
 	ReasonImperative      Reason = "operator-imperative" // "to fix this, run ...", "please upgrade ..."
-	ReasonExfiltration    Reason = "exfiltration-url"   // send/upload/post ... to a URL on an unknown host
+	ReasonExfiltration    Reason = "exfiltration-url"    // send/upload/post ... to a URL on an unknown host
 )
 
 type rule struct {

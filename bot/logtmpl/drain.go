@@ -359,6 +359,9 @@ func (c *Cluster) find() *Cluster {
 	return c
 }
 
+// Root is the cluster that represents c's template group now.
+func (c *Cluster) Root() *Cluster { return c.find() }
+
 // Group is the id of the template group c belongs to now (groups merge as
 // variables are discovered).
 func (c *Cluster) Group() int { return c.find().ID }

@@ -1,0 +1,242 @@
+// Package excerpt picks the lines that matter from thousands around an
+// incident: errors and warnings, templates never seen before in the service
+// or rare, the first and last occurrence of each frequent template with its
+// count, lines near the alert time, stack traces kept whole — under a
+// character budget. Each line gets a stable id (L1, L2, ...) for citations;
+// lines carrying instructions are flagged and withheld from prompts.
+package excerpt
+
+import (
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/opsgate/opsgate/bot/inject"
+	"github.com/opsgate/opsgate/bot/logtmpl"
+)
+
+// Line is one input log line.
+type Line struct {
+	Text string
+	Time time.Time // zero when unknown
+}
+
+// Options tune a build.
+type Options struct {
+	Budget    int           // characters for the whole excerpt (default 3000)
+	MaxLine   int           // characters per line before it is cut (default 300)
+	AlertTime time.Time     // incident start
+	Near      time.Duration // lines this close to AlertTime score higher (default 2m)
+	// Known reports whether a template was seen in this service before
+	// (nil: nothing is known, every template is new).
+	Known func(templateID string) bool
+	// Redact masks secrets in a line before it is kept (nil: identity).
+	Redact func(string) string
+}
+
+// Entry is one excerpt line.
+type Entry struct {
+	ID         string          `json:"id"`
+	Text       string          `json:"text"`
+	Template   string          `json:"template"`
+	TemplateID string          `json:"template_id"`
+	Count      int             `json:"count"`                // lines of this template in the input
+	Occurrence string          `json:"occurrence,omitempty"` // "first", "last", "only"
+	Level      string          `json:"level,omitempty"`
+	New        bool            `json:"new,omitempty"`   // template never seen in the service
+	Flags      []inject.Reason `json:"flags,omitempty"` // instruction-like text: never sent to an LLM
+	index      int
+	score      int
+}
+
+// Excerpt is the result.
+type Excerpt struct {
+	Entries   []Entry `json:"entries"`
+	Lines     int     `json:"lines"`     // input lines considered
+	Templates int     `json:"templates"` // distinct templates among them
+	Omitted   int     `json:"omitted"`   // candidate lines left out for the budget
+
+	templateIDs []string
+}
+
+// Flagged returns the flagged entries.
+func (x Excerpt) Flagged() []Entry {
+	var out []Entry
+	for _, e := range x.Entries {
+		if len(e.Flags) > 0 {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// TemplateIDs returns the ids of all templates seen in the input.
+func (x Excerpt) TemplateIDs() []string { return x.templateIDs }
+
+type record struct {
+	index int
+	text  string // first line plus continuation lines (stack trace)
+	time  time.Time
+	level string
+	c     *logtmpl.Cluster
+	flags []inject.Reason
+}
+
+// continuation: a stack-trace or wrapped line belonging to the record above.
+func continuation(l string) bool {
+	t := strings.TrimLeft(l, " \t")
+	switch {
+	case len(t) < len(l) && (strings.HasPrefix(t, "at ") || strings.HasPrefix(t, "... ") || strings.HasPrefix(t, "File \"")):
+		return true
+	case strings.HasPrefix(t, "Caused by:"), strings.HasPrefix(t, "Traceback"):
+		return true
+	}
+	return false
+}
+
+func (o *Options) defaults() {
+	if o.Budget <= 0 {
+		o.Budget = 3000
+	}
+	if o.MaxLine <= 0 {
+		o.MaxLine = 300
+	}
+	if o.Near <= 0 {
+		o.Near = 2 * time.Minute
+	}
+	if o.Redact == nil {
+		o.Redact = func(s string) string { return s }
+	}
+}
+
+// Build selects the excerpt.
+func Build(lines []Line, o Options) Excerpt {
+	o.defaults()
+	m := logtmpl.NewMiner(logtmpl.Default)
+	var recs []*record
+	for i, l := range lines {
+		if len(recs) > 0 && continuation(l.Text) {
+			r := recs[len(recs)-1]
+			if len(r.text) < 4*o.MaxLine {
+				r.text += "\n" + l.Text
+			}
+			continue
+		}
+		recs = append(recs, &record{index: i, text: l.Text, time: l.Time, level: logtmpl.Level(l.Text), c: m.Add(logtmpl.StripHeader(l.Text))})
+	}
+	type stat struct {
+		count, first, last int
+	}
+	stats := map[*logtmpl.Cluster]*stat{}
+	for i, r := range recs {
+		g := r.c.Root()
+		s := stats[g]
+		if s == nil {
+			s = &stat{first: i}
+			stats[g] = s
+		}
+		s.count++
+		s.last = i
+	}
+	x := Excerpt{Lines: len(lines), Templates: len(stats)}
+	for g := range stats {
+		x.templateIDs = append(x.templateIDs, logtmpl.ID(g.String()))
+	}
+	sort.Strings(x.templateIDs)
+	var cands []Entry
+	for i, r := range recs {
+		g := r.c.Root()
+		s := stats[g]
+		occ := ""
+		switch {
+		case s.count == 1:
+			occ = "only"
+		case i == s.first:
+			occ = "first"
+		case i == s.last:
+			occ = "last"
+		}
+		flagged, why := inject.Check(r.text)
+		if occ == "" && !flagged {
+			continue // represented by its first and last occurrence
+		}
+		tmpl := g.String()
+		id := logtmpl.ID(tmpl)
+		e := Entry{Template: tmpl, TemplateID: id, Count: s.count, Occurrence: occ, Level: r.level, index: r.index}
+		if flagged {
+			e.Flags = why
+		}
+		e.New = o.Known == nil || !o.Known(id)
+		e.score = score(e, r, s.count, o)
+		e.Text = cut(o.Redact(r.text), o.MaxLine*4)
+		cands = append(cands, e)
+	}
+	sort.SliceStable(cands, func(i, j int) bool { return cands[i].score > cands[j].score })
+	used := 0
+	for _, e := range cands {
+		size := len(e.Text) + 16
+		if used+size > o.Budget {
+			x.Omitted++
+			continue
+		}
+		used += size
+		x.Entries = append(x.Entries, e)
+	}
+	sort.Slice(x.Entries, func(i, j int) bool { return x.Entries[i].index < x.Entries[j].index })
+	for i := range x.Entries {
+		x.Entries[i].ID = "L" + itoa(i+1)
+	}
+	return x
+}
+
+func score(e Entry, r *record, count int, o Options) int {
+	s := 0
+	switch e.Level {
+	case "ERROR", "FATAL", "CRITICAL", "CRIT", "SEVERE", "EMERG", "ALERT", "ERR", "E", "F":
+		s += 100
+	case "WARN", "WARNING", "W":
+		s += 40
+	}
+	if strings.Contains(r.text, "\n") || strings.Contains(r.text, "Exception") || strings.Contains(r.text, "Traceback") || strings.Contains(r.text, "panic:") {
+		s += 30
+	}
+	if e.New {
+		s += 25
+	}
+	if count <= 3 {
+		s += 30
+	}
+	if e.Occurrence == "first" {
+		s += 15
+	}
+	if e.Occurrence == "last" {
+		s += 10
+	}
+	if !o.AlertTime.IsZero() && !r.time.IsZero() {
+		d := r.time.Sub(o.AlertTime)
+		if d < 0 {
+			d = -d
+		}
+		if d <= o.Near {
+			s += 20
+		}
+	}
+	if len(e.Flags) > 0 {
+		s += 200 // humans must see the warning
+	}
+	return s
+}
+
+func cut(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
+}
+
+func itoa(n int) string {
+	if n < 10 {
+		return string(rune('0' + n))
+	}
+	return itoa(n/10) + string(rune('0'+n%10))
+}
