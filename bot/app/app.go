@@ -29,6 +29,7 @@ import (
 	"github.com/opsgate/opsgate/bot/sanitize"
 	"github.com/opsgate/opsgate/bot/server"
 	"github.com/opsgate/opsgate/bot/threads"
+	"github.com/opsgate/opsgate/bot/tmplstate"
 	"github.com/opsgate/opsgate/integrations/pagerduty"
 	slackapi "github.com/opsgate/opsgate/integrations/slack"
 )
@@ -114,7 +115,7 @@ func New(ctx context.Context, o Options) (*App, error) {
 	file := o.File
 	a.Syncer = &threads.Syncer{
 		Store: a.Store, Redis: a.Redis, Slack: guardedThreads{guarded, sc}, PagerDuty: pd, NoteFrom: o.Env.PagerDutyFromEmail, Responder: guarded,
-		Vault: a.Vault, Revealer: sc, Approvers: approvers, Audit: a.Audit,
+		Vault: a.Vault, Templates: tmplstate.New(a.Redis, IncidentTTL), Revealer: sc, Approvers: approvers, Audit: a.Audit,
 		Route: func(id, name string) string { return file.ChannelFor(id, name, fallback) },
 		Log:   a.Log, LockWait: o.LockWait, LockTTL: o.LockTTL,
 	}

@@ -7,6 +7,8 @@ package incident
 import (
 	"slices"
 	"time"
+
+	"github.com/opsgate/opsgate/bot/excerpt"
 )
 
 // Status is PagerDuty's incident status.
@@ -62,18 +64,20 @@ type Thread struct {
 
 // Record is the stored state of one incident.
 type Record struct {
-	Snapshot        Snapshot  `json:"snapshot"`
-	LastEventAt     time.Time `json:"last_event_at"`
-	FirstSeenAt     time.Time `json:"first_seen_at"`
-	Channel         string    `json:"channel,omitempty"` // chosen once, at the first event
-	Thread          Thread    `json:"thread"`
-	ParentPending   bool      `json:"parent_pending,omitempty"` // a parent post was attempted: look for it before posting again
-	StateVersion    int64     `json:"state_version"`            // bumped when the snapshot changes
-	RenderedVersion int64     `json:"rendered_version"`         // snapshot version the parent shows
-	Timeline        []Change  `json:"timeline,omitempty"`
-	Replied         int       `json:"replied"`              // timeline entries posted as replies
-	Events          []string  `json:"events,omitempty"`     // applied event ids (bounded)
-	NoteAdded       bool      `json:"note_added,omitempty"` // thread link noted on the PagerDuty incident
+	Snapshot        Snapshot         `json:"snapshot"`
+	LastEventAt     time.Time        `json:"last_event_at"`
+	FirstSeenAt     time.Time        `json:"first_seen_at"`
+	Channel         string           `json:"channel,omitempty"` // chosen once, at the first event
+	Thread          Thread           `json:"thread"`
+	ParentPending   bool             `json:"parent_pending,omitempty"` // a parent post was attempted: look for it before posting again
+	StateVersion    int64            `json:"state_version"`            // bumped when the snapshot changes
+	RenderedVersion int64            `json:"rendered_version"`         // snapshot version the parent shows
+	Timeline        []Change         `json:"timeline,omitempty"`
+	Replied         int              `json:"replied"`              // timeline entries posted as replies
+	Events          []string         `json:"events,omitempty"`     // applied event ids (bounded)
+	NoteAdded       bool             `json:"note_added,omitempty"` // thread link noted on the PagerDuty incident
+	Excerpt         *excerpt.Excerpt `json:"excerpt,omitempty"`    // log excerpt (raw; sanitized when rendered)
+	ExcerptPosted   bool             `json:"excerpt_posted,omitempty"`
 
 	// Masked is how many values the sanitized view hides (set for rendering, not stored).
 	Masked int `json:"-"`
@@ -84,7 +88,8 @@ func (r *Record) HasThread() bool { return r.Thread.TS != "" }
 
 // Synced reports whether Slack shows everything the record holds.
 func (r *Record) Synced() bool {
-	return r.HasThread() && r.RenderedVersion >= r.StateVersion && r.Replied >= len(r.Timeline)
+	return r.HasThread() && r.RenderedVersion >= r.StateVersion && r.Replied >= len(r.Timeline) &&
+		(r.Excerpt == nil || r.ExcerptPosted)
 }
 
 // Update is one observed fact about an incident, from a webhook event or an
@@ -99,6 +104,7 @@ type Update struct {
 	Detail     string    // extra reply text
 	Alerts     []Alert   // alert lines, when fetched
 	AlertTotal int
+	Excerpt    *excerpt.Excerpt // log excerpt, built once (the first one wins)
 }
 
 // maxEvents bounds the remembered event ids per incident.
@@ -132,6 +138,10 @@ func Apply(r *Record, u Update, now time.Time) bool {
 	if len(u.Alerts) > 0 && !slices.Equal(r.Snapshot.Alerts, u.Alerts) {
 		r.Snapshot.Alerts, r.Snapshot.AlertsTotal = u.Alerts, u.AlertTotal
 		r.StateVersion++
+		changed = true
+	}
+	if u.Excerpt != nil && r.Excerpt == nil {
+		r.Excerpt = u.Excerpt
 		changed = true
 	}
 	if u.EventID != "" {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/opsgate/opsgate/bot/excerpt"
 	"github.com/opsgate/opsgate/bot/incident"
 	"github.com/opsgate/opsgate/bot/lock"
 	"github.com/opsgate/opsgate/bot/queue"
@@ -89,6 +90,22 @@ func (s *Syncer) step(ctx context.Context, rec *incident.Record) error {
 			}
 			r.RenderedVersion = v
 			return true, nil
+		})
+		return err
+	case rec.Excerpt != nil && !rec.ExcerptPosted:
+		view, err := s.view(ctx, rec)
+		if err != nil {
+			return err
+		}
+		msg := render.ExcerptReply(view.Excerpt)
+		msg.ThreadTS = rec.Thread.TS
+		if _, _, err := s.Slack.PostMessage(ctx, rec.Thread.Channel, msg); err != nil {
+			return permanent(err)
+		}
+		_, err = s.Store.Update(ctx, id, func(r *incident.Record) (bool, error) {
+			changed := !r.ExcerptPosted
+			r.ExcerptPosted = true
+			return changed, nil
 		})
 		return err
 	default:
@@ -202,6 +219,16 @@ func (s *Syncer) view(ctx context.Context, rec *incident.Record) (*incident.Reco
 	v.Snapshot.Alerts = make([]incident.Alert, len(rec.Snapshot.Alerts))
 	for i, a := range rec.Snapshot.Alerts {
 		v.Snapshot.Alerts[i] = incident.Alert{Summary: sess.String(a.Summary), Severity: a.Severity}
+	}
+	if rec.Excerpt != nil {
+		x := *rec.Excerpt
+		x.Entries = make([]excerpt.Entry, len(rec.Excerpt.Entries))
+		for i, e := range rec.Excerpt.Entries {
+			e.Text = sess.String(e.Text)
+			e.Template = sess.String(e.Template)
+			x.Entries[i] = e
+		}
+		v.Excerpt = &x
 	}
 	v.Timeline = make([]incident.Change, len(rec.Timeline))
 	for i, c := range rec.Timeline {

@@ -15,9 +15,11 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/opsgate/opsgate/bot/audit"
+	"github.com/opsgate/opsgate/bot/excerpt"
 	"github.com/opsgate/opsgate/bot/incident"
 	"github.com/opsgate/opsgate/bot/queue"
 	"github.com/opsgate/opsgate/bot/sanitize"
+	"github.com/opsgate/opsgate/bot/tmplstate"
 	"github.com/opsgate/opsgate/integrations/pagerduty"
 	slackapi "github.com/opsgate/opsgate/integrations/slack"
 )
@@ -76,8 +78,9 @@ type Syncer struct {
 	LockTTL   time.Duration
 	LockWait  time.Duration
 
-	Vault     *sanitize.Vault // per-incident placeholders (nil: no redaction)
-	Revealer  Revealer        // unguarded Slack for approvers' reveals
+	Vault     *sanitize.Vault  // per-incident placeholders (nil: no redaction)
+	Templates *tmplstate.Store // templates seen per service (nil: every template is new)
+	Revealer  Revealer         // unguarded Slack for approvers' reveals
 	Approvers Approvers
 	Audit     *audit.Log
 }
@@ -178,6 +181,7 @@ func (s *Syncer) handleWebhook(ctx context.Context, body []byte) error {
 	if s.PagerDuty != nil && ev.EventType == "incident.triggered" {
 		if alerts, err := s.PagerDuty.ListAlerts(ctx, id, 10); err == nil {
 			u.Alerts, u.AlertTotal = alertsFrom(alerts), len(alerts)
+			u.Excerpt = s.buildExcerpt(ctx, u.Snapshot, alerts, ev.OccurredAt)
 		} else {
 			s.log().Warn("could not fetch alerts; using the webhook payload", "incident", id, "err", err)
 		}
@@ -262,4 +266,38 @@ func (s *Syncer) respond(ctx context.Context, req TriageRequest, text string) er
 		s.log().Warn("could not answer /triage", "incident", req.IncidentID, "err", err)
 	}
 	return nil
+}
+
+// buildExcerpt picks the salient lines of the log text the alerts carry
+// (raw here; the view sanitizes them), marking templates the service has
+// never shown before, and remembers this incident's templates.
+func (s *Syncer) buildExcerpt(ctx context.Context, snap *incident.Snapshot, alerts []pagerduty.Alert, at time.Time) *excerpt.Excerpt {
+	var lines []excerpt.Line
+	for _, a := range alerts {
+		for _, l := range a.LogLines {
+			lines = append(lines, excerpt.Line{Text: l})
+		}
+	}
+	if len(lines) == 0 {
+		return nil
+	}
+	service := "unknown"
+	if snap != nil && snap.ServiceID != "" {
+		service = snap.ServiceID
+	}
+	opts := excerpt.Options{AlertTime: at}
+	x := excerpt.Build(lines, opts)
+	if s.Templates != nil {
+		known, err := s.Templates.Known(ctx, service, x.TemplateIDs())
+		if err != nil {
+			s.log().Warn("template state unavailable; every template counts as new", "err", err)
+		} else {
+			opts.Known = func(id string) bool { return known[id] }
+			x = excerpt.Build(lines, opts)
+		}
+		if err := s.Templates.Remember(ctx, service, x.TemplateIDs()); err != nil {
+			s.log().Warn("could not remember templates", "err", err)
+		}
+	}
+	return &x
 }

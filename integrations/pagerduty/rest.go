@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"sort"
+	"strings"
 	"time"
 
 	pd "github.com/PagerDuty/go-pagerduty"
@@ -22,6 +24,62 @@ type Alert struct {
 	Severity  string `json:"severity"`
 	Status    string `json:"status"`
 	CreatedAt string `json:"created_at"`
+	// LogLines are log lines carried in the alert body's details (fields
+	// such as "log", "logs", "message", "stacktrace", or any multi-line
+	// text). Untrusted.
+	LogLines []string `json:"-"`
+}
+
+// Bounds on log lines taken from one alert body.
+const (
+	maxAlertLogLines = 10000
+	maxAlertLogBytes = 1 << 20
+)
+
+// logLines collects multi-line or log-named string fields of an alert body.
+func logLines(body map[string]any) []string {
+	var out []string
+	size := 0
+	var walk func(key string, v any, depth int)
+	walk = func(key string, v any, depth int) {
+		if depth > 4 || len(out) >= maxAlertLogLines || size >= maxAlertLogBytes {
+			return
+		}
+		switch x := v.(type) {
+		case string:
+			k := strings.ToLower(key)
+			if !strings.Contains(x, "\n") && !strings.Contains(k, "log") && k != "message" && !strings.Contains(k, "stack") && k != "output" && k != "excerpt" {
+				return
+			}
+			for _, l := range strings.Split(x, "\n") {
+				l = strings.TrimRight(l, "\r")
+				if l == "" {
+					continue
+				}
+				if len(out) >= maxAlertLogLines || size+len(l) > maxAlertLogBytes {
+					return
+				}
+				out = append(out, l)
+				size += len(l)
+			}
+		case []any:
+			for _, e := range x {
+				walk(key, e, depth+1)
+			}
+		case map[string]any:
+			keys := make([]string, 0, len(x))
+			for k := range x {
+				keys = append(keys, k)
+			}
+			sort.Strings(keys)
+			for _, k := range keys {
+				walk(k, x[k], depth+1)
+			}
+		}
+	}
+	walk("", body["details"], 0)
+	walk("", body["cef_details"], 0)
+	return out
 }
 
 // Client reads incidents and alerts through go-pagerduty. go-pagerduty
@@ -126,7 +184,7 @@ func (c *Client) ListAlerts(ctx context.Context, incidentID string, limit uint) 
 	}
 	out := make([]Alert, 0, len(resp.Alerts))
 	for _, a := range resp.Alerts {
-		out = append(out, Alert{ID: a.ID, Summary: a.Summary, Severity: a.Severity, Status: a.Status, CreatedAt: a.CreatedAt})
+		out = append(out, Alert{ID: a.ID, Summary: a.Summary, Severity: a.Severity, Status: a.Status, CreatedAt: a.CreatedAt, LogLines: logLines(a.Body)})
 	}
 	return out, nil
 }

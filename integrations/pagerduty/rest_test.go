@@ -124,3 +124,23 @@ func TestGiveUpAfterAttempts(t *testing.T) {
 		t.Fatalf("requests = %d, want 4", got)
 	}
 }
+
+func TestAlertLogLinesFromBody(t *testing.T) {
+	fake := fakepagerduty.New("tok")
+	t.Cleanup(fake.Close)
+	fake.AddIncident(fakepagerduty.Incident{ID: "PLOG1", Title: "x", Status: "triggered"},
+		fakepagerduty.Alert{ID: "A1", Summary: "s", Body: map[string]any{"details": map[string]any{
+			"log":    "line one\r\nline two\n\nline three",
+			"region": "eu-west-1",
+			"nested": map[string]any{"stacktrace": "java.lang.Error: x\n\tat A.b(A.java:1)"},
+		}}})
+	c := pagerduty.NewClient(fake.URL, "tok", retry.Policy{Attempts: 1})
+	alerts, err := c.ListAlerts(context.Background(), "PLOG1", 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := strings.Join(alerts[0].LogLines, "|")
+	if got != "line one|line two|line three|java.lang.Error: x|\tat A.b(A.java:1)" {
+		t.Fatalf("log lines = %q", got)
+	}
+}

@@ -1,0 +1,81 @@
+package render
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/slack-go/slack"
+
+	"github.com/opsgate/opsgate/bot/excerpt"
+	slackapi "github.com/opsgate/opsgate/integrations/slack"
+)
+
+// maxExcerptBlocks keeps the excerpt message well under Block Kit's 50.
+const maxExcerptBlocks = 20
+
+func codeSafe(s string) string {
+	// inside ``` … ```: no closing fence, no mrkdwn entities
+	return Escape(strings.ReplaceAll(s, "```", "'''"))
+}
+
+// ExcerptReply renders a (sanitized) log excerpt as a thread reply: the
+// lines with their ids and counts in code blocks, then a warning for lines
+// that carry instructions (withheld from the AI).
+func ExcerptReply(x *excerpt.Excerpt) slackapi.Message {
+	head := fmt.Sprintf("*Log excerpt* — %d of %d lines shown (%d templates)", len(x.Entries), x.Lines, x.Templates)
+	blocks := []slack.Block{slack.NewSectionBlock(mrkdwn(head), nil, nil, slack.SectionBlockOptionBlockID("excerpt_head"))}
+	var b strings.Builder
+	flush := func() {
+		if b.Len() == 0 || len(blocks) >= maxExcerptBlocks {
+			b.Reset()
+			return
+		}
+		blocks = append(blocks, slack.NewSectionBlock(mrkdwn("```"+strings.TrimRight(b.String(), "\n")+"```"), nil, nil))
+		b.Reset()
+	}
+	for _, e := range x.Entries {
+		if len(e.Flags) > 0 {
+			continue
+		}
+		count := ""
+		if e.Count > 1 {
+			count = fmt.Sprintf(" ×%s %s", thousands(e.Count), e.Occurrence)
+		}
+		mark := ""
+		if e.New {
+			mark = " (new)"
+		}
+		line := fmt.Sprintf("%-4s%s%s  %s\n", e.ID, count, mark, codeSafe(Truncate(e.Text, 600)))
+		if b.Len()+len(line) > maxSectionText-10 {
+			flush()
+		}
+		b.WriteString(line)
+	}
+	flush()
+	if fl := x.Flagged(); len(fl) > 0 {
+		var w strings.Builder
+		w.WriteString(":warning: *Instruction-like text in the logs* — withheld from the AI; treat as untrusted:\n")
+		for _, e := range fl {
+			reasons := make([]string, len(e.Flags))
+			for i, r := range e.Flags {
+				reasons[i] = string(r)
+			}
+			fmt.Fprintf(&w, "• %s (%s): `%s`\n", e.ID, strings.Join(reasons, ", "), strings.ReplaceAll(codeSafe(Truncate(oneLine(e.Text), 300)), "`", "'"))
+		}
+		if len(blocks) < maxExcerptBlocks+2 {
+			blocks = append(blocks, slack.NewSectionBlock(mrkdwn(Truncate(strings.TrimRight(w.String(), "\n"), maxSectionText)), nil, nil, slack.SectionBlockOptionBlockID("excerpt_flags")))
+		}
+	}
+	if x.Omitted > 0 {
+		blocks = append(blocks, slack.NewContextBlock("excerpt_omitted", mrkdwn(fmt.Sprintf("%d more candidate lines left out to stay short", x.Omitted))))
+	}
+	return slackapi.Message{Text: fmt.Sprintf("Log excerpt: %d lines", len(x.Entries)), Blocks: blocks}
+}
+
+func thousands(n int) string {
+	s := fmt.Sprint(n)
+	for i := len(s) - 3; i > 0; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	return s
+}
