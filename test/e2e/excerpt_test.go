@@ -53,5 +53,3 @@ func TestExcerptPostedSanitizedWithFlags(t *testing.T) {
 		t.Errorf("template novelty not tracked across incidents:\nfirst:\n%s\nsecond:\n%s", text, second)
 	}
 }
-
-
