@@ -30,6 +30,9 @@ func TestDemoPrintsOneEditedThread(t *testing.T) {
 		"3 sensitive value(s) masked",
 		"[Reveal]",
 		"hash chain verified: true",
+		"Log excerpt",
+		"×37 first",
+		"Instruction-like text in the logs",
 	} {
 		if !strings.Contains(got, want) {
 			t.Errorf("demo output lacks %q", want)
