@@ -230,7 +230,9 @@ func slash(ctx context.Context, out io.Writer, base, secret, responseURL, id str
 // connection errors with a stack trace, and one line an attacker planted.
 func demoLog(start time.Time) string {
 	var b strings.Builder
-	ts := func(ms int) string { return start.Add(time.Duration(ms) * time.Millisecond).Format("2006-01-02 15:04:05.000") }
+	ts := func(ms int) string {
+		return start.Add(time.Duration(ms) * time.Millisecond).Format("2006-01-02 15:04:05.000")
+	}
 	for i := 0; i < 1200; i++ {
 		fmt.Fprintf(&b, "%s INFO [http] GET /api/v1/cart/%d 200 %dms\n", ts(i*50), 4000+i, 8+i%40)
 		if i%10 == 0 {

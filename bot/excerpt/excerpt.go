@@ -8,6 +8,7 @@ package excerpt
 
 import (
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -45,6 +46,7 @@ type Entry struct {
 	Level      string          `json:"level,omitempty"`
 	New        bool            `json:"new,omitempty"`   // template never seen in the service
 	Flags      []inject.Reason `json:"flags,omitempty"` // instruction-like text: never sent to an LLM
+	Vars       []logtmpl.Var   `json:"vars,omitempty"`  // variable fields (raw, untrusted; redacted when kept)
 	index      int
 	score      int
 }
@@ -79,6 +81,7 @@ type record struct {
 	time  time.Time
 	level string
 	c     *logtmpl.Cluster
+	first string // the first line (without continuation lines)
 	flags []inject.Reason
 }
 
@@ -122,7 +125,7 @@ func Build(lines []Line, o Options) Excerpt {
 			}
 			continue
 		}
-		recs = append(recs, &record{index: i, text: l.Text, time: l.Time, level: logtmpl.Level(l.Text), c: m.Add(logtmpl.StripHeader(l.Text))})
+		recs = append(recs, &record{index: i, text: l.Text, first: l.Text, time: l.Time, level: logtmpl.Level(l.Text), c: m.Add(logtmpl.StripHeader(l.Text))})
 	}
 	type stat struct {
 		count, first, last int
@@ -162,11 +165,15 @@ func Build(lines []Line, o Options) Excerpt {
 		}
 		tmpl := g.String()
 		id := logtmpl.ID(tmpl)
-		e := Entry{Template: tmpl, TemplateID: id, Count: s.count, Occurrence: occ, Level: r.level, index: r.index}
+		e := Entry{Template: o.Redact(tmpl), TemplateID: id, Count: s.count, Occurrence: occ, Level: r.level, index: r.index}
 		if flagged {
 			e.Flags = why
 		}
 		e.New = o.Known == nil || !o.Known(id)
+		for _, v := range m.Vars(logtmpl.StripHeader(r.first), g) {
+			v.Value = cut(o.Redact(v.Value), MaxVar)
+			e.Vars = append(e.Vars, v)
+		}
 		e.score = score(e, r, s.count, o)
 		e.Text = cut(o.Redact(r.text), o.MaxLine*4)
 		cands = append(cands, e)
@@ -225,6 +232,54 @@ func score(e Entry, r *record, count int, o Options) int {
 		s += 200 // humans must see the warning
 	}
 	return s
+}
+
+// MaxVar caps one variable's value in a prompt.
+const MaxVar = 64
+
+// PromptLines renders the entries an LLM may see: flagged lines are left
+// out; each line is its template with the variable values typed, capped and
+// quoted, so text in a variable reads as data, never as an instruction.
+//
+//	L6 [ERROR ×37 first] template="connection to <*> refused, user=<*> attempt <NUM>" vars=[<*>:"[HOSTNAME_1]:5432", ...]
+func (x Excerpt) PromptLines() []string {
+	var out []string
+	for _, e := range x.Entries {
+		if len(e.Flags) > 0 {
+			continue
+		}
+		var b strings.Builder
+		b.WriteString(e.ID)
+		b.WriteString(" [")
+		if e.Level != "" {
+			b.WriteString(e.Level + " ")
+		}
+		b.WriteString("×" + itoa(e.Count))
+		if e.Occurrence != "" {
+			b.WriteString(" " + e.Occurrence)
+		}
+		if e.New {
+			b.WriteString(" new-template")
+		}
+		b.WriteString("] template=")
+		b.WriteString(strconv.Quote(cut(e.Template, 400)))
+		if len(e.Vars) > 0 {
+			b.WriteString(" vars=[")
+			for i, v := range e.Vars {
+				if i > 0 {
+					b.WriteString(", ")
+				}
+				if i == 12 {
+					b.WriteString("…")
+					break
+				}
+				b.WriteString(v.Type + ":" + strconv.Quote(v.Value))
+			}
+			b.WriteString("]")
+		}
+		out = append(out, b.String())
+	}
+	return out
 }
 
 func cut(s string, n int) string {

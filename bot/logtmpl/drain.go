@@ -119,6 +119,12 @@ func (m *Miner) Clusters() []*Cluster { return m.clusters }
 // Tokens splits content into masked tokens.
 func (m *Miner) Tokens(content string) []string {
 	m.toks = m.toks[:0]
+	m.tokenize(content, func(raw, masked string) { m.toks = append(m.toks, masked) })
+	return m.toks
+}
+
+// tokenize calls emit with each token's raw text and its masked form.
+func (m *Miner) tokenize(content string, emit func(raw, masked string)) {
 	m.fields = fieldsOf(content, m.fields)
 	for _, x := range m.fields {
 		f := content[x.a:x.b]
@@ -129,7 +135,7 @@ func (m *Miner) Tokens(content string) []string {
 			core = f
 		}
 		if t, ok := m.mask(core); ok && isVar(t) && strings.IndexByte(t[1:], '<') < 0 {
-			m.toks = append(m.toks, t)
+			emit(core, t)
 			continue
 		}
 		start := 0
@@ -139,12 +145,39 @@ func (m *Miner) Tokens(content string) []string {
 			}
 			if i > start {
 				t, _ := m.mask(f[start:i])
-				m.toks = append(m.toks, t)
+				emit(f[start:i], t)
 			}
 			start = i + 1
 		}
 	}
-	return m.toks
+}
+
+// Vars returns the values of content at its template's variable positions
+// (a wildcard, a typed placeholder, or a token shape with <NUM> in it),
+// each with its type.
+func (m *Miner) Vars(content string, c *Cluster) []Var {
+	tmpl := c.Root().Template
+	var out []Var
+	i := 0
+	m.tokenize(content, func(raw, masked string) {
+		if i < len(tmpl) {
+			t := tmpl[i]
+			switch {
+			case t == VarAny || t == VarNum || t == VarID || t == VarIP:
+				out = append(out, Var{Type: t, Value: raw})
+			case strings.Contains(t, VarNum):
+				out = append(out, Var{Type: VarNum, Value: raw})
+			}
+		}
+		i++
+	})
+	return out
+}
+
+// Var is one variable field of a line.
+type Var struct {
+	Type  string `json:"type"`  // <NUM>, <ID>, <IP>, <*>
+	Value string `json:"value"` // raw (untrusted) text
 }
 
 func isVar(t string) bool { return strings.HasPrefix(t, "<") && strings.Contains(t, ">") }
