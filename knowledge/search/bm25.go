@@ -1,0 +1,183 @@
+package search
+
+import (
+	"math"
+	"sort"
+	"time"
+)
+
+// Doc is what the index needs of a ticket.
+type Doc struct {
+	ID    string
+	Title string
+	Body  string
+	Time  time.Time // when it happened (zero: unknown)
+}
+
+type posting struct {
+	doc int32
+	tf  float32 // field-weighted term frequency
+}
+
+// Index is an in-memory BM25F index.
+type Index struct {
+	K1, B       float64
+	TitleWeight float64
+	// TimeBoost multiplies a document's score by 1+TimeBoost·e^(−|Δt|/TimeScale)
+	// when both it and the query have a time: what happened close in time is
+	// more likely the same problem (0 disables).
+	TimeBoost float64
+	TimeScale time.Duration
+	// TitleMatch adds this much of a title-only BM25 (query title against
+	// document titles): reports of one problem tend to be named alike.
+	TitleMatch float64
+	// QueryBody weighs the query's body terms against its title terms.
+	QueryBody float64
+	tpost     map[string][]posting
+	tlens     []float32
+	ttotal    float64
+	ids       []string
+	times     []time.Time
+	lens      []float32
+	total     float64
+	post      map[string][]posting
+	byID      map[string]int32
+	scratch   []string
+}
+
+// NewIndex returns an empty index.
+func NewIndex() *Index {
+	return &Index{K1: 1.2, B: 0.9, TitleWeight: 5, QueryBody: 0.3, TitleMatch: 1, TimeBoost: 1, TimeScale: 90 * 24 * time.Hour,
+		post: map[string][]posting{}, tpost: map[string][]posting{}, byID: map[string]int32{}}
+}
+
+// Len is the number of documents.
+func (ix *Index) Len() int { return len(ix.ids) }
+
+// Add indexes a document (a re-added id is indexed again; callers replace).
+func (ix *Index) Add(d Doc) {
+	n := int32(len(ix.ids))
+	ix.ids = append(ix.ids, d.ID)
+	ix.times = append(ix.times, d.Time)
+	ix.byID[d.ID] = n
+	tf := map[string]float32{}
+	ttf := map[string]float32{}
+	ix.scratch = Tokens(d.Title, ix.scratch)
+	for _, t := range ix.scratch {
+		tf[t] += float32(ix.TitleWeight)
+		ttf[t]++
+	}
+	var tl float32
+	for t, f := range ttf {
+		ix.tpost[t] = append(ix.tpost[t], posting{n, f})
+		tl += f
+	}
+	ix.tlens = append(ix.tlens, tl)
+	ix.ttotal += float64(tl)
+	ix.scratch = Tokens(d.Body, ix.scratch)
+	for _, t := range ix.scratch {
+		tf[t]++
+	}
+	var l float32
+	for t, f := range tf {
+		ix.post[t] = append(ix.post[t], posting{n, f})
+		l += f
+	}
+	ix.lens = append(ix.lens, l)
+	ix.total += float64(l)
+}
+
+// Hit is a search result.
+type Hit struct {
+	ID    string  `json:"id"`
+	Score float64 `json:"score"`
+}
+
+// Search returns the k best documents for the query text.
+func (ix *Index) Search(title, body string, k int, exclude string) []Hit {
+	return ix.SearchAt(title, body, time.Time{}, k, exclude)
+}
+
+// SearchAt is Search with the query's time (for the time prior).
+func (ix *Index) SearchAt(title, body string, at time.Time, k int, exclude string) []Hit {
+	if len(ix.ids) == 0 {
+		return nil
+	}
+	q := map[string]float64{}
+	for _, t := range Tokens(title, nil) {
+		q[t] += ix.TitleWeight
+	}
+	for _, t := range Tokens(body, nil) {
+		q[t] += ix.QueryBody
+	}
+	avg := ix.total / float64(len(ix.ids))
+	N := float64(len(ix.ids))
+	scores := map[int32]float64{}
+	for t, qf := range q {
+		ps := ix.post[t]
+		if len(ps) == 0 {
+			continue
+		}
+		idf := math.Log(1 + (N-float64(len(ps))+0.5)/(float64(len(ps))+0.5))
+		qw := qf / (qf + 2) // saturate long queries' repeated terms
+		for _, p := range ps {
+			tf := float64(p.tf)
+			norm := tf * (ix.K1 + 1) / (tf + ix.K1*(1-ix.B+ix.B*float64(ix.lens[p.doc])/avg))
+			scores[p.doc] += idf * norm * qw
+		}
+	}
+	if ix.TitleMatch > 0 {
+		qt := map[string]bool{}
+		for _, t := range Tokens(title, nil) {
+			qt[t] = true
+		}
+		tavg := ix.ttotal / N
+		for t := range qt {
+			ps := ix.tpost[t]
+			if len(ps) == 0 {
+				continue
+			}
+			idf := math.Log(1 + (N-float64(len(ps))+0.5)/(float64(len(ps))+0.5))
+			for _, p := range ps {
+				tf := float64(p.tf)
+				norm := tf * (ix.K1 + 1) / (tf + ix.K1*(1-ix.B+ix.B*float64(ix.tlens[p.doc])/tavg))
+				scores[p.doc] += ix.TitleMatch * idf * norm
+			}
+		}
+	}
+	hits := make([]Hit, 0, len(scores))
+	for d, s := range scores {
+		if ix.ids[d] == exclude {
+			continue
+		}
+		if ix.TimeBoost > 0 && !at.IsZero() && !ix.times[d].IsZero() {
+			dt := at.Sub(ix.times[d])
+			if dt < 0 {
+				dt = -dt
+			}
+			s *= 1 + ix.TimeBoost*math.Exp(-float64(dt)/float64(ix.TimeScale))
+		}
+		hits = append(hits, Hit{ID: ix.ids[d], Score: s})
+	}
+	sort.Slice(hits, func(i, j int) bool {
+		if hits[i].Score != hits[j].Score {
+			return hits[i].Score > hits[j].Score
+		}
+		return hits[i].ID < hits[j].ID
+	})
+	if len(hits) > k {
+		hits = hits[:k]
+	}
+	return hits
+}
+
+// ParseTime reads the timestamp layouts ticket exports use; zero if none fits.
+func ParseTime(s string) time.Time {
+	for _, layout := range []string{time.RFC3339, "2006-01-02 15:04:05-07:00", "2006-01-02 15:04:05", "2006-01-02T15:04:05",
+		"02/Jan/06 15:04", "2006-01-02", "01/02/2006 15:04", "Jan 2, 2006"} {
+		if t, err := time.Parse(layout, s); err == nil {
+			return t
+		}
+	}
+	return time.Time{}
+}
