@@ -38,6 +38,8 @@ type Index struct {
 	ttotal    float64
 	ids       []string
 	times     []time.Time
+	dead      map[int32]bool
+	live      int
 	lens      []float32
 	total     float64
 	post      map[string][]posting
@@ -52,10 +54,13 @@ func NewIndex() *Index {
 }
 
 // Len is the number of documents.
-func (ix *Index) Len() int { return len(ix.ids) }
+func (ix *Index) Len() int { return ix.live }
 
-// Add indexes a document (a re-added id is indexed again; callers replace).
+// Add indexes a document; a document with the same id is replaced.
 func (ix *Index) Add(d Doc) {
+	if old, ok := ix.byID[d.ID]; ok {
+		ix.remove(old)
+	}
 	n := int32(len(ix.ids))
 	ix.ids = append(ix.ids, d.ID)
 	ix.times = append(ix.times, d.Time)
@@ -85,6 +90,26 @@ func (ix *Index) Add(d Doc) {
 	}
 	ix.lens = append(ix.lens, l)
 	ix.total += float64(l)
+	ix.live++
+}
+
+// remove tombstones a document: its postings stay but never score.
+func (ix *Index) remove(n int32) {
+	if ix.dead == nil {
+		ix.dead = map[int32]bool{}
+	}
+	ix.dead[n] = true
+	ix.total -= float64(ix.lens[n])
+	ix.ttotal -= float64(ix.tlens[n])
+	ix.live--
+	delete(ix.byID, ix.ids[n])
+}
+
+// Remove deletes a document by id.
+func (ix *Index) Remove(id string) {
+	if n, ok := ix.byID[id]; ok {
+		ix.remove(n)
+	}
 }
 
 // Hit is a search result.
@@ -100,7 +125,7 @@ func (ix *Index) Search(title, body string, k int, exclude string) []Hit {
 
 // SearchAt is Search with the query's time (for the time prior).
 func (ix *Index) SearchAt(title, body string, at time.Time, k int, exclude string) []Hit {
-	if len(ix.ids) == 0 {
+	if ix.live == 0 {
 		return nil
 	}
 	q := map[string]float64{}
@@ -110,8 +135,8 @@ func (ix *Index) SearchAt(title, body string, at time.Time, k int, exclude strin
 	for _, t := range Tokens(body, nil) {
 		q[t] += ix.QueryBody
 	}
-	avg := ix.total / float64(len(ix.ids))
-	N := float64(len(ix.ids))
+	avg := ix.total / float64(ix.live)
+	N := float64(ix.live)
 	scores := map[int32]float64{}
 	for t, qf := range q {
 		ps := ix.post[t]
@@ -147,7 +172,7 @@ func (ix *Index) SearchAt(title, body string, at time.Time, k int, exclude strin
 	}
 	hits := make([]Hit, 0, len(scores))
 	for d, s := range scores {
-		if ix.ids[d] == exclude {
+		if ix.ids[d] == exclude || ix.dead[d] {
 			continue
 		}
 		if ix.TimeBoost > 0 && !at.IsZero() && !ix.times[d].IsZero() {
