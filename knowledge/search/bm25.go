@@ -206,3 +206,32 @@ func ParseTime(s string) time.Time {
 	}
 	return time.Time{}
 }
+
+// Terms is the number of distinct indexed terms.
+func (ix *Index) Terms() int { return len(ix.post) }
+
+// SelfScore estimates the score a document identical to the query would get
+// (for a 0–1 similarity): the query's terms each at full weight.
+func (ix *Index) SelfScore(title, body string) float64 {
+	if ix.live == 0 {
+		return 0
+	}
+	q := map[string]float64{}
+	for _, t := range Tokens(title, nil) {
+		q[t] += ix.TitleWeight
+	}
+	for _, t := range Tokens(body, nil) {
+		q[t] += ix.QueryBody
+	}
+	N := float64(ix.live)
+	s := 0.0
+	for t, qf := range q {
+		df := float64(len(ix.post[t]))
+		if df == 0 {
+			df = 1
+		}
+		idf := math.Log(1 + (N-df+0.5)/(df+0.5))
+		s += idf * (ix.K1 + 1) * qf / (qf + 2)
+	}
+	return s
+}
