@@ -130,31 +130,56 @@ func New(ctx context.Context, o Options) (*App, error) {
 }
 
 func (a *App) connectRedis(ctx context.Context, given redis.UniversalClient) error {
-	switch {
-	case given != nil:
+	if given != nil {
 		a.Redis = given
-	case a.Env.RedisURL != "":
-		opt, err := redis.ParseURL(a.Env.RedisURL.Reveal())
-		if err != nil {
-			return fmt.Errorf("%w: REDIS_URL: not a valid redis URL", config.ErrInvalid)
-		}
-		a.Redis, a.ownRedis = redis.NewClient(opt), true
-	default:
-		m, err := miniredis.Run()
-		if err != nil {
-			return fmt.Errorf("embedded store: %w", err)
-		}
-		a.embedded = m
-		a.Redis, a.ownRedis = redis.NewClient(&redis.Options{Addr: m.Addr()}), true
-		a.Log.Warn("REDIS_URL is unset: using an embedded in-process store; state is not durable and not shared between replicas")
+		return ping(ctx, given)
 	}
+	rdb, embedded, err := ConnectRedis(ctx, a.Env, a.Log)
+	if err != nil {
+		return err
+	}
+	a.Redis, a.embedded, a.ownRedis = rdb, embedded, true
+	return nil
+}
+
+func ping(ctx context.Context, rdb redis.UniversalClient) error {
 	pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
-	if err := a.Redis.Ping(pctx).Err(); err != nil {
-		a.Close()
+	if err := rdb.Ping(pctx).Err(); err != nil {
 		return fmt.Errorf("%w: %v", ErrRedis, err)
 	}
 	return nil
+}
+
+// ConnectRedis connects to REDIS_URL, or starts the embedded store (with a
+// warning) when it is unset. The embedded store, if any, must be closed by
+// the caller after the client.
+func ConnectRedis(ctx context.Context, env *config.Env, log *slog.Logger) (redis.UniversalClient, *miniredis.Miniredis, error) {
+	var rdb redis.UniversalClient
+	var embedded *miniredis.Miniredis
+	if env.RedisURL != "" {
+		opt, err := redis.ParseURL(env.RedisURL.Reveal())
+		if err != nil {
+			return nil, nil, fmt.Errorf("%w: REDIS_URL: not a valid redis URL", config.ErrInvalid)
+		}
+		rdb = redis.NewClient(opt)
+	} else {
+		m, err := miniredis.Run()
+		if err != nil {
+			return nil, nil, fmt.Errorf("embedded store: %w", err)
+		}
+		embedded = m
+		rdb = redis.NewClient(&redis.Options{Addr: m.Addr()})
+		log.Warn("REDIS_URL is unset: using an embedded in-process store; state is not durable and not shared between replicas")
+	}
+	if err := ping(ctx, rdb); err != nil {
+		_ = rdb.Close()
+		if embedded != nil {
+			embedded.Close()
+		}
+		return nil, nil, err
+	}
+	return rdb, embedded, nil
 }
 
 // Close releases Redis (and the embedded store).

@@ -45,7 +45,7 @@ func NewRoot(stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
 	}
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	root.AddCommand(serveCmd(stderr), demoCmd(stdout, stderr), versionCmd(stdout), redactCmd(stdin, stdout), templatesCmd(stdin, stdout))
+	root.AddCommand(serveCmd(stderr), demoCmd(stdout, stderr), versionCmd(stdout), redactCmd(stdin, stdout), templatesCmd(stdin, stdout), kbCmd(stdin, stdout, stderr))
 	return root
 }
 

@@ -1,0 +1,298 @@
+package cli
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/opsgate/opsgate/bot/app"
+	"github.com/opsgate/opsgate/bot/config"
+	"github.com/opsgate/opsgate/knowledge/kb"
+)
+
+// kbSession opens the knowledge base on REDIS_URL (or the embedded store).
+func kbSession(ctx context.Context, stderr io.Writer) (*kb.KB, *kb.Store, func(), error) {
+	env, err := config.LoadEnv()
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	rdb, embedded, err := app.ConnectRedis(ctx, env, log)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	closeAll := func() {
+		_ = rdb.Close()
+		if embedded != nil {
+			embedded.Close()
+		}
+	}
+	store := kb.NewStore(rdb)
+	k, err := kb.Open(ctx, store)
+	if err != nil {
+		closeAll()
+		return nil, nil, nil, err
+	}
+	return k, store, closeAll, nil
+}
+
+func kbCmd(stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
+	root := &cobra.Command{Use: "kb", Short: "The knowledge base of past incidents, tickets, runbooks and postmortems"}
+	root.AddCommand(kbIngestCmd(stdout, stderr), kbSearchCmd(stdout, stderr), kbStatsCmd(stdout, stderr))
+	return root
+}
+
+func kbIngestCmd(stdout, stderr io.Writer) *cobra.Command {
+	var mapping string
+	cmd := &cobra.Command{
+		Use:   "ingest PATH...",
+		Short: "Load tickets: JSON Lines (.jsonl), CSV (.csv, with --map), Markdown with front matter (.md, or a directory of them)",
+		Long: "Loads tickets into Redis (REDIS_URL; the embedded store when unset). Re-ingesting an id updates it.\n" +
+			"Bad rows are reported with file and line and skipped; everything else is loaded.\n" +
+			"--map maps CSV columns: id=Issue id,title=Summary,body=Description,created=Created",
+		Args: cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			m, err := kb.ParseMapping(mapping)
+			if err != nil {
+				return err
+			}
+			k, _, done, err := kbSession(cmd.Context(), stderr)
+			if err != nil {
+				return err
+			}
+			defer done()
+			ing := &ingester{kb: k, ctx: cmd.Context(), stderr: stderr, start: time.Now()}
+			for _, p := range args {
+				if err := ing.path(p, m); err != nil {
+					return err
+				}
+			}
+			if err := ing.flush(); err != nil {
+				return err
+			}
+			fmt.Fprintf(stderr, "\r%s\n", ing.progress())
+			fmt.Fprintf(stdout, "ingested %d tickets (%d bad rows skipped) in %s\n", ing.n, len(ing.bad), time.Since(ing.start).Round(time.Millisecond))
+			for i, b := range ing.bad {
+				if i == 20 {
+					fmt.Fprintf(stdout, "… and %d more bad rows\n", len(ing.bad)-20)
+					break
+				}
+				fmt.Fprintf(stdout, "bad row: %v\n", b)
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&mapping, "map", "", "CSV column mapping, field=Column,...")
+	return cmd
+}
+
+type ingester struct {
+	kb     *kb.KB
+	ctx    context.Context
+	stderr io.Writer
+	batch  []kb.Ticket
+	n      int
+	bad    []kb.BadRow
+	start  time.Time
+	last   time.Time
+}
+
+func (in *ingester) progress() string {
+	rate := float64(in.n) / max(time.Since(in.start).Seconds(), 1e-9)
+	return fmt.Sprintf("ingested %d tickets (%.0f/s), %d bad rows", in.n, rate, len(in.bad))
+}
+
+func (in *ingester) emit(t kb.Ticket) error {
+	in.batch = append(in.batch, t)
+	if len(in.batch) >= 500 {
+		return in.flush()
+	}
+	return nil
+}
+
+func (in *ingester) flush() error {
+	if len(in.batch) == 0 {
+		return nil
+	}
+	if err := in.kb.Add(in.ctx, in.batch...); err != nil {
+		return err
+	}
+	in.n += len(in.batch)
+	in.batch = in.batch[:0]
+	if time.Since(in.last) > 200*time.Millisecond {
+		fmt.Fprintf(in.stderr, "\r%s", in.progress())
+		in.last = time.Now()
+	}
+	return nil
+}
+
+func (in *ingester) path(p string, m map[string]string) error {
+	st, err := os.Stat(p)
+	if err != nil {
+		return fmt.Errorf("kb ingest: %w", err)
+	}
+	if st.IsDir() {
+		return filepath.WalkDir(p, func(f string, d fs.DirEntry, err error) error {
+			if err != nil {
+				return err
+			}
+			if d.IsDir() || !strings.EqualFold(filepath.Ext(f), ".md") {
+				return nil
+			}
+			return in.file(f, m)
+		})
+	}
+	return in.file(p, m)
+}
+
+func (in *ingester) file(p string, m map[string]string) error {
+	f, err := os.Open(p)
+	if err != nil {
+		return fmt.Errorf("kb ingest: %w", err)
+	}
+	defer f.Close()
+	var bad []kb.BadRow
+	switch strings.ToLower(filepath.Ext(p)) {
+	case ".jsonl", ".ndjson", ".json":
+		bad, err = kb.ParseJSONL(p, f, in.emit)
+	case ".csv":
+		bad, err = kb.ParseCSV(p, f, m, in.emit)
+	case ".md", ".markdown":
+		data, rerr := io.ReadAll(io.LimitReader(f, kb.MaxText*4))
+		if rerr != nil {
+			return fmt.Errorf("kb ingest: %w", rerr)
+		}
+		t, perr := kb.ParseMarkdown(p, data)
+		if perr != nil {
+			in.bad = append(in.bad, kb.BadRow{File: p, Line: 1, Err: perr})
+			return nil
+		}
+		return in.emit(t)
+	default:
+		return fmt.Errorf("kb ingest: %s: unknown format (want .jsonl, .csv or .md)", p)
+	}
+	in.bad = append(in.bad, bad...)
+	return err
+}
+
+func kbSearchCmd(stdout, stderr io.Writer) *cobra.Command {
+	var k int
+	var asJSON bool
+	var queries string
+	cmd := &cobra.Command{
+		Use:   "search [-k N] [--json] TEXT | --queries FILE",
+		Short: "Find the tickets most similar to TEXT (or to each query of a JSON Lines file)",
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if k < 1 || k > 100 {
+				return fmt.Errorf("kb search: -k must be between 1 and 100")
+			}
+			if (queries == "") == (len(args) == 0) {
+				return fmt.Errorf("kb search: give TEXT or --queries FILE")
+			}
+			base, _, done, err := kbSession(cmd.Context(), stderr)
+			if err != nil {
+				return err
+			}
+			defer done()
+			if queries != "" {
+				return batchSearch(base, queries, k, stdout)
+			}
+			res := base.Search(kb.Query{Title: strings.Join(args, " ")}, k)
+			if asJSON {
+				enc := json.NewEncoder(stdout)
+				enc.SetEscapeHTML(false)
+				return enc.Encode(res)
+			}
+			if len(res) == 0 {
+				fmt.Fprintln(stdout, "no matches")
+			}
+			for i, r := range res {
+				fmt.Fprintf(stdout, "%d. %s  %s  (similarity %.2f)\n", i+1, r.ID, r.Title, r.Similarity)
+				if r.Resolution != "" {
+					fmt.Fprintf(stdout, "   resolution: %s\n", r.Resolution)
+				}
+			}
+			return nil
+		},
+	}
+	cmd.Flags().IntVarP(&k, "k", "k", 5, "how many results")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "JSON output")
+	cmd.Flags().StringVar(&queries, "queries", "", `JSON Lines file of {"id","text"} queries; writes {"id","hits":[{"id","score"}]} per line`)
+	return cmd
+}
+
+func batchSearch(base *kb.KB, path string, k int, stdout io.Writer) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return fmt.Errorf("kb search: %w", err)
+	}
+	defer f.Close()
+	enc := json.NewEncoder(stdout)
+	enc.SetEscapeHTML(false)
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 1<<20), kb.MaxLine)
+	for n := 1; sc.Scan(); n++ {
+		line := strings.TrimSpace(sc.Text())
+		if line == "" {
+			continue
+		}
+		var q struct {
+			ID   string `json:"id"`
+			Text string `json:"text"`
+		}
+		if err := json.Unmarshal([]byte(line), &q); err != nil || q.Text == "" {
+			return fmt.Errorf("kb search: %s:%d: want {\"id\": ..., \"text\": ...}", path, n)
+		}
+		type hit struct {
+			ID    string  `json:"id"`
+			Score float64 `json:"score"`
+		}
+		hits := []hit{}
+		for _, r := range base.Search(kb.Query{Title: q.Text, Exclude: q.ID}, k) {
+			hits = append(hits, hit{r.ID, r.Score})
+		}
+		if err := enc.Encode(map[string]any{"id": q.ID, "hits": hits}); err != nil {
+			return err
+		}
+	}
+	if err := sc.Err(); err != nil {
+		if errors.Is(err, bufio.ErrTooLong) {
+			return fmt.Errorf("kb search: %s: a query line is longer than %d bytes", path, kb.MaxLine)
+		}
+		return fmt.Errorf("kb search: %w", err)
+	}
+	return nil
+}
+
+func kbStatsCmd(stdout, stderr io.Writer) *cobra.Command {
+	return &cobra.Command{
+		Use:   "stats",
+		Short: "Count the tickets by source",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			base, store, done, err := kbSession(cmd.Context(), stderr)
+			if err != nil {
+				return err
+			}
+			defer done()
+			n, err := store.Count(cmd.Context())
+			if err != nil {
+				return err
+			}
+			st := base.Stats()
+			enc := json.NewEncoder(stdout)
+			return enc.Encode(map[string]any{"tickets": n, "by_source": st.BySource, "terms": st.Terms})
+		},
+	}
+}
