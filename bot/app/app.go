@@ -32,6 +32,7 @@ import (
 	"github.com/opsgate/opsgate/bot/tmplstate"
 	"github.com/opsgate/opsgate/integrations/pagerduty"
 	slackapi "github.com/opsgate/opsgate/integrations/slack"
+	"github.com/opsgate/opsgate/knowledge/kb"
 )
 
 // IncidentTTL is how long an incident record lives after its last change.
@@ -61,6 +62,7 @@ type App struct {
 	Guard    *sanitize.Guard
 	Vault    *sanitize.Vault
 	Audit    *audit.Log
+	KB       *kb.KB
 	Metrics  *metrics.Metrics
 	Handler  http.Handler
 	embedded *miniredis.Miniredis
@@ -84,6 +86,7 @@ func New(ctx context.Context, o Options) (*App, error) {
 	if err := a.connectRedis(ctx, o.Redis); err != nil {
 		return nil, err
 	}
+	var err error
 	a.Metrics = metrics.New()
 	a.Queue = queue.New(a.Redis)
 	if err := a.Queue.Setup(ctx); err != nil {
@@ -91,6 +94,10 @@ func New(ctx context.Context, o Options) (*App, error) {
 		return nil, err
 	}
 	a.Store = incident.NewStore(a.Redis, IncidentTTL, o.Now)
+	if a.KB, err = kb.Open(ctx, kb.NewStore(a.Redis)); err != nil {
+		a.Close()
+		return nil, err
+	}
 
 	engine, err := o.File.Engine()
 	if err != nil {
@@ -115,7 +122,7 @@ func New(ctx context.Context, o Options) (*App, error) {
 	file := o.File
 	a.Syncer = &threads.Syncer{
 		Store: a.Store, Redis: a.Redis, Slack: guardedThreads{guarded, sc}, PagerDuty: pd, NoteFrom: o.Env.PagerDutyFromEmail, Responder: guarded,
-		Vault: a.Vault, Templates: tmplstate.New(a.Redis, IncidentTTL), Revealer: sc, Approvers: approvers, Audit: a.Audit,
+		Vault: a.Vault, Templates: tmplstate.New(a.Redis, IncidentTTL), Knowledge: a.KB, Revealer: sc, Approvers: approvers, Audit: a.Audit,
 		Route: func(id, name string) string { return file.ChannelFor(id, name, fallback) },
 		Log:   a.Log, LockWait: o.LockWait, LockTTL: o.LockTTL,
 	}
@@ -123,7 +130,8 @@ func New(ctx context.Context, o Options) (*App, error) {
 		Queue: a.Queue, Incidents: a.Store, Redis: a.Redis,
 		WebhookSecrets: o.Env.PagerDutyWebhookSecrets.Reveal(), SigningSecret: o.Env.SlackSigningSecret.Reveal(),
 		CanFetch: pd != nil, MaxAge: o.Env.WebhookMaxAge, Now: o.Now, Log: a.Log, Metrics: a.Metrics,
-		Guard: func(s string) string { r, _ := a.Guard.Text(s); return r },
+		Guard:     func(s string) string { r, _ := a.Guard.Text(s); return r },
+		Knowledge: a.KB,
 	}
 	a.Handler = srv.Handler()
 	return a, nil
@@ -203,6 +211,8 @@ func consumerPrefix() string {
 func (a *App) RunWorkers(ctx context.Context) {
 	prefix := consumerPrefix()
 	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() { defer wg.Done(); a.KB.Follow(ctx, 2*time.Second) }() // other replicas' tickets
 	for i := 0; i < a.Env.Workers; i++ {
 		c := &queue.Consumer{
 			Queue: a.Queue, Name: fmt.Sprintf("%s-%d", prefix, i), Handle: a.Syncer.Handle,

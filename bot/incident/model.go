@@ -55,6 +55,16 @@ type Change struct {
 	Detail     string    `json:"detail,omitempty"`
 }
 
+// Similar is a past incident or ticket like this one.
+type Similar struct {
+	ID         string    `json:"id"`
+	Title      string    `json:"title"`
+	URL        string    `json:"url,omitempty"`
+	Date       time.Time `json:"date,omitempty"`
+	Similarity float64   `json:"similarity"`
+	Resolution string    `json:"resolution,omitempty"`
+}
+
 // Thread is where the incident lives in Slack.
 type Thread struct {
 	Channel   string `json:"channel"`
@@ -78,6 +88,9 @@ type Record struct {
 	NoteAdded       bool             `json:"note_added,omitempty"` // thread link noted on the PagerDuty incident
 	Excerpt         *excerpt.Excerpt `json:"excerpt,omitempty"`    // log excerpt (raw; sanitized when rendered)
 	ExcerptPosted   bool             `json:"excerpt_posted,omitempty"`
+	Similar         []Similar        `json:"similar,omitempty"` // similar past incidents from the knowledge base
+	SimilarPosted   bool             `json:"similar_posted,omitempty"`
+	Learned         bool             `json:"learned,omitempty"` // written back to the knowledge base after resolving
 
 	// Masked is how many values the sanitized view hides (set for rendering, not stored).
 	Masked int `json:"-"`
@@ -89,7 +102,7 @@ func (r *Record) HasThread() bool { return r.Thread.TS != "" }
 // Synced reports whether Slack shows everything the record holds.
 func (r *Record) Synced() bool {
 	return r.HasThread() && r.RenderedVersion >= r.StateVersion && r.Replied >= len(r.Timeline) &&
-		(r.Excerpt == nil || r.ExcerptPosted)
+		(r.Excerpt == nil || r.ExcerptPosted) && (len(r.Similar) == 0 || r.SimilarPosted)
 }
 
 // Update is one observed fact about an incident, from a webhook event or an
@@ -105,6 +118,7 @@ type Update struct {
 	Alerts     []Alert   // alert lines, when fetched
 	AlertTotal int
 	Excerpt    *excerpt.Excerpt // log excerpt, built once (the first one wins)
+	Similar    []Similar        // similar past incidents, found once
 }
 
 // maxEvents bounds the remembered event ids per incident.
@@ -138,6 +152,10 @@ func Apply(r *Record, u Update, now time.Time) bool {
 	if len(u.Alerts) > 0 && !slices.Equal(r.Snapshot.Alerts, u.Alerts) {
 		r.Snapshot.Alerts, r.Snapshot.AlertsTotal = u.Alerts, u.AlertTotal
 		r.StateVersion++
+		changed = true
+	}
+	if len(u.Similar) > 0 && len(r.Similar) == 0 {
+		r.Similar = u.Similar
 		changed = true
 	}
 	if u.Excerpt != nil && r.Excerpt == nil {

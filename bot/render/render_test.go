@@ -175,3 +175,15 @@ func TestExcerptGolden(t *testing.T) {
 	}
 	golden(t, "excerpt", map[string]any{"text": m.Text, "blocks": m.Blocks})
 }
+
+func TestSimilarGolden(t *testing.T) {
+	m := SimilarReply([]incident.Similar{
+		{ID: "INC-3121", Title: "checkout-api: db-primary connection refused (pool exhausted)", URL: "https://tickets.example.com/INC-3121", Date: t0, Similarity: 0.83, Resolution: "Failed over to the replica; raised max_connections to 400\nsecond line"},
+		{ID: "PM-7", Title: "<!channel> hostile title", URL: "javascript:alert(1)", Similarity: 0.41},
+	})
+	raw, _ := json.Marshal(m.Blocks)
+	if err := fakeslack.ValidateBlocks(raw); err != nil {
+		t.Fatal(err)
+	}
+	golden(t, "similar", map[string]any{"text": m.Text, "blocks": m.Blocks})
+}

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/slack-go/slack"
@@ -17,6 +18,7 @@ import (
 	"github.com/opsgate/opsgate/bot/threads"
 	"github.com/opsgate/opsgate/bot/triage"
 	"github.com/opsgate/opsgate/integrations/pagerduty"
+	"github.com/opsgate/opsgate/knowledge/kb"
 )
 
 // slackBody reads a Slack request's body (limit → 413) and verifies it;
@@ -97,6 +99,8 @@ func (s *Server) slashCommand(w http.ResponseWriter, r *http.Request) {
 		s.answer(w, triage.Help)
 	case triage.KindIncident:
 		s.answer(w, s.triageIncident(r, cmd, parsed.IncidentID))
+	case triage.KindSearch:
+		s.answer(w, s.searchKB(parsed.Text))
 	}
 }
 
@@ -161,4 +165,30 @@ func (s *Server) interaction(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	w.WriteHeader(http.StatusOK)
+}
+
+// searchKB answers /triage search with the best matches (in-process index:
+// well within Slack's 3 s).
+func (s *Server) searchKB(text string) string {
+	if s.Knowledge == nil {
+		return "The knowledge base is not available."
+	}
+	res := s.Knowledge.Search(kb.Query{Title: text}, 5)
+	if len(res) == 0 {
+		return "No similar past incidents, tickets or runbooks found."
+	}
+	var b strings.Builder
+	b.WriteString("*Best matches:*\n")
+	for _, r := range res {
+		label := render.Escape(render.Truncate(r.ID+" — "+r.Title, 150))
+		if strings.HasPrefix(r.URL, "https://") || strings.HasPrefix(r.URL, "http://") {
+			label = "<" + render.Escape(r.URL) + "|" + label + ">"
+		}
+		fmt.Fprintf(&b, "• %s (%.0f%% similar)", label, 100*r.Similarity)
+		if r.Resolution != "" {
+			fmt.Fprintf(&b, " — resolved: %s", render.Escape(render.Truncate(r.Resolution, 150)))
+		}
+		b.WriteString("\n")
+	}
+	return b.String()
 }

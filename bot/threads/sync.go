@@ -6,12 +6,15 @@ import (
 	"fmt"
 	"time"
 
+	"strings"
+
 	"github.com/opsgate/opsgate/bot/excerpt"
 	"github.com/opsgate/opsgate/bot/incident"
 	"github.com/opsgate/opsgate/bot/lock"
 	"github.com/opsgate/opsgate/bot/queue"
 	"github.com/opsgate/opsgate/bot/render"
 	slackapi "github.com/opsgate/opsgate/integrations/slack"
+	"github.com/opsgate/opsgate/knowledge/kb"
 )
 
 // DefaultLockTTL bounds how long a crashed worker's lease delays the next
@@ -47,7 +50,7 @@ func (s *Syncer) Sync(ctx context.Context, id string) error {
 			return err
 		}
 		if rec.Synced() || (!rec.HasThread() && rec.StateVersion == 0) {
-			return nil // in sync, or nothing to show yet (no snapshot)
+			return s.learn(ctx, rec) // in sync, or nothing to show yet (no snapshot)
 		}
 		select {
 		case <-lease.Lost():
@@ -105,6 +108,22 @@ func (s *Syncer) step(ctx context.Context, rec *incident.Record) error {
 		_, err = s.Store.Update(ctx, id, func(r *incident.Record) (bool, error) {
 			changed := !r.ExcerptPosted
 			r.ExcerptPosted = true
+			return changed, nil
+		})
+		return err
+	case len(rec.Similar) > 0 && !rec.SimilarPosted:
+		view, err := s.view(ctx, rec)
+		if err != nil {
+			return err
+		}
+		msg := render.SimilarReply(view.Similar)
+		msg.ThreadTS = rec.Thread.TS
+		if _, _, err := s.Slack.PostMessage(ctx, rec.Thread.Channel, msg); err != nil {
+			return permanent(err)
+		}
+		_, err = s.Store.Update(ctx, id, func(r *incident.Record) (bool, error) {
+			changed := !r.SimilarPosted
+			r.SimilarPosted = true
 			return changed, nil
 		})
 		return err
@@ -220,6 +239,13 @@ func (s *Syncer) view(ctx context.Context, rec *incident.Record) (*incident.Reco
 	for i, a := range rec.Snapshot.Alerts {
 		v.Snapshot.Alerts[i] = incident.Alert{Summary: sess.String(a.Summary), Severity: a.Severity}
 	}
+	if len(rec.Similar) > 0 {
+		v.Similar = make([]incident.Similar, len(rec.Similar))
+		for i, x := range rec.Similar {
+			x.Title, x.Resolution = sess.String(x.Title), sess.String(x.Resolution)
+			v.Similar[i] = x
+		}
+	}
 	if rec.Excerpt != nil {
 		x := *rec.Excerpt
 		x.Entries = make([]excerpt.Entry, len(rec.Excerpt.Entries))
@@ -244,4 +270,52 @@ func (s *Syncer) view(ctx context.Context, rec *incident.Record) (*incident.Reco
 	}
 	v.Masked = int(n)
 	return &v, nil
+}
+
+// learn writes a resolved incident back to the knowledge base, sanitized,
+// so the next similar incident finds it (once per incident).
+func (s *Syncer) learn(ctx context.Context, rec *incident.Record) error {
+	if s.Knowledge == nil || rec.Learned || rec.Snapshot.Status != incident.StatusResolved || !rec.HasThread() {
+		return nil
+	}
+	view, err := s.view(ctx, rec)
+	if err != nil {
+		return err
+	}
+	var body strings.Builder
+	for _, a := range view.Snapshot.Alerts {
+		body.WriteString("Alert: " + a.Summary + "\n")
+	}
+	if view.Excerpt != nil {
+		for _, e := range view.Excerpt.Entries {
+			if len(e.Flags) == 0 && (e.Level == "ERROR" || e.Level == "WARN" || e.Level == "WARNING" || e.New) {
+				body.WriteString(e.Template + "\n")
+			}
+		}
+	}
+	resolution := "Resolved"
+	var resolvedAt time.Time
+	for i := len(view.Timeline) - 1; i >= 0; i-- {
+		if c := view.Timeline[i]; c.Type == "incident.resolved" {
+			resolvedAt = c.OccurredAt
+			if c.Agent != "" {
+				resolution += " by " + c.Agent
+			}
+			break
+		}
+	}
+	if rec.Thread.Permalink != "" {
+		resolution += " — thread: " + rec.Thread.Permalink
+	}
+	t := kb.Ticket{ID: rec.Snapshot.ID, Title: view.Snapshot.Title, Body: body.String(), Resolution: resolution,
+		Service: view.Snapshot.ServiceName, Created: rec.Snapshot.CreatedAt, Resolved: resolvedAt, URL: rec.Snapshot.HTMLURL, Source: "opsgate"}
+	if err := s.Knowledge.Add(ctx, t); err != nil {
+		return err
+	}
+	_, err = s.Store.Update(ctx, rec.Snapshot.ID, func(r *incident.Record) (bool, error) {
+		changed := !r.Learned
+		r.Learned = true
+		return changed, nil
+	})
+	return err
 }

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -22,6 +23,7 @@ import (
 	"github.com/opsgate/opsgate/bot/tmplstate"
 	"github.com/opsgate/opsgate/integrations/pagerduty"
 	slackapi "github.com/opsgate/opsgate/integrations/slack"
+	"github.com/opsgate/opsgate/knowledge/kb"
 )
 
 // Queue entry kinds.
@@ -54,6 +56,12 @@ type Responder interface {
 	Respond(ctx context.Context, responseURL string, m slackapi.Message) error
 }
 
+// Knowledge is the knowledge base as the syncer uses it.
+type Knowledge interface {
+	Search(q kb.Query, n int) []kb.Result
+	Add(ctx context.Context, ts ...kb.Ticket) error
+}
+
 // Router picks the channel for a service; "" when none is configured.
 type Router func(serviceID, serviceName string) string
 
@@ -80,6 +88,7 @@ type Syncer struct {
 
 	Vault     *sanitize.Vault  // per-incident placeholders (nil: no redaction)
 	Templates *tmplstate.Store // templates seen per service (nil: every template is new)
+	Knowledge Knowledge        // similar past incidents (nil: none)
 	Revealer  Revealer         // unguarded Slack for approvers' reveals
 	Approvers Approvers
 	Audit     *audit.Log
@@ -185,6 +194,9 @@ func (s *Syncer) handleWebhook(ctx context.Context, body []byte) error {
 		} else {
 			s.log().Warn("could not fetch alerts; using the webhook payload", "incident", id, "err", err)
 		}
+	}
+	if ev.EventType == "incident.triggered" {
+		u.Similar = s.similar(u)
 	}
 	rec, err := s.Store.Apply(ctx, id, u)
 	if err != nil {
@@ -300,4 +312,41 @@ func (s *Syncer) buildExcerpt(ctx context.Context, snap *incident.Snapshot, aler
 		}
 	}
 	return &x
+}
+
+// similar asks the knowledge base for past incidents like this one: the
+// title and alert summaries as the query title, the excerpt's templates as
+// its body.
+func (s *Syncer) similar(u incident.Update) []incident.Similar {
+	if s.Knowledge == nil || u.Snapshot == nil {
+		return nil
+	}
+	title := u.Snapshot.Title
+	var body strings.Builder
+	for _, a := range u.Alerts {
+		body.WriteString(a.Summary + "\n")
+	}
+	if u.Excerpt != nil {
+		for _, e := range u.Excerpt.Entries {
+			if len(e.Flags) == 0 {
+				body.WriteString(e.Template + "\n")
+			}
+		}
+	}
+	at := u.Snapshot.CreatedAt
+	if at.IsZero() {
+		at = u.OccurredAt
+	}
+	var out []incident.Similar
+	for _, r := range s.Knowledge.Search(kb.Query{Title: title, Body: body.String(), At: at, Exclude: u.Snapshot.ID}, 5) {
+		if r.Similarity < 0.15 {
+			continue // not similar enough to be worth a line
+		}
+		d := r.Resolved
+		if d.IsZero() {
+			d = r.Created
+		}
+		out = append(out, incident.Similar{ID: r.ID, Title: r.Title, URL: r.URL, Date: d, Similarity: r.Similarity, Resolution: r.Resolution})
+	}
+	return out
 }

@@ -17,6 +17,7 @@ type Kind string
 const (
 	KindHelp     Kind = "help"
 	KindIncident Kind = "incident" // link or (re)open an incident's thread
+	KindSearch   Kind = "search"   // search the knowledge base
 )
 
 // MaxText bounds the command text.
@@ -29,6 +30,7 @@ var ErrUsage = errors.New("usage")
 type Command struct {
 	Kind       Kind
 	IncidentID string
+	Text       string // search text
 }
 
 var incidentID = regexp.MustCompile(`^[A-Z0-9]{5,20}$`)
@@ -36,6 +38,7 @@ var incidentID = regexp.MustCompile(`^[A-Z0-9]{5,20}$`)
 // Help is the text of /triage help.
 const Help = "*opsgate* — incident triage in Slack\n" +
 	"• `/triage <incident id or PagerDuty URL>` — link to the incident's thread, or open one\n" +
+	"• `/triage search <text>` — similar past incidents, tickets and runbooks\n" +
 	"• `/triage help` — this help"
 
 // Parse reads the text after /triage.
@@ -46,6 +49,13 @@ func Parse(text string) (Command, error) {
 	fields := strings.Fields(text)
 	if len(fields) == 0 || strings.EqualFold(fields[0], "help") {
 		return Command{Kind: KindHelp}, nil
+	}
+	if strings.EqualFold(fields[0], "search") {
+		q := strings.TrimSpace(text[strings.Index(strings.ToLower(text), "search")+len("search"):])
+		if q == "" {
+			return Command{}, fmt.Errorf("%w: /triage search needs some text", ErrUsage)
+		}
+		return Command{Kind: KindSearch, Text: q}, nil
 	}
 	if len(fields) > 1 {
 		return Command{}, fmt.Errorf("%w: expected one incident id or URL", ErrUsage)

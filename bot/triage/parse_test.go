@@ -30,6 +30,8 @@ func TestParse(t *testing.T) {
 		{"pgr0vu2", "", "", true},
 		{"PGR0VU2 extra", "", "", true},
 		{"<!channel>", "", "", true},
+		{"search", "", "", true},
+		{"search  db connection refused ", KindSearch, "", false},
 		{strings.Repeat("A", MaxText+1), "", "", true},
 	}
 	for _, c := range cases {
@@ -63,6 +65,10 @@ func FuzzParse(f *testing.F) {
 		}
 		switch c.Kind {
 		case KindHelp:
+		case KindSearch:
+			if strings.TrimSpace(c.Text) == "" {
+				t.Fatal("empty search")
+			}
 		case KindIncident:
 			if !incidentID.MatchString(c.IncidentID) || !strings.Contains(s, c.IncidentID) {
 				t.Fatalf("bad id %q from %q", c.IncidentID, s)
