@@ -23,6 +23,7 @@ import (
 	"github.com/opsgate/opsgate/bot/app"
 	"github.com/opsgate/opsgate/bot/config"
 	"github.com/opsgate/opsgate/integrations/pagerduty"
+	"github.com/opsgate/opsgate/knowledge/kb"
 	"github.com/opsgate/opsgate/test/fakepagerduty"
 	"github.com/opsgate/opsgate/test/fakeslack"
 )
@@ -75,6 +76,10 @@ func Run(ctx context.Context, out io.Writer, log *slog.Logger) error {
 		return err
 	}
 	defer a.Close()
+	if err := a.KB.Add(ctx, sampleKB(start)...); err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "→ knowledge base: %d sample tickets, runbooks and postmortems ingested\n", a.KB.Stats().Tickets)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return err
@@ -249,4 +254,22 @@ func demoLog(start time.Time) string {
 		}
 	}
 	return b.String()
+}
+
+// sampleKB is a small knowledge base: one past incident much like the demo's.
+func sampleKB(now time.Time) []kb.Ticket {
+	return []kb.Ticket{
+		{ID: "INC-3121", Title: "checkout-api 5xx: db-primary refusing connections, Hikari pool exhausted",
+			Body:       "ERROR [db] connection to db-primary refused; PSQLException Connection refused; HikariPool getConnection timeouts",
+			RootCause:  "max_connections reached on db-primary after a batch job leaked connections",
+			Resolution: "Killed the batch job, failed over to the replica, raised max_connections to 400",
+			Created:    now.Add(-40 * 24 * time.Hour), Resolved: now.Add(-40*24*time.Hour + 90*time.Minute),
+			URL: "https://tickets.example.com/browse/INC-3121", Source: "jsonl"},
+		{ID: "RB-7", Title: "Runbook: PostgreSQL primary failover", Body: "When the primary refuses connections: check pg_stat_activity, promote the replica with patronictl failover",
+			Resolution: "patronictl failover --candidate replica-1", URL: "https://wiki.example.com/runbooks/pg-failover", Source: "markdown"},
+		{ID: "INC-2877", Title: "CDN certificate expired on static assets", Body: "TLS handshake failures at the edge",
+			Resolution: "Renewed the certificate, fixed the renewal cron", Created: now.Add(-120 * 24 * time.Hour), Source: "jsonl"},
+		{ID: "PM-2025-02", Title: "Postmortem: payments latency from Kafka consumer lag", Body: "Rebalance storm after a deploy",
+			Resolution: "Pinned the consumer group protocol; staged deploys", Created: now.Add(-200 * 24 * time.Hour), Source: "markdown"},
+	}
 }
