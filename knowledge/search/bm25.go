@@ -3,6 +3,7 @@ package search
 import (
 	"math"
 	"sort"
+	"sync"
 	"time"
 )
 
@@ -123,56 +124,107 @@ func (ix *Index) Search(title, body string, k int, exclude string) []Hit {
 	return ix.SearchAt(title, body, time.Time{}, k, exclude)
 }
 
+// MaxQueryTerms caps the terms of a long query: the title's, then the
+// body's rarest (highest idf) ones.
+const MaxQueryTerms = 96
+
+type qterm struct {
+	t   string
+	w   float64
+	idf float64
+}
+
+var accPool = sync.Pool{New: func() any { return &acc{} }}
+
+// acc is a dense score accumulator reused across searches.
+type acc struct {
+	score   []float64
+	seen    []bool
+	touched []int32
+}
+
 // SearchAt is Search with the query's time (for the time prior).
 func (ix *Index) SearchAt(title, body string, at time.Time, k int, exclude string) []Hit {
-	if ix.live == 0 {
+	if ix.live == 0 || k <= 0 {
 		return nil
 	}
-	q := map[string]float64{}
+	N := float64(ix.live)
+	idf := func(df int) float64 { return math.Log(1 + (N-float64(df)+0.5)/(float64(df)+0.5)) }
+	weights := map[string]float64{}
+	titleTerms := map[string]bool{}
 	for _, t := range Tokens(title, nil) {
-		q[t] += ix.TitleWeight
+		weights[t] += ix.TitleWeight
+		titleTerms[t] = true
 	}
 	for _, t := range Tokens(body, nil) {
-		q[t] += ix.QueryBody
+		weights[t] += ix.QueryBody
 	}
-	avg := ix.total / float64(ix.live)
-	N := float64(ix.live)
-	scores := map[int32]float64{}
-	for t, qf := range q {
-		ps := ix.post[t]
-		if len(ps) == 0 {
-			continue
+	terms := make([]qterm, 0, len(weights))
+	for t, w := range weights {
+		if ps := ix.post[t]; len(ps) > 0 {
+			terms = append(terms, qterm{t, w, idf(len(ps))})
 		}
-		idf := math.Log(1 + (N-float64(len(ps))+0.5)/(float64(len(ps))+0.5))
-		qw := qf / (qf + 2) // saturate long queries' repeated terms
-		for _, p := range ps {
+	}
+	// title terms first, then by idf; deterministic order for equal keys
+	sort.Slice(terms, func(i, j int) bool {
+		ti, tj := titleTerms[terms[i].t], titleTerms[terms[j].t]
+		if ti != tj {
+			return ti
+		}
+		if terms[i].idf != terms[j].idf {
+			return terms[i].idf > terms[j].idf
+		}
+		return terms[i].t < terms[j].t
+	})
+	if len(terms) > MaxQueryTerms {
+		terms = terms[:MaxQueryTerms]
+	}
+	a := accPool.Get().(*acc)
+	defer accPool.Put(a)
+	if len(a.score) < len(ix.ids) {
+		a.score = make([]float64, len(ix.ids)+1024)
+		a.seen = make([]bool, len(ix.ids)+1024)
+	}
+	a.touched = a.touched[:0]
+	add := func(d int32, v float64) {
+		if !a.seen[d] {
+			a.seen[d] = true
+			a.touched = append(a.touched, d)
+		}
+		a.score[d] += v
+	}
+	avg := ix.total / N
+	for _, q := range terms {
+		qw := q.w / (q.w + 2) // saturate long queries' repeated terms
+		for _, p := range ix.post[q.t] {
 			tf := float64(p.tf)
-			norm := tf * (ix.K1 + 1) / (tf + ix.K1*(1-ix.B+ix.B*float64(ix.lens[p.doc])/avg))
-			scores[p.doc] += idf * norm * qw
+			add(p.doc, q.idf*qw*tf*(ix.K1+1)/(tf+ix.K1*(1-ix.B+ix.B*float64(ix.lens[p.doc])/avg)))
 		}
 	}
 	if ix.TitleMatch > 0 {
-		qt := map[string]bool{}
-		for _, t := range Tokens(title, nil) {
-			qt[t] = true
-		}
 		tavg := ix.ttotal / N
-		for t := range qt {
+		tts := make([]string, 0, len(titleTerms))
+		for t := range titleTerms {
+			tts = append(tts, t)
+		}
+		sort.Strings(tts)
+		for _, t := range tts {
 			ps := ix.tpost[t]
 			if len(ps) == 0 {
 				continue
 			}
-			idf := math.Log(1 + (N-float64(len(ps))+0.5)/(float64(len(ps))+0.5))
+			w := ix.TitleMatch * idf(len(ps))
 			for _, p := range ps {
 				tf := float64(p.tf)
-				norm := tf * (ix.K1 + 1) / (tf + ix.K1*(1-ix.B+ix.B*float64(ix.tlens[p.doc])/tavg))
-				scores[p.doc] += ix.TitleMatch * idf * norm
+				add(p.doc, w*tf*(ix.K1+1)/(tf+ix.K1*(1-ix.B+ix.B*float64(ix.tlens[p.doc])/tavg)))
 			}
 		}
 	}
-	hits := make([]Hit, 0, len(scores))
-	for d, s := range scores {
-		if ix.ids[d] == exclude || ix.dead[d] {
+	top := make([]Hit, 0, k+1)
+	for _, d := range a.touched {
+		s := a.score[d]
+		a.score[d], a.seen[d] = 0, false
+		if ix.dead[d] || ix.ids[d] == exclude {
 			continue
 		}
 		if ix.TimeBoost > 0 && !at.IsZero() && !ix.times[d].IsZero() {
@@ -182,18 +234,26 @@ func (ix *Index) SearchAt(title, body string, at time.Time, k int, exclude strin
 			}
 			s *= 1 + ix.TimeBoost*math.Exp(-float64(dt)/float64(ix.TimeScale))
 		}
-		hits = append(hits, Hit{ID: ix.ids[d], Score: s})
-	}
-	sort.Slice(hits, func(i, j int) bool {
-		if hits[i].Score != hits[j].Score {
-			return hits[i].Score > hits[j].Score
+		if len(top) == k && !better(Hit{ix.ids[d], s}, top[k-1]) {
+			continue
 		}
-		return hits[i].ID < hits[j].ID
-	})
-	if len(hits) > k {
-		hits = hits[:k]
+		h := Hit{ID: ix.ids[d], Score: s}
+		i := sort.Search(len(top), func(i int) bool { return better(h, top[i]) })
+		top = append(top, Hit{})
+		copy(top[i+1:], top[i:])
+		top[i] = h
+		if len(top) > k {
+			top = top[:k]
+		}
 	}
-	return hits
+	return top
+}
+
+func better(a, b Hit) bool {
+	if a.Score != b.Score {
+		return a.Score > b.Score
+	}
+	return a.ID < b.ID
 }
 
 // ParseTime reads the timestamp layouts ticket exports use; zero if none fits.
