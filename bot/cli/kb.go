@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -18,6 +19,8 @@ import (
 
 	"github.com/opsgate/opsgate/bot/app"
 	"github.com/opsgate/opsgate/bot/config"
+	"github.com/opsgate/opsgate/bot/retry"
+	"github.com/opsgate/opsgate/integrations/pagerduty"
 	"github.com/opsgate/opsgate/knowledge/kb"
 )
 
@@ -54,18 +57,29 @@ func kbCmd(stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
 }
 
 func kbIngestCmd(stdout, stderr io.Writer) *cobra.Command {
-	var mapping string
+	var mapping, since string
+	var fromPD bool
 	cmd := &cobra.Command{
-		Use:   "ingest PATH...",
+		Use:   "ingest PATH... | --pagerduty --since 90d",
 		Short: "Load tickets: JSON Lines (.jsonl), CSV (.csv, with --map), Markdown with front matter (.md, or a directory of them)",
 		Long: "Loads tickets into Redis (REDIS_URL; the embedded store when unset). Re-ingesting an id updates it.\n" +
 			"Bad rows are reported with file and line and skipped; everything else is loaded.\n" +
 			"--map maps CSV columns: id=Issue id,title=Summary,body=Description,created=Created",
-		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 0 && !fromPD {
+				return fmt.Errorf("kb ingest: give PATH... or --pagerduty")
+			}
 			m, err := kb.ParseMapping(mapping)
 			if err != nil {
 				return err
+			}
+			var sinceT time.Time
+			if fromPD {
+				d, err := parseAge(since)
+				if err != nil {
+					return fmt.Errorf("kb ingest: --since: %w", err)
+				}
+				sinceT = time.Now().Add(-d)
 			}
 			k, _, done, err := kbSession(cmd.Context(), stderr)
 			if err != nil {
@@ -75,6 +89,11 @@ func kbIngestCmd(stdout, stderr io.Writer) *cobra.Command {
 			ing := &ingester{kb: k, ctx: cmd.Context(), stderr: stderr, start: time.Now()}
 			for _, p := range args {
 				if err := ing.path(p, m); err != nil {
+					return err
+				}
+			}
+			if fromPD {
+				if err := ing.pagerDuty(sinceT); err != nil {
 					return err
 				}
 			}
@@ -94,7 +113,48 @@ func kbIngestCmd(stdout, stderr io.Writer) *cobra.Command {
 		},
 	}
 	cmd.Flags().StringVar(&mapping, "map", "", "CSV column mapping, field=Column,...")
+	cmd.Flags().BoolVar(&fromPD, "pagerduty", false, "import resolved PagerDuty incidents and their notes (PAGERDUTY_API_TOKEN)")
+	cmd.Flags().StringVar(&since, "since", "90d", "with --pagerduty: how far back (e.g. 90d, 36h)")
 	return cmd
+}
+
+// parseAge reads "90d", "12h", "1h30m".
+func parseAge(s string) (time.Duration, error) {
+	if strings.HasSuffix(s, "d") {
+		n, err := strconv.Atoi(strings.TrimSuffix(s, "d"))
+		if err != nil || n <= 0 || n > 3650 {
+			return 0, fmt.Errorf("%q is not a number of days", s)
+		}
+		return time.Duration(n) * 24 * time.Hour, nil
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil || d <= 0 {
+		return 0, fmt.Errorf("%q is not a duration such as 90d or 36h", s)
+	}
+	return d, nil
+}
+
+func (in *ingester) pagerDuty(since time.Time) error {
+	env, err := config.LoadEnv()
+	if err != nil {
+		return err
+	}
+	if env.PagerDutyAPIToken == "" {
+		return fmt.Errorf("%w: PAGERDUTY_API_TOKEN: is required for --pagerduty", config.ErrInvalid)
+	}
+	c := pagerduty.NewClient(env.PagerDutyAPIURL, env.PagerDutyAPIToken.Reveal(), retry.Policy{})
+	return c.ResolvedSince(in.ctx, since, func(r pagerduty.Resolved) error {
+		t := kb.Ticket{ID: r.Incident.ID, Title: r.Incident.Title, Body: strings.Join(r.Notes, "\n"), Service: r.Service,
+			Created: r.Created, Resolved: r.ResolvedAt, URL: r.Incident.HTMLURL, Source: "pagerduty"}
+		if len(r.Notes) > 0 {
+			t.Resolution = r.Notes[len(r.Notes)-1]
+		}
+		if err := t.Validate(); err != nil {
+			in.bad = append(in.bad, kb.BadRow{File: "pagerduty", Line: 0, Err: err})
+			return nil
+		}
+		return in.emit(t)
+	})
 }
 
 type ingester struct {

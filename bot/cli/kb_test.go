@@ -2,6 +2,10 @@ package cli
 
 import (
 	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/opsgate/opsgate/test/fakepagerduty"
 	"os"
 	"path/filepath"
 	"strings"
@@ -63,5 +67,35 @@ garbage line
 	_ = os.WriteFile(q, []byte("not json\n"), 0o600)
 	if code, _, errOut := runIn(t, "", "kb", "search", "--queries", q); code == 0 || !strings.Contains(errOut, "q.jsonl:1") {
 		t.Fatalf("bad queries: %d %s", code, errOut)
+	}
+}
+
+func TestKBIngestFromPagerDuty(t *testing.T) {
+	srv := redistest.Start(t)
+	t.Setenv("REDIS_URL", srv.URL())
+	fake := fakepagerduty.New("pd-tok")
+	t.Cleanup(fake.Close)
+	now := time.Now().UTC()
+	for i := 0; i < 130; i++ {
+		status := "resolved"
+		if i%10 == 0 {
+			status = "acknowledged"
+		}
+		fake.AddIncident(fakepagerduty.Incident{ID: fmt.Sprintf("PR%03d", i), Title: fmt.Sprintf("Disk full on node %d", i), Status: status,
+			CreatedAt: now.Add(-time.Duration(i) * 24 * time.Hour).Format(time.RFC3339), HTMLURL: "https://acme.pagerduty.com/incidents/x"})
+	}
+	t.Setenv("PAGERDUTY_API_TOKEN", "pd-tok")
+	t.Setenv("PAGERDUTY_API_URL", fake.URL)
+	code, out, errOut := runIn(t, "", "kb", "ingest", "--pagerduty", "--since", "90d")
+	// created within 90 days: i = 0..89 (90 incidents), minus the 9 not resolved
+	if code != 0 || !strings.Contains(out, "ingested 81 tickets") {
+		t.Fatalf("%d %q %s", code, out, errOut)
+	}
+	if code, _, errOut := runIn(t, "", "kb", "ingest", "--pagerduty", "--since", "soon"); code == 0 || !strings.Contains(errOut, "--since") {
+		t.Fatalf("bad since: %d %s", code, errOut)
+	}
+	t.Setenv("PAGERDUTY_API_TOKEN", "")
+	if code, _, errOut := runIn(t, "", "kb", "ingest", "--pagerduty"); code == 0 || !strings.Contains(errOut, "PAGERDUTY_API_TOKEN") {
+		t.Fatalf("no token: %d %s", code, errOut)
 	}
 }

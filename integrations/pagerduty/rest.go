@@ -201,3 +201,57 @@ func (c *Client) AddNote(ctx context.Context, incidentID, from, content string) 
 		return err
 	})
 }
+
+// Resolved is a resolved incident with its notes, for the knowledge base.
+type Resolved struct {
+	Incident   IncidentData
+	Service    string
+	Created    time.Time
+	ResolvedAt time.Time
+	Notes      []string
+}
+
+// ResolvedSince lists incidents created since the given time that are
+// resolved now, with their notes (pages of 100; each call retried).
+func (c *Client) ResolvedSince(ctx context.Context, since time.Time, each func(Resolved) error) error {
+	opts := pd.ListIncidentsOptions{Limit: 100, Since: since.UTC().Format(time.RFC3339), Statuses: []string{"resolved"}}
+	for page := 0; page < 1000; page++ {
+		var resp *pd.ListIncidentsResponse
+		err := c.call(ctx, "list incidents", func(ctx context.Context) error {
+			var err error
+			resp, err = c.api.ListIncidentsWithContext(ctx, opts)
+			return err
+		})
+		if err != nil {
+			return err
+		}
+		for _, inc := range resp.Incidents {
+			var notes []pd.IncidentNote
+			if err := c.call(ctx, "list notes", func(ctx context.Context) error {
+				var err error
+				notes, err = c.api.ListIncidentNotesWithContext(ctx, inc.ID)
+				return err
+			}); err != nil {
+				return err
+			}
+			r := Resolved{Incident: IncidentData{ID: inc.ID, HTMLURL: inc.HTMLURL, Number: int(inc.IncidentNumber), Status: inc.Status, Title: inc.Title,
+				Urgency: inc.Urgency, Service: Reference{ID: inc.Service.ID, Summary: inc.Service.Summary}}, Service: inc.Service.Summary}
+			r.Created, _ = time.Parse(time.RFC3339, inc.CreatedAt)
+			r.ResolvedAt, _ = time.Parse(time.RFC3339, inc.LastStatusChangeAt)
+			if inc.Description != "" && inc.Description != inc.Title {
+				r.Notes = append(r.Notes, inc.Description)
+			}
+			for _, n := range notes {
+				r.Notes = append(r.Notes, n.Content)
+			}
+			if err := each(r); err != nil {
+				return err
+			}
+		}
+		if !resp.More {
+			return nil
+		}
+		opts.Offset += opts.Limit
+	}
+	return nil
+}

@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/mail"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -38,6 +39,8 @@ type Incident struct {
 	Priority         map[string]any `json:"priority,omitempty"`
 	Assignments      []any          `json:"assignments"`
 	Teams            []any          `json:"teams"`
+	Description      string         `json:"description,omitempty"`
+	LastStatusChange string         `json:"last_status_change_at,omitempty"`
 }
 
 // Alert is a stored alert, in the REST shape.
@@ -230,11 +233,98 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 			alerts = alerts[:limit]
 		}
 		writeJSON(w, map[string]any{"alerts": alerts, "limit": limit, "offset": 0, "more": more, "total": nil})
+	case route == "GET /incidents" || route == "GET /incidents/":
+		s.listIncidents(w, r)
+	case route == "GET /incidents/{id}/notes":
+		s.mu.Lock()
+		_, ok := s.incidents[parts[1]]
+		var out []map[string]any
+		for i, n := range s.notes {
+			if n.IncidentID == parts[1] {
+				out = append(out, map[string]any{"id": fmt.Sprintf("PNOTE%d", i+1), "content": n.Content, "created_at": "2026-01-01T00:00:00Z",
+					"user": map[string]any{"id": "PUSER1", "type": "user_reference", "summary": n.From}})
+			}
+		}
+		s.mu.Unlock()
+		if !ok {
+			writeError(w, http.StatusNotFound, 2100, "Not Found")
+			return
+		}
+		if out == nil {
+			out = []map[string]any{}
+		}
+		writeJSON(w, map[string]any{"notes": out})
 	case route == "POST /incidents/{id}/notes":
 		s.addNote(w, r, parts[1], body)
 	default:
 		writeError(w, http.StatusNotFound, 2100, "Not Found")
 	}
+}
+
+// listIncidents serves GET /incidents with since/until (RFC 3339, on
+// created_at), statuses[] and limit/offset pagination (limit ≤ 100).
+func (s *Server) listIncidents(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	limit, offset := 25, 0
+	if v := q.Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 100 {
+			writeError(w, http.StatusBadRequest, 2001, "Invalid Input Provided", "limit must be 1..100")
+			return
+		}
+		limit = n
+	}
+	if v := q.Get("offset"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 {
+			writeError(w, http.StatusBadRequest, 2001, "Invalid Input Provided", "offset must be ≥ 0")
+			return
+		}
+		offset = n
+	}
+	var since, until time.Time
+	for _, p := range []struct {
+		name string
+		dst  *time.Time
+	}{{"since", &since}, {"until", &until}} {
+		if v := q.Get(p.name); v != "" {
+			t, err := time.Parse(time.RFC3339, v)
+			if err != nil {
+				writeError(w, http.StatusBadRequest, 2001, "Invalid Input Provided", p.name+" must be ISO 8601")
+				return
+			}
+			*p.dst = t
+		}
+	}
+	statuses := q["statuses[]"]
+	s.mu.Lock()
+	var all []Incident
+	for _, inc := range s.incidents {
+		created, _ := time.Parse(time.RFC3339, inc.CreatedAt)
+		if (!since.IsZero() && created.Before(since)) || (!until.IsZero() && !created.Before(until)) {
+			continue
+		}
+		if len(statuses) > 0 && !contains(statuses, inc.Status) {
+			continue
+		}
+		all = append(all, *inc)
+	}
+	s.mu.Unlock()
+	sort.Slice(all, func(i, j int) bool { return all[i].ID < all[j].ID })
+	page := []Incident{}
+	if offset < len(all) {
+		page = all[offset:min(offset+limit, len(all))]
+	}
+	writeJSON(w, map[string]any{"incidents": page, "limit": limit, "offset": offset, "more": offset+limit < len(all), "total": nil})
+}
+
+func contains(xs []string, x string) bool {
+	for _, v := range xs {
+		if v == x {
+			return true
+		}
+	}
+	return false
 }
 
 func (s *Server) addNote(w http.ResponseWriter, r *http.Request, id string, body []byte) {
