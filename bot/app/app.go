@@ -30,6 +30,7 @@ import (
 	"github.com/opsgate/opsgate/bot/server"
 	"github.com/opsgate/opsgate/bot/threads"
 	"github.com/opsgate/opsgate/bot/tmplstate"
+	"github.com/opsgate/opsgate/integrations/gemini"
 	"github.com/opsgate/opsgate/integrations/pagerduty"
 	slackapi "github.com/opsgate/opsgate/integrations/slack"
 	"github.com/opsgate/opsgate/knowledge/kb"
@@ -94,7 +95,7 @@ func New(ctx context.Context, o Options) (*App, error) {
 		return nil, err
 	}
 	a.Store = incident.NewStore(a.Redis, IncidentTTL, o.Now)
-	if a.KB, err = kb.Open(ctx, kb.NewStore(a.Redis)); err != nil {
+	if a.KB, err = OpenKB(ctx, a.Redis, o.Env); err != nil {
 		a.Close()
 		return nil, err
 	}
@@ -267,4 +268,21 @@ func (g guardedThreads) Permalink(ctx context.Context, channel, ts string) (stri
 
 func (g guardedThreads) FindByMetadata(ctx context.Context, channel, eventType, key, value string, oldest time.Time) (string, bool, error) {
 	return g.raw.FindByMetadata(ctx, channel, eventType, key, value, oldest)
+}
+
+// OpenKB opens the knowledge base, with Gemini embeddings (hybrid search)
+// when GEMINI_API_KEY is set.
+func OpenKB(ctx context.Context, rdb redis.UniversalClient, env *config.Env) (*kb.KB, error) {
+	k, err := kb.Open(ctx, kb.NewStore(rdb))
+	if err != nil {
+		return nil, err
+	}
+	if env.GeminiAPIKey != "" {
+		emb, err := gemini.NewEmbedder(ctx, env.GeminiAPIKey.Reveal(), env.GeminiBaseURL, nil, retry.Policy{})
+		if err != nil {
+			return nil, fmt.Errorf("%w: GEMINI_API_KEY: %v", config.ErrInvalid, err)
+		}
+		k.SetEmbedder(emb)
+	}
+	return k, nil
 }

@@ -42,7 +42,7 @@ func kbSession(ctx context.Context, stderr io.Writer) (*kb.KB, *kb.Store, func()
 		}
 	}
 	store := kb.NewStore(rdb)
-	k, err := kb.Open(ctx, store)
+	k, err := app.OpenKB(ctx, rdb, env)
 	if err != nil {
 		closeAll()
 		return nil, nil, nil, err

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/opsgate/opsgate/knowledge/search"
@@ -31,22 +32,40 @@ type Result struct {
 // KB is the knowledge base of one replica: Redis plus an in-process index
 // built at Open and kept in sync through the change stream.
 type KB struct {
-	store *Store
-	mu    sync.RWMutex
-	ix    *search.Index
-	sums  map[string]Summary
-	last  string
+	store    *Store
+	mu       sync.RWMutex
+	ix       *search.Index
+	sums     map[string]Summary
+	last     string
+	embedder Embedder
+	vecs     map[string][]float32
+	// embedErrors counts batches added without embeddings.
+	embedErrors atomic.Int64
 }
 
 // Open loads every ticket from Redis into a fresh index.
 func Open(ctx context.Context, store *Store) (*KB, error) {
-	k := &KB{store: store, ix: search.NewIndex(), sums: map[string]Summary{}}
+	k := &KB{store: store, ix: search.NewIndex(), sums: map[string]Summary{}, vecs: map[string][]float32{}}
 	last, err := store.LastChange(ctx) // changes after this are picked up by Sync
 	if err != nil {
 		return nil, err
 	}
 	k.last = last
-	if err := store.Each(ctx, func(t Ticket) error { k.index(t); return nil }); err != nil {
+	var ids []string
+	if err := store.Each(ctx, func(t Ticket) error {
+		k.index(t)
+		ids = append(ids, t.ID)
+		if len(ids) == 1000 {
+			if err := k.loadVectors(ctx, ids); err != nil {
+				return err
+			}
+			ids = ids[:0]
+		}
+		return nil
+	}); err != nil {
+		return nil, err
+	}
+	if err := k.loadVectors(ctx, ids); err != nil {
 		return nil, err
 	}
 	return k, nil
@@ -86,6 +105,9 @@ func (k *KB) Add(ctx context.Context, ts ...Ticket) error {
 	for _, t := range ts {
 		k.index(t)
 	}
+	if err := k.embed(ctx, ts); err != nil {
+		k.embedErrors.Add(1) // lexical search still finds them
+	}
 	return nil
 }
 
@@ -108,6 +130,7 @@ func (k *KB) Sync(ctx context.Context) (int, error) {
 			k.index(t)
 			n++
 		}
+		_ = k.loadVectors(ctx, ids)
 		after = next
 		k.mu.Lock()
 		k.last = after
@@ -140,11 +163,56 @@ type Query struct {
 	Exclude string    // an id to leave out (the incident itself)
 }
 
-// Search returns the k best tickets.
+// Search returns the k best tickets: lexical, fused with vector similarity
+// when an embedder is set and the query could be embedded.
 func (k *KB) Search(q Query, n int) []Result {
 	k.mu.RLock()
+	e := k.embedder
+	k.mu.RUnlock()
+	var qv []float32
+	if e != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), queryEmbedTimeout)
+		if vs, err := e.Embed(ctx, []string{q.Title + "\n" + q.Body}, true); err == nil && len(vs) == 1 {
+			qv = vs[0]
+		}
+		cancel()
+	}
+	k.mu.RLock()
 	defer k.mu.RUnlock()
-	hits := k.ix.SearchAt(q.Title, q.Body, q.At, n, q.Exclude)
+	if qv == nil || len(k.vecs) == 0 {
+		return k.results(k.ix.SearchAt(q.Title, q.Body, q.At, n, q.Exclude), q, nil)
+	}
+	lex := k.ix.SearchAt(q.Title, q.Body, q.At, 50, q.Exclude)
+	lexIDs := make([]string, len(lex))
+	byID := map[string]search.Hit{}
+	for i, h := range lex {
+		lexIDs[i] = h.ID
+		byID[h.ID] = h
+	}
+	fused := fuse(lexIDs, k.vectorRank(qv, 50, q.Exclude))
+	if len(fused) > n {
+		fused = fused[:n]
+	}
+	hits := make([]search.Hit, len(fused))
+	for i, id := range fused {
+		hits[i] = search.Hit{ID: id, Score: byID[id].Score}
+	}
+	cos := map[string]float64{}
+	for _, id := range fused {
+		if v := k.vecs[id]; len(v) == len(qv) {
+			var dot float32
+			for i := range v {
+				dot += v[i] * qv[i]
+			}
+			cos[id] = float64(dot)
+		}
+	}
+	return k.results(hits, q, cos)
+}
+
+// results attaches summaries; similarity is the lexical score relative to a
+// perfect match, or the cosine for a hit only the vectors found.
+func (k *KB) results(hits []search.Hit, q Query, cos map[string]float64) []Result {
 	out := make([]Result, 0, len(hits))
 	best := 0.0
 	if len(hits) > 0 {
@@ -158,6 +226,9 @@ func (k *KB) Search(q Query, n int) []Result {
 				sim = 1
 			}
 		}
+		if c, ok := cos[h.ID]; ok && c > sim {
+			sim = max(0, min(c, 1))
+		}
 		out = append(out, Result{Summary: k.sums[h.ID], Score: h.Score, Similarity: sim})
 	}
 	return out
@@ -165,16 +236,17 @@ func (k *KB) Search(q Query, n int) []Result {
 
 // Stats describes the knowledge base.
 type Stats struct {
-	Tickets  int            `json:"tickets"`
-	BySource map[string]int `json:"by_source"`
-	Terms    int            `json:"terms"`
+	Tickets    int            `json:"tickets"`
+	BySource   map[string]int `json:"by_source"`
+	Terms      int            `json:"terms"`
+	Embeddings int            `json:"embeddings"`
 }
 
 // Stats counts what is indexed here.
 func (k *KB) Stats() Stats {
 	k.mu.RLock()
 	defer k.mu.RUnlock()
-	s := Stats{Tickets: k.ix.Len(), BySource: map[string]int{}, Terms: k.ix.Terms()}
+	s := Stats{Tickets: k.ix.Len(), BySource: map[string]int{}, Terms: k.ix.Terms(), Embeddings: len(k.vecs)}
 	for _, sm := range k.sums {
 		s.BySource[sm.Source]++
 	}

@@ -6,7 +6,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/opsgate/opsgate/bot/retry"
+	"github.com/opsgate/opsgate/integrations/gemini"
 	"github.com/opsgate/opsgate/knowledge/kb"
+	"github.com/opsgate/opsgate/test/fakegemini"
 	"github.com/opsgate/opsgate/test/redistest"
 )
 
@@ -59,5 +62,46 @@ func TestKBStoreSearchUpdateAndReplicaSync(t *testing.T) {
 	}
 	if err := a.Add(ctx, kb.Ticket{ID: "bad id with spaces", Title: "x"}); err == nil {
 		t.Fatal("invalid id accepted")
+	}
+}
+
+func TestHybridSearchWithEmbeddings(t *testing.T) {
+	srv := redistest.Start(t)
+	ctx := context.Background()
+	fake := fakegemini.New("gm-key")
+	t.Cleanup(fake.Close)
+	emb, err := gemini.NewEmbedder(ctx, "gm-key", fake.URL, nil, retry.Policy{Attempts: 2, Base: time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	store := kb.NewStore(srv.Client())
+	a, _ := kb.Open(ctx, store)
+	a.SetEmbedder(emb)
+	if err := a.Add(ctx,
+		kb.Ticket{ID: "A", Title: "payments queue backlog", Body: "consumer lag grows after deploy"},
+		kb.Ticket{ID: "B", Title: "certificate expired", Body: "tls handshake failures at the edge"},
+	); err != nil {
+		t.Fatal(err)
+	}
+	if v := srv.Client().Exists(ctx, kb.VectorKey("A")).Val(); v != 1 {
+		t.Fatal("embedding not stored next to the ticket")
+	}
+	if r := a.Search(kb.Query{Title: "consumer lag after deploy"}, 2); len(r) == 0 || r[0].ID != "A" || r[0].Similarity <= 0 {
+		t.Fatalf("hybrid results = %+v", r)
+	}
+	// A fresh replica loads the vectors; with Gemini failing it falls back to lexical search.
+	b, _ := kb.Open(ctx, store)
+	b.SetEmbedder(emb)
+	if st := b.Stats(); st.Embeddings != 2 {
+		t.Fatalf("stats = %+v", st)
+	}
+	fake.FailNext(10, 503)
+	if r := b.Search(kb.Query{Title: "certificate expired"}, 1); len(r) != 1 || r[0].ID != "B" {
+		t.Fatalf("fallback results = %+v", r)
+	}
+	// Ingest still succeeds without embeddings.
+	fake.FailNext(10, 503)
+	if err := b.Add(ctx, kb.Ticket{ID: "C", Title: "disk full"}); err != nil {
+		t.Fatalf("ingest failed with Gemini down: %v", err)
 	}
 }
