@@ -3,8 +3,6 @@ package cli
 import (
 	"bufio"
 	"encoding/json"
-	"errors"
-	"fmt"
 	"io"
 
 	"github.com/spf13/cobra"
@@ -60,51 +58,22 @@ type jsonLine struct {
 // redactStream redacts r to w line for line; a line longer than
 // MaxRedactLine is an error naming the line (nothing after it is written).
 func redactStream(s *redact.Session, r io.Reader, w io.Writer, asJSON bool) error {
-	br := bufio.NewReaderSize(r, 64<<10)
 	bw := bufio.NewWriterSize(w, 64<<10)
 	defer bw.Flush()
 	enc := json.NewEncoder(bw)
 	enc.SetEscapeHTML(false)
-	var buf []byte
-	for n := 1; ; n++ {
-		buf = buf[:0]
-		var err error
-		for {
-			var chunk []byte
-			chunk, err = br.ReadSlice('\n')
-			buf = append(buf, chunk...)
-			if len(buf) > MaxRedactLine+1 {
-				return fmt.Errorf("redact: line %d is longer than %d bytes", n, MaxRedactLine)
-			}
-			if !errors.Is(err, bufio.ErrBufferFull) {
-				break
-			}
-		}
-		if err != nil && !errors.Is(err, io.EOF) {
-			return fmt.Errorf("redact: reading line %d: %w", n, err)
-		}
-		if len(buf) == 0 && errors.Is(err, io.EOF) {
-			return nil
-		}
-		line, nl := buf, ""
-		if len(line) > 0 && line[len(line)-1] == '\n' {
-			line, nl = line[:len(line)-1], "\n"
-		}
+	return eachLine("redact", r, MaxRedactLine, func(n int, line []byte, nl bool) error {
 		red, finds := s.Line(string(line))
 		if asJSON {
 			if finds == nil {
 				finds = []redact.Finding{}
 			}
-			if err := enc.Encode(jsonLine{Line: n, Text: red, Findings: finds}); err != nil {
-				return err
-			}
-		} else {
-			if _, err := bw.WriteString(red + nl); err != nil {
-				return err
-			}
+			return enc.Encode(jsonLine{Line: n, Text: red, Findings: finds})
 		}
-		if errors.Is(err, io.EOF) {
-			return nil
+		if nl {
+			red += "\n"
 		}
-	}
+		_, err := bw.WriteString(red)
+		return err
+	})
 }

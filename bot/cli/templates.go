@@ -3,8 +3,6 @@ package cli
 import (
 	"bufio"
 	"encoding/json"
-	"errors"
-	"fmt"
 	"io"
 	"strings"
 
@@ -38,43 +36,16 @@ type templateLine struct {
 
 func templatesStream(r io.Reader, w io.Writer, raw bool) error {
 	m := logtmpl.NewMiner(logtmpl.Default)
-	br := bufio.NewReaderSize(r, 64<<10)
 	bw := bufio.NewWriterSize(w, 64<<10)
 	defer bw.Flush()
 	enc := json.NewEncoder(bw)
 	enc.SetEscapeHTML(false)
-	var buf []byte
-	for n := 1; ; n++ {
-		buf = buf[:0]
-		var err error
-		for {
-			var chunk []byte
-			chunk, err = br.ReadSlice('\n')
-			buf = append(buf, chunk...)
-			if len(buf) > MaxRedactLine+1 {
-				return fmt.Errorf("templates: line %d is longer than %d bytes", n, MaxRedactLine)
-			}
-			if !errors.Is(err, bufio.ErrBufferFull) {
-				break
-			}
-		}
-		if err != nil && !errors.Is(err, io.EOF) {
-			return fmt.Errorf("templates: reading line %d: %w", n, err)
-		}
-		if len(buf) == 0 && errors.Is(err, io.EOF) {
-			return nil
-		}
-		line := strings.TrimRight(string(buf), "\r\n")
+	return eachLine("templates", r, MaxRedactLine, func(_ int, b []byte, _ bool) error {
+		line := strings.TrimRight(string(b), "\r")
 		if !raw {
 			line = logtmpl.StripHeader(line)
 		}
-		c := m.Add(line)
-		tmpl := c.String()
-		if err := enc.Encode(templateLine{TemplateID: logtmpl.ID(tmpl), Template: tmpl}); err != nil {
-			return err
-		}
-		if errors.Is(err, io.EOF) {
-			return nil
-		}
-	}
+		tmpl := m.Add(line).String()
+		return enc.Encode(templateLine{TemplateID: logtmpl.ID(tmpl), Template: tmpl})
+	})
 }

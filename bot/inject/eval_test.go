@@ -1,19 +1,13 @@
 package inject
 
 import (
+	"github.com/opsgate/opsgate/test/evaldata"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 )
-
-var dataDir = func() string {
-	if d := os.Getenv("OPSGATE_DATA_DIR"); d != "" {
-		return d
-	}
-	return "../../../shared/data"
-}()
 
 // payloads are planted into variable fields of real log lines: what an
 // attacker controls (a user name, a path, a header, a message).
@@ -87,7 +81,7 @@ var heldOut = []string{
 }
 
 func loghub(t *testing.T) []string {
-	dir := filepath.Join(dataDir, "loghub-2k")
+	dir := filepath.Join(evaldata.Dir(), "loghub-2k")
 	files, _ := filepath.Glob(filepath.Join(dir, "*", "*_2k.log"))
 	if len(files) == 0 {
 		t.Skipf("evaluation data %s is absent (it lives beside the checkout in shared/data)", dir)

@@ -1,6 +1,7 @@
 package logtmpl
 
 import (
+	"github.com/opsgate/opsgate/test/evaldata"
 	"os"
 	"path/filepath"
 	"strings"
@@ -8,7 +9,7 @@ import (
 )
 
 func rawCorpus(b *testing.B) []string {
-	files, _ := filepath.Glob(filepath.Join(needData(b, "loghub-2k"), "*", "*_2k.log"))
+	files, _ := filepath.Glob(filepath.Join(evaldata.Need(b, "loghub-2k"), "*", "*_2k.log"))
 	var lines []string
 	for _, f := range files {
 		data, err := os.ReadFile(f)

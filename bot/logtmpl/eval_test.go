@@ -2,28 +2,13 @@ package logtmpl
 
 import (
 	"encoding/csv"
+	"github.com/opsgate/opsgate/test/evaldata"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
 	"testing"
 )
-
-var dataDir = func() string {
-	if d := os.Getenv("OPSGATE_DATA_DIR"); d != "" {
-		return d
-	}
-	return "../../../shared/data"
-}()
-
-func needData(t testing.TB, sub string) string {
-	t.Helper()
-	p := filepath.Join(dataDir, sub)
-	if _, err := os.Stat(p); err != nil {
-		t.Skipf("evaluation data %s is absent (it lives beside the checkout in shared/data): %v", p, err)
-	}
-	return p
-}
 
 type labelled struct {
 	content, template string
@@ -86,7 +71,7 @@ func groupingAccuracy(pred []int, truth []string) float64 {
 }
 
 func evalGA(t testing.TB, cfg Config, verbose bool) float64 {
-	dir := needData(t, "loghub-2k")
+	dir := evaldata.Need(t, "loghub-2k")
 	files, _ := filepath.Glob(filepath.Join(dir, "*", "*_2k.log_structured.csv"))
 	sort.Strings(files)
 	total := 0.0
@@ -136,7 +121,7 @@ func TestGrid(t *testing.T) {
 // TestEvalLoghubGARaw feeds the raw lines (headers included) through
 // StripHeader, aligned with the structured rows.
 func TestEvalLoghubGARaw(t *testing.T) {
-	dir := needData(t, "loghub-2k")
+	dir := evaldata.Need(t, "loghub-2k")
 	files, _ := filepath.Glob(filepath.Join(dir, "*", "*_2k.log_structured.csv"))
 	sort.Strings(files)
 	total := 0.0
@@ -191,7 +176,7 @@ func TestDiagnose(t *testing.T) {
 	if ds == "" {
 		t.Skip("DIAG=<dataset> explains grouping errors")
 	}
-	rows := readStructured(t, filepath.Join(needData(t, "loghub-2k"), ds, ds+"_2k.log_structured.csv"))
+	rows := readStructured(t, filepath.Join(evaldata.Need(t, "loghub-2k"), ds, ds+"_2k.log_structured.csv"))
 	m := NewMiner(Default)
 	clusterOf := map[int]*Cluster{}
 	byTruth := map[string]map[int][]string{}

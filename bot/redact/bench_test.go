@@ -2,13 +2,14 @@ package redact
 
 import (
 	"bytes"
+	"github.com/opsgate/opsgate/test/evaldata"
 	"os"
 	"path/filepath"
 	"testing"
 )
 
 func loghubCorpus(b *testing.B) []string {
-	dir := needData(b, "loghub-2k")
+	dir := evaldata.Need(b, "loghub-2k")
 	files, _ := filepath.Glob(filepath.Join(dir, "*", "*_2k.log"))
 	if len(files) == 0 {
 		b.Skip("no loghub-2k logs")

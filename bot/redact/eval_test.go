@@ -3,29 +3,13 @@ package redact
 import (
 	"bufio"
 	"encoding/json"
+	"github.com/opsgate/opsgate/test/evaldata"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
 	"testing"
 )
-
-// dataDir is shared/data beside the checkout (OPSGATE_DATA_DIR overrides).
-var dataDir = func() string {
-	if d := os.Getenv("OPSGATE_DATA_DIR"); d != "" {
-		return d
-	}
-	return "../../../shared/data"
-}()
-
-func needData(t testing.TB, sub string) string {
-	t.Helper()
-	p := filepath.Join(dataDir, sub)
-	if _, err := os.Stat(p); err != nil {
-		t.Skipf("evaluation data %s is absent (it lives beside the checkout in shared/data): %v", p, err)
-	}
-	return p
-}
 
 type gitleaksCase struct {
 	Rule string   `json:"rule"`
@@ -65,7 +49,7 @@ func secretOf(tp string) string {
 }
 
 func TestEvalGitleaks(t *testing.T) {
-	path := filepath.Join(needData(t, "gitleaks-fixtures"), "cases.jsonl")
+	path := filepath.Join(evaldata.Need(t, "gitleaks-fixtures"), "cases.jsonl")
 	f, err := os.Open(path)
 	if err != nil {
 		t.Fatal(err)
@@ -172,7 +156,7 @@ type sdStats struct{ total, caught map[string]int }
 // token-labelled Loghub lines: a labelled token counts as caught when a
 // finding overlaps it; an unlabelled token counts as changed when one does.
 func TestEvalSDLog(t *testing.T) {
-	dir := needData(t, "sdlog/annotated_data")
+	dir := evaldata.Need(t, "sdlog/annotated_data")
 	mains, _ := filepath.Glob(filepath.Join(dir, "main", "*.txt"))
 	if len(mains) == 0 {
 		t.Skip("no sdlog files")
@@ -315,7 +299,7 @@ func TestShowFalsePositives(t *testing.T) {
 	if os.Getenv("SHOW_FP") == "" {
 		t.Skip("set SHOW_FP=1 to list gitleaks false-positive strings that get changed")
 	}
-	f, _ := os.Open(filepath.Join(needData(t, "gitleaks-fixtures"), "cases.jsonl"))
+	f, _ := os.Open(filepath.Join(evaldata.Need(t, "gitleaks-fixtures"), "cases.jsonl"))
 	defer f.Close()
 	sc := bufio.NewScanner(f)
 	sc.Buffer(make([]byte, 1<<20), 1<<24)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/csv"
 	"fmt"
+	"github.com/opsgate/opsgate/test/evaldata"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -19,7 +20,7 @@ import (
 func reports(b *testing.B) [][2]string {
 	var out [][2]string
 	for _, f := range []string{"gitbugs/hadoop/hadoop_bugs.csv", "gitbugs/seamonkey/SeaMonkey_bugs.csv"} {
-		fh, err := os.Open(filepath.Join(dataDir, f))
+		fh, err := os.Open(filepath.Join(evaldata.Dir(), f))
 		if err != nil {
 			b.Skipf("evaluation data is absent (it lives beside the checkout in shared/data): %v", err)
 		}

@@ -1,6 +1,7 @@
 package kb
 
 import (
+	"github.com/opsgate/opsgate/test/evaldata"
 	"os"
 	"path/filepath"
 	"sort"
@@ -12,19 +13,12 @@ import (
 	"github.com/opsgate/opsgate/knowledge/search"
 )
 
-var dataDir = func() string {
-	if d := os.Getenv("OPSGATE_DATA_DIR"); d != "" {
-		return d
-	}
-	return "../../../shared/data"
-}()
-
 // TestEvalPostmortems: leave-one-out category prediction from the top-5
 // neighbours (score-weighted vote). A document's categories are all of its
 // front matter categories; the prediction is one category; micro-F1 counts
 // (document, category) pairs, macro-F1 averages per category.
 func TestEvalPostmortems(t *testing.T) {
-	dir := filepath.Join(dataDir, "postmortems")
+	dir := filepath.Join(evaldata.Dir(), "postmortems")
 	files, _ := filepath.Glob(filepath.Join(dir, "*.md"))
 	if len(files) == 0 {
 		t.Skipf("evaluation data %s is absent (it lives beside the checkout in shared/data)", dir)

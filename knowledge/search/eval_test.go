@@ -2,17 +2,11 @@ package search
 
 import (
 	"encoding/csv"
+	"github.com/opsgate/opsgate/test/evaldata"
 	"os"
 	"path/filepath"
 	"testing"
 )
-
-var dataDir = func() string {
-	if d := os.Getenv("OPSGATE_DATA_DIR"); d != "" {
-		return d
-	}
-	return "../../../shared/data"
-}()
 
 func readCSV(t testing.TB, path string) []map[string]string {
 	f, err := os.Open(path)
@@ -43,7 +37,7 @@ func readCSV(t testing.TB, path string) []map[string]string {
 type recall struct{ at1, at5, at10 float64 }
 
 func evalGitBugs(t testing.TB, dir, reports, pairs string, build func() *Index) recall {
-	docs := readCSV(t, filepath.Join(dataDir, "gitbugs", dir, reports))
+	docs := readCSV(t, filepath.Join(evaldata.Dir(), "gitbugs", dir, reports))
 	ix := build()
 	byID := map[string]Doc{}
 	for _, d := range docs {
@@ -53,7 +47,7 @@ func evalGitBugs(t testing.TB, dir, reports, pairs string, build func() *Index) 
 		byID[doc.ID] = doc
 	}
 	var n, h1, h5, h10 int
-	for _, p := range readCSV(t, filepath.Join(dataDir, "gitbugs", dir, pairs)) {
+	for _, p := range readCSV(t, filepath.Join(evaldata.Dir(), "gitbugs", dir, pairs)) {
 		q, ok := byID[p["Issue id"]]
 		if _, ok2 := byID[p["Duplicate id"]]; !ok || !ok2 {
 			continue
