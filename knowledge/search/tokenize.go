@@ -48,16 +48,16 @@ func stem(w string) string {
 func Tokens(text string, out []string) []string {
 	out = out[:0]
 	fields := strings.FieldsFunc(text, func(r rune) bool {
-		return !(unicode.IsLetter(r) || unicode.IsDigit(r) || r == '_' || r == '.' || r == '$')
+		return !(unicode.IsLetter(r) || unicode.IsDigit(r) || r == '_' || r == '.' || r == '$' || r == '-')
 	})
 	for _, f := range fields {
-		f = strings.Trim(f, "._$")
+		f = strings.Trim(f, "._$-")
 		if f == "" {
 			continue
 		}
 		parts := splitIdent(f)
 		if len(parts) > 1 {
-			whole := strings.ToLower(f)
+			whole := shape(strings.ToLower(f))
 			if len(whole) <= 60 && !allDigits(whole) {
 				out = append(out, whole)
 			}
@@ -98,7 +98,7 @@ func splitIdent(s string) []string {
 	for i := 1; i < len(rs); i++ {
 		c, p := rs[i], rs[i-1]
 		switch {
-		case c == '_' || c == '.' || c == '$':
+		case c == '_' || c == '.' || c == '$' || c == '-':
 			flush(i)
 			start = i + 1
 		case unicode.IsUpper(c) && unicode.IsLower(p):
@@ -113,4 +113,31 @@ func splitIdent(s string) []string {
 		parts = append(parts, string(rs[start:]))
 	}
 	return parts
+}
+
+// shape reduces the variable parts of an identifier, host name or path
+// piece: digit runs become '#' ("ip-10-0-0-12.ec2.internal" and
+// "ip-10-0-3-7.ec2.internal" share "ip-#-#-#-#.ec2.internal").
+func shape(s string) string {
+	if !strings.ContainsAny(s, "0123456789") {
+		return s
+	}
+	isAlnum := func(c byte) bool { return c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c >= 'A' && c <= 'Z' }
+	var b strings.Builder
+	for i := 0; i < len(s); {
+		if s[i] >= '0' && s[i] <= '9' && (i == 0 || !isAlnum(s[i-1])) {
+			j := i
+			for j < len(s) && s[j] >= '0' && s[j] <= '9' {
+				j++
+			}
+			if j == len(s) || !isAlnum(s[j]) { // a whole numeric segment
+				b.WriteByte('#')
+				i = j
+				continue
+			}
+		}
+		b.WriteByte(s[i])
+		i++
+	}
+	return b.String()
 }
