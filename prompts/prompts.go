@@ -1,0 +1,81 @@
+// Package prompts holds opsgate's versioned prompt templates, embedded in
+// the binary and rendered with text/template.
+package prompts
+
+import (
+	"bytes"
+	"embed"
+	"fmt"
+	"strconv"
+	"strings"
+	"text/template"
+)
+
+//go:embed *.tmpl
+var files embed.FS
+
+// RCAVersion names the RCA prompt files in use (rca_system.<v>.tmpl,
+// rca_user.<v>.tmpl); it is recorded with every analysis.
+const RCAVersion = "v1"
+
+var funcs = template.FuncMap{"quote": strconv.Quote}
+
+var rcaUser = template.Must(template.New("rca_user."+RCAVersion+".tmpl").Funcs(funcs).ParseFS(files, "rca_user."+RCAVersion+".tmpl"))
+
+// RCASystem returns the system prompt.
+func RCASystem() string {
+	b, err := files.ReadFile("rca_system." + RCAVersion + ".tmpl")
+	if err != nil {
+		panic(err) // embedded at build time
+	}
+	return string(b)
+}
+
+// RCAInput is what the user prompt shows. Every string in it must already
+// be sanitized; excerpt lines come from excerpt.PromptLines (flagged lines
+// left out, variables typed and quoted).
+type RCAInput struct {
+	IncidentID string
+	Service    string
+	Title      string
+	Alerts     []string
+	Lines      []string
+	Withheld   int
+	Metrics    []string
+	Tickets    []Ticket
+	Actions    []string
+}
+
+// Ticket is a similar past ticket in the prompt.
+type Ticket struct {
+	ID, Date, Title, RootCause, Resolution string
+}
+
+// defang keeps data from closing (or opening) a fence.
+func defang(s string) string {
+	return strings.NewReplacer("<untrusted>", "‹untrusted›", "</untrusted>", "‹/untrusted›").Replace(s)
+}
+
+func defangAll(xs []string) []string {
+	out := make([]string, len(xs))
+	for i, x := range xs {
+		out[i] = defang(x)
+	}
+	return out
+}
+
+// RCAUser renders the user prompt.
+func RCAUser(in RCAInput) (string, error) {
+	in.Title, in.Service = defang(in.Title), defang(in.Service)
+	in.Alerts, in.Lines, in.Metrics = defangAll(in.Alerts), defangAll(in.Lines), defangAll(in.Metrics)
+	tk := make([]Ticket, len(in.Tickets))
+	for i, t := range in.Tickets {
+		tk[i] = Ticket{ID: defang(t.ID), Date: t.Date, Title: defang(t.Title), RootCause: defang(t.RootCause), Resolution: defang(t.Resolution)}
+	}
+	in.Tickets = tk
+	var b bytes.Buffer
+	if err := rcaUser.Execute(&b, in); err != nil {
+		return "", fmt.Errorf("prompts: %w", err)
+	}
+	return b.String(), nil
+}
