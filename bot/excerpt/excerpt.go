@@ -163,15 +163,18 @@ func Build(lines []Line, o Options) Excerpt {
 		if occ == "" && !flagged {
 			continue // represented by its first and last occurrence
 		}
-		tmpl := g.String()
-		id := logtmpl.ID(tmpl)
-		e := Entry{Template: o.Redact(tmpl), TemplateID: id, Count: s.count, Occurrence: occ, Level: r.level, index: r.index}
+		id := logtmpl.ID(g.String())
+		e := Entry{TemplateID: id, Count: s.count, Occurrence: occ, Level: r.level, index: r.index}
 		if flagged {
 			e.Flags = why
 		}
 		e.New = o.Known == nil || !o.Known(id)
-		for _, v := range m.Vars(logtmpl.StripHeader(r.first), g) {
-			v.Value = cut(o.Redact(v.Value), MaxVar)
+		// The shown template and variables come from the redacted line, so
+		// no raw value survives in a template's constant positions.
+		var vars []logtmpl.Var
+		e.Template, vars = m.Render(o.Redact(logtmpl.StripHeader(r.first)), g)
+		for _, v := range vars {
+			v.Value = cut(v.Value, MaxVar)
 			e.Vars = append(e.Vars, v)
 		}
 		e.score = score(e, r, s.count, o)

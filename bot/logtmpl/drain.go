@@ -174,6 +174,56 @@ func (m *Miner) Vars(content string, c *Cluster) []Var {
 	return out
 }
 
+// Render writes a line against its cluster's template: variable positions
+// show their type (and their value goes to vars), constant positions show
+// the line's own masked token — so a caller that redacted the line first
+// gets a template without the raw values ("[PASSWORD_1]" stays as it is).
+func (m *Miner) Render(content string, c *Cluster) (string, []Var) {
+	tmpl := c.Root().Template
+	var toks []string
+	var vars []Var
+	i := 0
+	aligned := true
+	m.tokenize(content, func(raw, masked string) {
+		if isPlaceholderToken(raw) {
+			masked = raw
+		}
+		if i >= len(tmpl) {
+			aligned = false
+		} else if t := tmpl[i]; t == VarAny || t == VarNum || t == VarID || t == VarIP || strings.Contains(t, VarNum) {
+			typ := t
+			if strings.Contains(t, VarNum) && t != VarNum {
+				typ = VarNum
+			}
+			toks = append(toks, t)
+			vars = append(vars, Var{Type: typ, Value: raw})
+			i++
+			return
+		}
+		toks = append(toks, masked)
+		i++
+	})
+	if !aligned || i != len(tmpl) {
+		return strings.Join(m.Tokens(content), " "), nil
+	}
+	return strings.Join(toks, " "), vars
+}
+
+// isPlaceholderToken: a redaction placeholder such as [IP_ADDRESS_1].
+func isPlaceholderToken(t string) bool {
+	t = strings.Trim(t, "()<>,;:'\"")
+	if len(t) < 5 || t[0] != '[' || t[len(t)-1] != ']' {
+		return false
+	}
+	for i := 1; i < len(t)-1; i++ {
+		c := t[i]
+		if !(c >= 'A' && c <= 'Z') && !isDigit(c) && c != '_' {
+			return false
+		}
+	}
+	return true
+}
+
 // Var is one variable field of a line.
 type Var struct {
 	Type  string `json:"type"`  // <NUM>, <ID>, <IP>, <*>

@@ -15,6 +15,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"sync"
+	"time"
 	"unicode"
 )
 
@@ -27,6 +28,31 @@ type Server struct {
 	fail     []int
 	requests int
 	texts    int
+	replies  []Reply
+	bodies   []string // generateContent request bodies, in order
+}
+
+// Reply scripts one generateContent answer: Status (0 = 200) with the
+// candidate's text, a blocked prompt, or a delay (for timeouts).
+type Reply struct {
+	Status  int
+	Text    string
+	Blocked bool
+	Delay   time.Duration
+}
+
+// Script queues generateContent replies (after the queue: a default answer).
+func (s *Server) Script(r ...Reply) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.replies = append(s.replies, r...)
+}
+
+// Prompts returns every generateContent request body received.
+func (s *Server) Prompts() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]string(nil), s.bodies...)
 }
 
 // New starts a fake that accepts only key.
@@ -89,6 +115,10 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 			status = "RESOURCE_EXHAUSTED"
 		}
 		apiError(w, fail, status, "try again later")
+		return
+	}
+	if r.Method == http.MethodPost && strings.HasPrefix(r.URL.Path, "/v1beta/models/") && strings.HasSuffix(r.URL.Path, ":generateContent") {
+		s.generate(w, r)
 		return
 	}
 	if r.Method != http.MethodPost || !strings.HasPrefix(r.URL.Path, "/v1beta/models/") || !strings.HasSuffix(r.URL.Path, ":batchEmbedContents") {
@@ -162,4 +192,70 @@ func vector(text string, dim int) []float32 {
 		}
 	}
 	return v
+}
+
+// DefaultAnswer is the reply when no script is queued.
+const DefaultAnswer = `{"summary":"default answer","confidence":0.5,"insufficient_evidence":true,"evidence":[]}`
+
+func (s *Server) generate(w http.ResponseWriter, r *http.Request) {
+	body, _ := io.ReadAll(io.LimitReader(r.Body, 10<<20))
+	var req struct {
+		Contents []struct {
+			Role  string `json:"role"`
+			Parts []part `json:"parts"`
+		} `json:"contents"`
+		SystemInstruction *struct {
+			Parts []part `json:"parts"`
+		} `json:"systemInstruction"`
+		GenerationConfig *struct {
+			ResponseMimeType string `json:"responseMimeType"`
+			ResponseSchema   any    `json:"responseSchema"`
+			ResponseJSON     any    `json:"responseJsonSchema"`
+		} `json:"generationConfig"`
+	}
+	if err := json.Unmarshal(body, &req); err != nil || len(req.Contents) == 0 || len(req.Contents[0].Parts) == 0 {
+		apiError(w, http.StatusBadRequest, "INVALID_ARGUMENT", "contents must be a non-empty list of parts")
+		return
+	}
+	if gc := req.GenerationConfig; gc != nil && gc.ResponseSchema != nil && gc.ResponseJSON != nil {
+		apiError(w, http.StatusBadRequest, "INVALID_ARGUMENT", "responseSchema and responseJsonSchema are mutually exclusive")
+		return
+	}
+	s.mu.Lock()
+	s.bodies = append(s.bodies, string(body))
+	reply := Reply{Text: DefaultAnswer}
+	if len(s.replies) > 0 {
+		reply, s.replies = s.replies[0], s.replies[1:]
+	}
+	s.mu.Unlock()
+	if reply.Delay > 0 {
+		select {
+		case <-time.After(reply.Delay):
+		case <-r.Context().Done():
+			return
+		}
+	}
+	if reply.Status != 0 && reply.Status != http.StatusOK {
+		status := "INTERNAL"
+		switch reply.Status {
+		case http.StatusTooManyRequests:
+			status = "RESOURCE_EXHAUSTED"
+		case http.StatusServiceUnavailable:
+			status = "UNAVAILABLE"
+		case http.StatusBadRequest:
+			status = "INVALID_ARGUMENT"
+		}
+		apiError(w, reply.Status, status, "scripted failure")
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if reply.Blocked {
+		_ = json.NewEncoder(w).Encode(map[string]any{"promptFeedback": map[string]any{"blockReason": "SAFETY"}})
+		return
+	}
+	_ = json.NewEncoder(w).Encode(map[string]any{
+		"candidates":    []any{map[string]any{"content": map[string]any{"role": "model", "parts": []any{map[string]any{"text": reply.Text}}}, "finishReason": "STOP", "index": 0}},
+		"usageMetadata": map[string]any{"promptTokenCount": len(body) / 4, "candidatesTokenCount": len(reply.Text) / 4, "totalTokenCount": (len(body) + len(reply.Text)) / 4},
+		"modelVersion":  "fake-gemini",
+	})
 }
