@@ -29,7 +29,7 @@ func (catalog) Validate(id string, p map[string]string) string {
 	return ""
 }
 
-func setup(t *testing.T) (*fakegemini.Server, *rca.Analyzer, rca.Context) {
+func setup(t testing.TB) (*fakegemini.Server, *rca.Analyzer, rca.Context) {
 	t.Helper()
 	fake := fakegemini.New("gm-key")
 	t.Cleanup(fake.Close)
