@@ -24,6 +24,7 @@ import (
 	"github.com/opsgate/opsgate/bot/incident"
 	"github.com/opsgate/opsgate/bot/metrics"
 	"github.com/opsgate/opsgate/bot/queue"
+	"github.com/opsgate/opsgate/bot/rca"
 	"github.com/opsgate/opsgate/bot/redact"
 	"github.com/opsgate/opsgate/bot/retry"
 	"github.com/opsgate/opsgate/bot/sanitize"
@@ -47,9 +48,9 @@ type Options struct {
 	Redis redis.UniversalClient // nil = from REDIS_URL, or embedded
 	Now   func() time.Time
 	// Retry policies (zero = production defaults). Tests shorten them.
-	SlackRetry, PagerDutyRetry retry.Policy
-	LockWait, LockTTL          time.Duration
-	ConsumerBlock              time.Duration
+	SlackRetry, PagerDutyRetry, GeminiRetry retry.Policy
+	LockWait, LockTTL                       time.Duration
+	ConsumerBlock                           time.Duration
 }
 
 // App is a wired opsgate instance.
@@ -119,6 +120,11 @@ func New(ctx context.Context, o Options) (*App, error) {
 	if o.Env.PagerDutyAPIToken != "" {
 		pd = pagerduty.NewClient(o.Env.PagerDutyAPIURL, o.Env.PagerDutyAPIToken.Reveal(), o.PagerDutyRetry)
 	}
+	analyzer, err := NewAnalyzer(ctx, o.Env, a.Guard, o.GeminiRetry, a.Log)
+	if err != nil {
+		a.Close()
+		return nil, err
+	}
 	fallback := o.Env.SlackChannel
 	file := o.File
 	a.Syncer = &threads.Syncer{
@@ -126,6 +132,7 @@ func New(ctx context.Context, o Options) (*App, error) {
 		Vault: a.Vault, Templates: tmplstate.New(a.Redis, IncidentTTL), Knowledge: a.KB, Revealer: sc, Approvers: approvers, Audit: a.Audit,
 		Route: func(id, name string) string { return file.ChannelFor(id, name, fallback) },
 		Log:   a.Log, LockWait: o.LockWait, LockTTL: o.LockTTL,
+		Analyzer: analyzer,
 	}
 	srv := &server.Server{
 		Queue: a.Queue, Incidents: a.Store, Redis: a.Redis,
@@ -285,4 +292,27 @@ func OpenKB(ctx context.Context, rdb redis.UniversalClient, env *config.Env) (*k
 		k.SetEmbedder(emb)
 	}
 	return k, nil
+}
+
+// NewAnalyzer builds the root-cause analyser: Gemini when GEMINI_API_KEY is
+// set (JSON response schema, bounded retries, a circuit breaker), the
+// extractive analysis otherwise. guard is the last-line secret check on
+// every prompt.
+func NewAnalyzer(ctx context.Context, env *config.Env, guard *sanitize.Guard, policy retry.Policy, log *slog.Logger) (*rca.Analyzer, error) {
+	an := &rca.Analyzer{Breaker: &rca.Breaker{Threshold: 5, Cooldown: time.Minute}, Timeout: 45 * time.Second, Log: log}
+	if guard != nil {
+		an.Guard = func(s string) string { r, _ := guard.Text(s); return r }
+	}
+	if env.GeminiAPIKey == "" {
+		return an, nil
+	}
+	if policy.Attempts == 0 {
+		policy = retry.Policy{Attempts: 3, Base: 500 * time.Millisecond}
+	}
+	gen, err := gemini.NewGenerator(ctx, env.GeminiAPIKey.Reveal(), env.GeminiBaseURL, env.GeminiModel, rca.Schema(), nil, policy)
+	if err != nil {
+		return nil, err
+	}
+	an.Model = gen
+	return an, nil
 }

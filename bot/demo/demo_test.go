@@ -24,7 +24,7 @@ func TestDemoPrintsOneEditedThread(t *testing.T) {
 		"(edited 1×)",
 		"Acknowledged by Alice (SRE)",
 		"5xx ratio 7.4% on checkout-api",
-		"chat.postMessage=4 chat.update=1",
+		"chat.postMessage=5 chat.update=1",
 		"4 sample tickets",
 		"Similar past incidents",
 		"INC-3121 — checkout-api 5xx",
@@ -37,6 +37,8 @@ func TestDemoPrintsOneEditedThread(t *testing.T) {
 		"Log excerpt",
 		"×37 first",
 		"Instruction-like text in the logs",
+		"*Root-cause analysis* — _extractive, not model-generated_",
+		"Strongest log lines [L6, L7, L8]",
 	} {
 		if !strings.Contains(got, want) {
 			t.Errorf("demo output lacks %q", want)

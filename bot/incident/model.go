@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/opsgate/opsgate/bot/excerpt"
+	"github.com/opsgate/opsgate/bot/rca"
 )
 
 // Status is PagerDuty's incident status.
@@ -62,6 +63,7 @@ type Similar struct {
 	URL        string    `json:"url,omitempty"`
 	Date       time.Time `json:"date,omitempty"`
 	Similarity float64   `json:"similarity"`
+	RootCause  string    `json:"root_cause,omitempty"`
 	Resolution string    `json:"resolution,omitempty"`
 }
 
@@ -91,6 +93,8 @@ type Record struct {
 	Similar         []Similar        `json:"similar,omitempty"` // similar past incidents from the knowledge base
 	SimilarPosted   bool             `json:"similar_posted,omitempty"`
 	Learned         bool             `json:"learned,omitempty"` // written back to the knowledge base after resolving
+	RCA             *rca.Analysis    `json:"rca,omitempty"`     // checked root-cause analysis (sanitized text; the first one wins)
+	RCAPosted       bool             `json:"rca_posted,omitempty"`
 
 	// Masked is how many values the sanitized view hides (set for rendering, not stored).
 	Masked int `json:"-"`
@@ -102,7 +106,8 @@ func (r *Record) HasThread() bool { return r.Thread.TS != "" }
 // Synced reports whether Slack shows everything the record holds.
 func (r *Record) Synced() bool {
 	return r.HasThread() && r.RenderedVersion >= r.StateVersion && r.Replied >= len(r.Timeline) &&
-		(r.Excerpt == nil || r.ExcerptPosted) && (len(r.Similar) == 0 || r.SimilarPosted)
+		(r.Excerpt == nil || r.ExcerptPosted) && (len(r.Similar) == 0 || r.SimilarPosted) &&
+		(r.RCA == nil || r.RCAPosted)
 }
 
 // Update is one observed fact about an incident, from a webhook event or an

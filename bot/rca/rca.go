@@ -159,6 +159,10 @@ func Check(r raw, c Context, source string) Analysis {
 		}
 		a.Actions = append(a.Actions, act)
 	}
+	if dropped := len(r.Evidence) - len(a.Evidence); dropped > 0 {
+		// A model that invented part of its evidence earns less trust in the rest.
+		a.Confidence *= float64(len(a.Evidence)) / float64(len(r.Evidence))
+	}
 	if a.InsufficientEvidence || valid == 0 {
 		a.InsufficientEvidence = true
 		a.Confidence = min(a.Confidence, 0.2)

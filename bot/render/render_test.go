@@ -12,6 +12,7 @@ import (
 	"github.com/opsgate/opsgate/bot/excerpt"
 	"github.com/opsgate/opsgate/bot/incident"
 	"github.com/opsgate/opsgate/bot/inject"
+	"github.com/opsgate/opsgate/bot/rca"
 	"github.com/opsgate/opsgate/test/fakeslack"
 )
 
@@ -186,4 +187,30 @@ func TestSimilarGolden(t *testing.T) {
 		t.Fatal(err)
 	}
 	golden(t, "similar", map[string]any{"text": m.Text, "blocks": m.Blocks})
+}
+
+func TestRCAGolden(t *testing.T) {
+	lines := map[string]string{"L2": "ERROR [db] connection refused to [HOSTNAME_1]:5432", "L3": "pool exhausted ```x``` <!here>"}
+	tickets := []incident.Similar{{ID: "INC-3121", Date: t0}}
+	cases := map[string]*rca.Analysis{
+		"rca_cited": {Source: "gemini", Summary: "DB pool exhausted on checkout-api", RootCause: "connections leaked after the 10:02 deploy", Category: "database", Confidence: 0.8,
+			Evidence: []rca.Evidence{{Claim: "refusals began at 10:05", Citations: []string{"L2"}}, {Claim: "same signature as INC-3121", Citations: []string{"INC-3121", "L3"}}},
+			Actions:  []rca.Action{{ID: "restart-deployment", Params: map[string]string{"deployment": "checkout-api"}, Follows: "INC-3121", Reason: "restart cleared the leak then"}},
+			Dropped:  []string{"claim without a citation: the database is on fire", "action rm-rf map[] dropped: not in the action catalog"}},
+		"rca_hypothesis": {Source: "gemini", Summary: "maybe the network", Confidence: 0.4, Hypothesis: true, Evidence: []rca.Evidence{{Claim: "timeouts", Citations: []string{"L2"}}}},
+		"rca_abstain":    {Source: "gemini", Summary: "not enough to say", Confidence: 0.1, InsufficientEvidence: true},
+		"rca_extractive": {Source: "extractive", Summary: "Most similar past incident: INC-3121", RootCause: "leaked connections", Confidence: 0.24, Hypothesis: true,
+			Evidence: []rca.Evidence{{Claim: "Root cause then: leaked connections", Citations: []string{"INC-3121"}}, {Claim: "Strongest log lines", Citations: []string{"L2", "L3"}}}},
+	}
+	for name, a := range cases {
+		m := RCAReply(a, lines, tickets)
+		raw, _ := json.Marshal(m.Blocks)
+		if err := fakeslack.ValidateBlocks(raw); err != nil {
+			t.Fatal(name, err)
+		}
+		if strings.Contains(string(raw), "<!here>") || strings.Contains(string(raw), "```x```") {
+			t.Fatalf("%s: hostile text live: %s", name, raw)
+		}
+		golden(t, name, map[string]any{"text": m.Text, "blocks": m.Blocks})
+	}
 }

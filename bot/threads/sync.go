@@ -11,7 +11,9 @@ import (
 	"github.com/opsgate/opsgate/bot/excerpt"
 	"github.com/opsgate/opsgate/bot/incident"
 	"github.com/opsgate/opsgate/bot/lock"
+	"github.com/opsgate/opsgate/bot/logtmpl"
 	"github.com/opsgate/opsgate/bot/queue"
+	"github.com/opsgate/opsgate/bot/rca"
 	"github.com/opsgate/opsgate/bot/render"
 	slackapi "github.com/opsgate/opsgate/integrations/slack"
 	"github.com/opsgate/opsgate/knowledge/kb"
@@ -124,6 +126,22 @@ func (s *Syncer) step(ctx context.Context, rec *incident.Record) error {
 		_, err = s.Store.Update(ctx, id, func(r *incident.Record) (bool, error) {
 			changed := !r.SimilarPosted
 			r.SimilarPosted = true
+			return changed, nil
+		})
+		return err
+	case rec.RCA != nil && !rec.RCAPosted:
+		view, err := s.view(ctx, rec)
+		if err != nil {
+			return err
+		}
+		msg := render.RCAReply(view.RCA, lineTexts(view), view.Similar)
+		msg.ThreadTS = rec.Thread.TS
+		if _, _, err := s.Slack.PostMessage(ctx, rec.Thread.Channel, msg); err != nil {
+			return permanent(err)
+		}
+		_, err = s.Store.Update(ctx, id, func(r *incident.Record) (bool, error) {
+			changed := !r.RCAPosted
+			r.RCAPosted = true
 			return changed, nil
 		})
 		return err
@@ -252,9 +270,36 @@ func (s *Syncer) view(ctx context.Context, rec *incident.Record) (*incident.Reco
 		for i, e := range rec.Excerpt.Entries {
 			e.Text = sess.String(e.Text)
 			e.Template = sess.String(e.Template)
+			if len(e.Vars) > 0 {
+				vars := make([]logtmpl.Var, len(e.Vars))
+				for j, v := range e.Vars {
+					v.Value = sess.String(v.Value)
+					vars[j] = v
+				}
+				e.Vars = vars
+			}
 			x.Entries[i] = e
 		}
 		v.Excerpt = &x
+	}
+	if rec.RCA != nil {
+		a := *rec.RCA
+		a.Summary, a.RootCause = sess.String(a.Summary), sess.String(a.RootCause)
+		a.Evidence = make([]rca.Evidence, len(rec.RCA.Evidence))
+		for i, e := range rec.RCA.Evidence {
+			e.Claim = sess.String(e.Claim)
+			a.Evidence[i] = e
+		}
+		a.Actions = make([]rca.Action, len(rec.RCA.Actions))
+		for i, x := range rec.RCA.Actions {
+			x.Reason = sess.String(x.Reason)
+			a.Actions[i] = x
+		}
+		a.Dropped = make([]string, len(rec.RCA.Dropped))
+		for i, d := range rec.RCA.Dropped {
+			a.Dropped[i] = sess.String(d)
+		}
+		v.RCA = &a
 	}
 	v.Timeline = make([]incident.Change, len(rec.Timeline))
 	for i, c := range rec.Timeline {

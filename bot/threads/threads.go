@@ -19,6 +19,7 @@ import (
 	"github.com/opsgate/opsgate/bot/excerpt"
 	"github.com/opsgate/opsgate/bot/incident"
 	"github.com/opsgate/opsgate/bot/queue"
+	"github.com/opsgate/opsgate/bot/rca"
 	"github.com/opsgate/opsgate/bot/sanitize"
 	"github.com/opsgate/opsgate/bot/tmplstate"
 	"github.com/opsgate/opsgate/integrations/pagerduty"
@@ -92,6 +93,10 @@ type Syncer struct {
 	Revealer  Revealer         // unguarded Slack for approvers' reveals
 	Approvers Approvers
 	Audit     *audit.Log
+
+	Analyzer *rca.Analyzer // root-cause analysis (nil: none)
+	// Scope names what this incident's actions may target (nil: its service).
+	Scope func(incident.Snapshot) []string
 }
 
 func (s *Syncer) log() *slog.Logger {
@@ -213,7 +218,13 @@ func (s *Syncer) handleWebhook(ctx context.Context, body []byte) error {
 			}
 		}
 	}
-	return s.Sync(ctx, id)
+	if err := s.Sync(ctx, id); err != nil {
+		return err
+	}
+	if ev.EventType == "incident.triggered" {
+		return s.analyze(ctx, id)
+	}
+	return nil
 }
 
 func alertsFrom(in []pagerduty.Alert) []incident.Alert {
@@ -346,7 +357,7 @@ func (s *Syncer) similar(u incident.Update) []incident.Similar {
 		if d.IsZero() {
 			d = r.Created
 		}
-		out = append(out, incident.Similar{ID: r.ID, Title: r.Title, URL: r.URL, Date: d, Similarity: r.Similarity, Resolution: r.Resolution})
+		out = append(out, incident.Similar{ID: r.ID, Title: r.Title, URL: r.URL, Date: d, Similarity: r.Similarity, RootCause: r.RootCause, Resolution: r.Resolution})
 	}
 	return out
 }

@@ -17,6 +17,7 @@ type Summary struct {
 	URL        string    `json:"url,omitempty"`
 	Created    time.Time `json:"created,omitempty"`
 	Resolved   time.Time `json:"resolved,omitempty"`
+	RootCause  string    `json:"root_cause,omitempty"` // first line, capped
 	Resolution string    `json:"resolution,omitempty"` // first line, capped
 	Category   string    `json:"category,omitempty"`
 	Source     string    `json:"source,omitempty"`
@@ -88,7 +89,7 @@ func (k *KB) index(t Ticket) {
 	defer k.mu.Unlock()
 	k.ix.Add(search.Doc{ID: t.ID, Title: title, Body: body, Time: at})
 	k.sums[t.ID] = Summary{ID: t.ID, Title: cut(t.Title, 200), URL: t.URL, Created: t.Created, Resolved: t.Resolved,
-		Resolution: firstLine(t.Resolution, 200), Category: t.Category, Source: t.Source}
+		RootCause: firstLine(t.RootCause, 200), Resolution: firstLine(t.Resolution, 200), Category: t.Category, Source: t.Source}
 }
 
 // Add stores tickets and indexes them here (other replicas follow through

@@ -110,7 +110,7 @@ func startFull(t testing.TB, file *config.File, opts ...opt) *env {
 	}
 	fast := retry.Policy{Attempts: 5, Base: time.Second, Max: 4 * time.Second, Budget: time.Minute, Sleep: e.waited.sleep}
 	a, err := app.New(context.Background(), app.Options{Env: cfg, File: file, Log: slog.New(slog.NewTextHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
-		SlackRetry: fast, PagerDutyRetry: fast, ConsumerBlock: 50 * time.Millisecond, LockWait: 10 * time.Second, LockTTL: time.Second})
+		SlackRetry: fast, PagerDutyRetry: fast, GeminiRetry: fast, ConsumerBlock: 50 * time.Millisecond, LockWait: 10 * time.Second, LockTTL: time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}

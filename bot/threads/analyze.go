@@ -1,0 +1,97 @@
+package threads
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/opsgate/opsgate/bot/catalog"
+	"github.com/opsgate/opsgate/bot/incident"
+	"github.com/opsgate/opsgate/bot/rca"
+)
+
+// lineTexts maps the excerpt's line ids to their (sanitized) text; flagged
+// lines are left out, so an analysis can never cite them.
+func lineTexts(r *incident.Record) map[string]string {
+	out := map[string]string{}
+	if r.Excerpt == nil {
+		return out
+	}
+	for _, e := range r.Excerpt.Entries {
+		if len(e.Flags) == 0 {
+			out[e.ID] = e.Text
+		}
+	}
+	return out
+}
+
+// RCAContext builds what the analysis may see and cite from a sanitized
+// view of the record: the excerpt's prompt lines (flagged lines withheld),
+// the alert summaries, the similar tickets and the catalog scoped to the
+// incident's service. Nothing in it comes from the raw record.
+func RCAContext(view *incident.Record, targets []string) rca.Context {
+	snap := view.Snapshot
+	c := rca.Context{IncidentID: snap.ID, Service: snap.ServiceName, Title: snap.Title, Lines: lineTexts(view)}
+	for _, a := range snap.Alerts {
+		c.Alerts = append(c.Alerts, strings.TrimSpace(a.Severity+" "+a.Summary))
+	}
+	if view.Excerpt != nil {
+		c.PromptLines = view.Excerpt.PromptLines()
+		for _, e := range view.Excerpt.Entries {
+			if len(e.Flags) == 0 {
+				c.LineOrder = append(c.LineOrder, e.ID)
+			} else {
+				c.Withheld++
+			}
+		}
+	}
+	for i, t := range view.Similar {
+		if i == 3 {
+			break // the top three: right context, not most context
+		}
+		d := ""
+		if !t.Date.IsZero() {
+			d = t.Date.UTC().Format("2006-01-02")
+		}
+		c.Tickets = append(c.Tickets, rca.Ticket{ID: t.ID, Title: t.Title, RootCause: t.RootCause, Resolution: t.Resolution, Date: d, Similarity: t.Similarity})
+	}
+	scope := catalog.For(targets...)
+	c.Catalog, c.Actions = scope, scope.Describe()
+	return c
+}
+
+// analyze runs the root-cause analysis once per incident, after its thread
+// shows the excerpt and similar incidents, and posts it. A redelivered
+// trigger finds the analysis stored and does nothing; two replicas racing
+// both may ask the model, but only the first answer is stored and posted.
+func (s *Syncer) analyze(ctx context.Context, id string) error {
+	if s.Analyzer == nil {
+		return nil
+	}
+	rec, err := s.Store.Get(ctx, id)
+	if err != nil {
+		return err
+	}
+	if rec.RCA != nil || (rec.Excerpt == nil && len(rec.Similar) == 0) {
+		return nil // done, or nothing to analyse
+	}
+	view, err := s.view(ctx, rec)
+	if err != nil {
+		return err
+	}
+	targets := []string{view.Snapshot.ServiceName}
+	if s.Scope != nil {
+		targets = s.Scope(rec.Snapshot)
+	}
+	a := s.Analyzer.Analyze(ctx, RCAContext(view, targets))
+	if _, err := s.Store.Update(ctx, id, func(r *incident.Record) (bool, error) {
+		if r.RCA != nil {
+			return false, nil
+		}
+		r.RCA = &a
+		return true, nil
+	}); err != nil {
+		return fmt.Errorf("store analysis: %w", err)
+	}
+	return s.Sync(ctx, id)
+}
