@@ -45,7 +45,8 @@ func NewRoot(stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
 	}
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	root.AddCommand(serveCmd(stderr), demoCmd(stdout, stderr), versionCmd(stdout), redactCmd(stdin, stdout), templatesCmd(stdin, stdout), kbCmd(stdin, stdout, stderr))
+	root.SetIn(stdin)
+	root.AddCommand(serveCmd(stderr), demoCmd(stdout, stderr), versionCmd(stdout), redactCmd(stdin, stdout), templatesCmd(stdin, stdout), kbCmd(stdin, stdout, stderr), triageCmd(stdout, stderr))
 	return root
 }
 

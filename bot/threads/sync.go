@@ -14,6 +14,7 @@ import (
 	"github.com/opsgate/opsgate/bot/logtmpl"
 	"github.com/opsgate/opsgate/bot/queue"
 	"github.com/opsgate/opsgate/bot/rca"
+	"github.com/opsgate/opsgate/bot/redact"
 	"github.com/opsgate/opsgate/bot/render"
 	slackapi "github.com/opsgate/opsgate/integrations/slack"
 	"github.com/opsgate/opsgate/knowledge/kb"
@@ -250,6 +251,21 @@ func (s *Syncer) view(ctx context.Context, rec *incident.Record) (*incident.Reco
 	if err != nil {
 		return nil, err
 	}
+	v := Sanitized(rec, sess)
+	if err := s.Vault.Save(ctx, id, sess); err != nil {
+		return nil, err
+	}
+	n, err := s.Vault.Count(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	v.Masked = int(n)
+	return v, nil
+}
+
+// Sanitized returns a copy of rec with every free-text field passed through
+// the redaction session (pure: the caller persists new placeholders).
+func Sanitized(rec *incident.Record, sess *redact.Session) *incident.Record {
 	v := *rec
 	v.Snapshot.Title = sess.String(rec.Snapshot.Title)
 	v.Snapshot.ServiceName = sess.String(rec.Snapshot.ServiceName)
@@ -306,15 +322,7 @@ func (s *Syncer) view(ctx context.Context, rec *incident.Record) (*incident.Reco
 		c.Detail = sess.String(c.Detail)
 		v.Timeline[i] = c
 	}
-	if err := s.Vault.Save(ctx, id, sess); err != nil {
-		return nil, err
-	}
-	n, err := s.Vault.Count(ctx, id)
-	if err != nil {
-		return nil, err
-	}
-	v.Masked = int(n)
-	return &v, nil
+	return &v
 }
 
 // learn writes a resolved incident back to the knowledge base, sanitized,

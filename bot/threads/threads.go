@@ -325,31 +325,39 @@ func (s *Syncer) buildExcerpt(ctx context.Context, snap *incident.Snapshot, aler
 	return &x
 }
 
-// similar asks the knowledge base for past incidents like this one: the
-// title and alert summaries as the query title, the excerpt's templates as
-// its body.
+// similar asks the knowledge base for past incidents like this one.
 func (s *Syncer) similar(u incident.Update) []incident.Similar {
 	if s.Knowledge == nil || u.Snapshot == nil {
 		return nil
-	}
-	title := u.Snapshot.Title
-	var body strings.Builder
-	for _, a := range u.Alerts {
-		body.WriteString(a.Summary + "\n")
-	}
-	if u.Excerpt != nil {
-		for _, e := range u.Excerpt.Entries {
-			if len(e.Flags) == 0 {
-				body.WriteString(e.Template + "\n")
-			}
-		}
 	}
 	at := u.Snapshot.CreatedAt
 	if at.IsZero() {
 		at = u.OccurredAt
 	}
+	alerts := make([]string, len(u.Alerts))
+	for i, a := range u.Alerts {
+		alerts[i] = a.Summary
+	}
+	return SimilarTo(s.Knowledge, u.Snapshot.Title, alerts, u.Excerpt, at, u.Snapshot.ID)
+}
+
+// SimilarTo searches k for past incidents like this one: the title as the
+// query title, the alert summaries and the excerpt's templates (flagged
+// lines left out) as its body; hits below 15% similarity are dropped.
+func SimilarTo(k Knowledge, title string, alerts []string, x *excerpt.Excerpt, at time.Time, exclude string) []incident.Similar {
+	var body strings.Builder
+	for _, a := range alerts {
+		body.WriteString(a + "\n")
+	}
+	if x != nil {
+		for _, e := range x.Entries {
+			if len(e.Flags) == 0 {
+				body.WriteString(e.Template + "\n")
+			}
+		}
+	}
 	var out []incident.Similar
-	for _, r := range s.Knowledge.Search(kb.Query{Title: title, Body: body.String(), At: at, Exclude: u.Snapshot.ID}, 5) {
+	for _, r := range k.Search(kb.Query{Title: title, Body: body.String(), At: at, Exclude: exclude}, 5) {
 		if r.Similarity < 0.15 {
 			continue // not similar enough to be worth a line
 		}
