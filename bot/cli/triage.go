@@ -31,8 +31,8 @@ type triageReport struct {
 	Excerpt   *excerpt.Excerpt   `json:"excerpt"`
 	Similar   []incident.Similar `json:"similar"`
 	RCA       rca.Analysis       `json:"rca"`
-	Flags     []excerpt.Entry    `json:"flags"`      // instruction-like lines, withheld from the model
-	Masked    int                `json:"masked"`     // values replaced by placeholders
+	Flags     []excerpt.Entry    `json:"flags"`     // instruction-like lines, withheld from the model
+	Masked    int                `json:"masked"`    // values replaced by placeholders
 	Knowledge string             `json:"knowledge"` // where similar tickets came from, or why none
 }
 
