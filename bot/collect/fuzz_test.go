@@ -21,7 +21,7 @@ func FuzzAnswers(f *testing.F) {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { _, _ = w.Write([]byte(body.Load().(string))) }))
 	f.Cleanup(srv.Close)
 	c, err := collect.New([]collect.Handler{{MaxLines: 5, MaxBytes: 200,
-		Logs: []collect.Source{{Loki: &collect.Loki{URL: srv.URL, Query: `{a="b"}`}}, {Elasticsearch: &collect.Elastic{URL: srv.URL, Index: "i", Query: "q"}}},
+		Logs:    []collect.Source{{Loki: &collect.Loki{URL: srv.URL, Query: `{a="b"}`}}, {Elasticsearch: &collect.Elastic{URL: srv.URL, Index: "i", Query: "q"}}},
 		Metrics: []collect.Source{{Prometheus: &collect.Prometheus{URL: srv.URL, Query: "up"}}}}})
 	if err != nil {
 		f.Fatal(err)
