@@ -134,6 +134,20 @@ func New(ctx context.Context, o Options) (*App, error) {
 		Log:   a.Log, LockWait: o.LockWait, LockTTL: o.LockTTL,
 		Analyzer: analyzer,
 	}
+	if col, err := o.File.Collector(); err != nil {
+		a.Close()
+		return nil, fmt.Errorf("%w: OPSGATE_CONFIG: %v", config.ErrInvalid, err)
+	} else if col != nil {
+		a.Syncer.Collector = col
+	}
+	if file != nil && len(file.Targets) > 0 {
+		a.Syncer.Scope = func(s incident.Snapshot) []string {
+			if t, ok := file.Targets[s.ServiceName]; ok {
+				return t
+			}
+			return []string{s.ServiceName}
+		}
+	}
 	srv := &server.Server{
 		Queue: a.Queue, Incidents: a.Store, Redis: a.Redis,
 		WebhookSecrets: o.Env.PagerDutyWebhookSecrets.Reveal(), SigningSecret: o.Env.SlackSigningSecret.Reveal(),

@@ -10,6 +10,8 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/opsgate/opsgate/bot/collect"
+
 	"github.com/opsgate/opsgate/bot/redact"
 )
 
@@ -22,6 +24,19 @@ type File struct {
 	Redaction redact.Config `yaml:"redaction"`
 	// Approvers may reveal masked values (and, later, approve actions).
 	Approvers Approvers `yaml:"approvers"`
+	// Handlers declare what context to collect per incident (first match wins).
+	Handlers []collect.Handler `yaml:"handlers"`
+	// Targets maps a service name to the names its actions may target
+	// (default: the service's own name).
+	Targets map[string][]string `yaml:"targets"`
+}
+
+// Collector builds the context collector from the handlers (nil: none).
+func (f *File) Collector() (*collect.Collector, error) {
+	if f == nil || len(f.Handlers) == 0 {
+		return nil, nil
+	}
+	return collect.New(f.Handlers)
 }
 
 // Approvers are Slack user ids (U…/W…) and user-group ids (S…).
@@ -103,6 +118,9 @@ func ParseFile(data []byte) (*File, error) {
 	}
 	if _, err := redact.New(cfg.Redaction); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrInvalid, err)
+	}
+	if _, err := cfg.Collector(); err != nil {
+		return nil, fmt.Errorf("%w: handlers: %v", ErrInvalid, err)
 	}
 	seen := map[string]int{}
 	for i, r := range cfg.Routes {

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/opsgate/opsgate/bot/collect"
 	"github.com/opsgate/opsgate/bot/excerpt"
 	"github.com/opsgate/opsgate/bot/rca"
 )
@@ -93,6 +94,8 @@ type Record struct {
 	Similar         []Similar        `json:"similar,omitempty"` // similar past incidents from the knowledge base
 	SimilarPosted   bool             `json:"similar_posted,omitempty"`
 	Learned         bool             `json:"learned,omitempty"` // written back to the knowledge base after resolving
+	Metrics         []string         `json:"metrics,omitempty"` // metric summaries from the handler's sources (raw)
+	Sources         []collect.Status `json:"sources,omitempty"` // how each context source fared
 	RCA             *rca.Analysis    `json:"rca,omitempty"`     // checked root-cause analysis (sanitized text; the first one wins)
 	RCAPosted       bool             `json:"rca_posted,omitempty"`
 
@@ -106,7 +109,7 @@ func (r *Record) HasThread() bool { return r.Thread.TS != "" }
 // Synced reports whether Slack shows everything the record holds.
 func (r *Record) Synced() bool {
 	return r.HasThread() && r.RenderedVersion >= r.StateVersion && r.Replied >= len(r.Timeline) &&
-		(r.Excerpt == nil || r.ExcerptPosted) && (len(r.Similar) == 0 || r.SimilarPosted) &&
+		(r.Excerpt == nil && len(r.Sources) == 0 || r.ExcerptPosted) && (len(r.Similar) == 0 || r.SimilarPosted) &&
 		(r.RCA == nil || r.RCAPosted)
 }
 
@@ -124,6 +127,8 @@ type Update struct {
 	AlertTotal int
 	Excerpt    *excerpt.Excerpt // log excerpt, built once (the first one wins)
 	Similar    []Similar        // similar past incidents, found once
+	Metrics    []string         // metric summaries, collected once
+	Sources    []collect.Status // context sources' outcomes, collected once
 }
 
 // maxEvents bounds the remembered event ids per incident.
@@ -161,6 +166,10 @@ func Apply(r *Record, u Update, now time.Time) bool {
 	}
 	if len(u.Similar) > 0 && len(r.Similar) == 0 {
 		r.Similar = u.Similar
+		changed = true
+	}
+	if (len(u.Metrics) > 0 || len(u.Sources) > 0) && len(r.Sources) == 0 {
+		r.Metrics, r.Sources = u.Metrics, u.Sources
 		changed = true
 	}
 	if u.Excerpt != nil && r.Excerpt == nil {

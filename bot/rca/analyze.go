@@ -53,7 +53,7 @@ func Schema() *genai.Schema {
 // Prompt renders the prompts for a context (exported for tests and the
 // offline triage command).
 func Prompt(c Context) (string, string, error) {
-	in := prompts.RCAInput{IncidentID: c.IncidentID, Service: c.Service, Title: c.Title, Alerts: c.Alerts, Lines: c.PromptLines,
+	in := prompts.RCAInput{IncidentID: c.IncidentID, Service: c.Service, Title: c.Title, Alerts: c.Alerts, Lines: c.PromptLines, Metrics: c.Metrics,
 		Withheld: c.Withheld, Actions: c.Actions}
 	for _, t := range c.Tickets {
 		in.Tickets = append(in.Tickets, prompts.Ticket{ID: t.ID, Date: t.Date, Title: t.Title, RootCause: t.RootCause, Resolution: t.Resolution})

@@ -75,6 +75,7 @@ type Context struct {
 	Lines       map[string]string // excerpt line id → sanitized text (not flagged lines)
 	LineOrder   []string
 	PromptLines []string // excerpt.PromptLines
+	Metrics     []string // "M1 <summary>"; their ids are in Lines too
 	Withheld    int
 	Tickets     []Ticket
 	Catalog     Catalog

@@ -6,6 +6,7 @@ import (
 
 	"github.com/slack-go/slack"
 
+	"github.com/opsgate/opsgate/bot/collect"
 	"github.com/opsgate/opsgate/bot/excerpt"
 	slackapi "github.com/opsgate/opsgate/integrations/slack"
 )
@@ -21,8 +22,18 @@ func codeSafe(s string) string {
 // ExcerptReply renders a (sanitized) log excerpt as a thread reply: the
 // lines with their ids and counts in code blocks, then a warning for lines
 // that carry instructions (withheld from the AI).
-func ExcerptReply(x *excerpt.Excerpt) slackapi.Message {
+//
+// sources and metrics come from the incident's context handler: each
+// source's outcome (a failed one says why) and the metric summaries. x may
+// be nil when no source returned a line.
+func ExcerptReply(x *excerpt.Excerpt, sources []collect.Status, metrics []string) slackapi.Message {
+	if x == nil {
+		x = &excerpt.Excerpt{}
+	}
 	head := fmt.Sprintf("*Log excerpt* — %d of %d lines shown (%d templates)", len(x.Entries), x.Lines, x.Templates)
+	if len(x.Entries) == 0 {
+		head = "*Log excerpt* — no log lines were collected"
+	}
 	blocks := []slack.Block{slack.NewSectionBlock(mrkdwn(head), nil, nil, slack.SectionBlockOptionBlockID("excerpt_head"))}
 	var b strings.Builder
 	flush := func() {
@@ -65,6 +76,36 @@ func ExcerptReply(x *excerpt.Excerpt) slackapi.Message {
 		if len(blocks) < maxExcerptBlocks+2 {
 			blocks = append(blocks, slack.NewSectionBlock(mrkdwn(Truncate(strings.TrimRight(w.String(), "\n"), maxSectionText)), nil, nil, slack.SectionBlockOptionBlockID("excerpt_flags")))
 		}
+	}
+	if len(metrics) > 0 {
+		var m strings.Builder
+		m.WriteString("*Metrics*\n")
+		for i, line := range metrics {
+			if i == 8 {
+				fmt.Fprintf(&m, "…and %d more\n", len(metrics)-8)
+				break
+			}
+			fmt.Fprintf(&m, "`M%d` %s\n", i+1, Escape(Truncate(oneLine(line), 300)))
+		}
+		blocks = append(blocks, slack.NewSectionBlock(mrkdwn(Truncate(strings.TrimRight(m.String(), "\n"), maxSectionText)), nil, nil, slack.SectionBlockOptionBlockID("excerpt_metrics")))
+	}
+	if len(sources) > 0 {
+		parts := make([]string, 0, len(sources))
+		for _, st := range sources {
+			switch {
+			case st.Error != "":
+				parts = append(parts, fmt.Sprintf(":x: %s (%s): %s", Escape(st.Source), Escape(st.Kind), Escape(Truncate(oneLine(st.Error), 160))))
+			case st.Kind == "prometheus":
+				parts = append(parts, fmt.Sprintf("%s: %d series", Escape(st.Source), st.Series))
+			default:
+				capped := ""
+				if st.Capped {
+					capped = " (capped)"
+				}
+				parts = append(parts, fmt.Sprintf("%s: %s lines%s", Escape(st.Source), thousands(st.Lines), capped))
+			}
+		}
+		blocks = append(blocks, slack.NewContextBlock("excerpt_sources", mrkdwn(Truncate("Sources: "+strings.Join(parts, " · "), maxSectionText))))
 	}
 	if x.Omitted > 0 {
 		blocks = append(blocks, slack.NewContextBlock("excerpt_omitted", mrkdwn(fmt.Sprintf("%d more candidate lines left out to stay short", x.Omitted))))

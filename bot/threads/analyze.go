@@ -4,8 +4,10 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/opsgate/opsgate/bot/catalog"
+	"github.com/opsgate/opsgate/bot/collect"
 	"github.com/opsgate/opsgate/bot/incident"
 	"github.com/opsgate/opsgate/bot/rca"
 )
@@ -14,6 +16,12 @@ import (
 // lines are left out, so an analysis can never cite them.
 func lineTexts(r *incident.Record) map[string]string {
 	out := map[string]string{}
+	for i, m := range r.Metrics {
+		if i == 8 {
+			break
+		}
+		out[fmt.Sprintf("M%d", i+1)] = m
+	}
 	if r.Excerpt == nil {
 		return out
 	}
@@ -45,6 +53,12 @@ func RCAContext(view *incident.Record, targets []string) rca.Context {
 			}
 		}
 	}
+	for i, m := range view.Metrics {
+		if i == 8 {
+			break
+		}
+		c.Metrics = append(c.Metrics, fmt.Sprintf("M%d %s", i+1, m))
+	}
 	for i, t := range view.Similar {
 		if i == 3 {
 			break // the top three: right context, not most context
@@ -72,7 +86,7 @@ func (s *Syncer) analyze(ctx context.Context, id string) error {
 	if err != nil {
 		return err
 	}
-	if rec.RCA != nil || (rec.Excerpt == nil && len(rec.Similar) == 0) {
+	if rec.RCA != nil || (rec.Excerpt == nil && len(rec.Similar) == 0 && len(rec.Metrics) == 0) {
 		return nil // done, or nothing to analyse
 	}
 	view, err := s.view(ctx, rec)
@@ -94,4 +108,28 @@ func (s *Syncer) analyze(ctx context.Context, id string) error {
 		return fmt.Errorf("store analysis: %w", err)
 	}
 	return s.Sync(ctx, id)
+}
+
+// collect runs the incident's handler, if any. Only trusted fields of the
+// PagerDuty snapshot parameterise it.
+func (s *Syncer) collect(ctx context.Context, snap *incident.Snapshot, at time.Time) collect.Result {
+	if s.Collector == nil || snap == nil {
+		return collect.Result{}
+	}
+	start := snap.CreatedAt
+	if start.IsZero() {
+		start = at
+	}
+	res, ok := s.Collector.Collect(ctx, collect.Incident{ID: snap.ID, Service: snap.ServiceName, ServiceID: snap.ServiceID,
+		Title: snap.Title, Urgency: snap.Urgency, Start: start})
+	if ok {
+		failed := 0
+		for _, st := range res.Sources {
+			if st.Error != "" {
+				failed++
+			}
+		}
+		s.log().Info("context collected", "incident", snap.ID, "handler", res.Handler, "lines", len(res.Lines), "metrics", len(res.Metrics), "failed_sources", failed)
+	}
+	return res
 }

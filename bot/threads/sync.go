@@ -8,6 +8,7 @@ import (
 
 	"strings"
 
+	"github.com/opsgate/opsgate/bot/collect"
 	"github.com/opsgate/opsgate/bot/excerpt"
 	"github.com/opsgate/opsgate/bot/incident"
 	"github.com/opsgate/opsgate/bot/lock"
@@ -98,12 +99,12 @@ func (s *Syncer) step(ctx context.Context, rec *incident.Record) error {
 			return true, nil
 		})
 		return err
-	case rec.Excerpt != nil && !rec.ExcerptPosted:
+	case (rec.Excerpt != nil || len(rec.Sources) > 0) && !rec.ExcerptPosted:
 		view, err := s.view(ctx, rec)
 		if err != nil {
 			return err
 		}
-		msg := render.ExcerptReply(view.Excerpt)
+		msg := render.ExcerptReply(view.Excerpt, view.Sources, view.Metrics)
 		msg.ThreadTS = rec.Thread.TS
 		if _, _, err := s.Slack.PostMessage(ctx, rec.Thread.Channel, msg); err != nil {
 			return permanent(err)
@@ -297,6 +298,19 @@ func Sanitized(rec *incident.Record, sess *redact.Session) *incident.Record {
 			x.Entries[i] = e
 		}
 		v.Excerpt = &x
+	}
+	if len(rec.Metrics) > 0 {
+		v.Metrics = make([]string, len(rec.Metrics))
+		for i, m := range rec.Metrics {
+			v.Metrics[i] = sess.String(m)
+		}
+	}
+	if len(rec.Sources) > 0 {
+		v.Sources = make([]collect.Status, len(rec.Sources))
+		for i, st := range rec.Sources {
+			st.Error = sess.String(st.Error)
+			v.Sources[i] = st
+		}
 	}
 	if rec.RCA != nil {
 		a := *rec.RCA

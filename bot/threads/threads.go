@@ -16,6 +16,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/opsgate/opsgate/bot/audit"
+	"github.com/opsgate/opsgate/bot/collect"
 	"github.com/opsgate/opsgate/bot/excerpt"
 	"github.com/opsgate/opsgate/bot/incident"
 	"github.com/opsgate/opsgate/bot/queue"
@@ -63,6 +64,11 @@ type Knowledge interface {
 	Add(ctx context.Context, ts ...kb.Ticket) error
 }
 
+// Collector gathers an incident's logs and metrics from its handler's sources.
+type Collector interface {
+	Collect(ctx context.Context, in collect.Incident) (collect.Result, bool)
+}
+
 // Router picks the channel for a service; "" when none is configured.
 type Router func(serviceID, serviceName string) string
 
@@ -94,7 +100,8 @@ type Syncer struct {
 	Approvers Approvers
 	Audit     *audit.Log
 
-	Analyzer *rca.Analyzer // root-cause analysis (nil: none)
+	Analyzer  *rca.Analyzer // root-cause analysis (nil: none)
+	Collector Collector     // context handlers (nil: alert bodies only)
 	// Scope names what this incident's actions may target (nil: its service).
 	Scope func(incident.Snapshot) []string
 }
@@ -192,13 +199,22 @@ func (s *Syncer) handleWebhook(ctx context.Context, body []byte) error {
 		return nil
 	}
 	id := ev.IncidentID()
-	if s.PagerDuty != nil && ev.EventType == "incident.triggered" {
-		if alerts, err := s.PagerDuty.ListAlerts(ctx, id, 10); err == nil {
-			u.Alerts, u.AlertTotal = alertsFrom(alerts), len(alerts)
-			u.Excerpt = s.buildExcerpt(ctx, u.Snapshot, alerts, ev.OccurredAt)
-		} else {
-			s.log().Warn("could not fetch alerts; using the webhook payload", "incident", id, "err", err)
+	if ev.EventType == "incident.triggered" {
+		// Context sources run while the alerts are fetched.
+		collected := make(chan collect.Result, 1)
+		go func() { collected <- s.collect(ctx, u.Snapshot, ev.OccurredAt) }()
+		var alerts []pagerduty.Alert
+		if s.PagerDuty != nil {
+			var err error
+			if alerts, err = s.PagerDuty.ListAlerts(ctx, id, 10); err == nil {
+				u.Alerts, u.AlertTotal = alertsFrom(alerts), len(alerts)
+			} else {
+				s.log().Warn("could not fetch alerts; using the webhook payload", "incident", id, "err", err)
+			}
 		}
+		res := <-collected
+		u.Metrics, u.Sources = res.Metrics, res.Sources
+		u.Excerpt = s.buildExcerpt(ctx, u.Snapshot, alerts, res.Lines, ev.OccurredAt)
 	}
 	if ev.EventType == "incident.triggered" {
 		u.Similar = s.similar(u)
@@ -294,12 +310,15 @@ func (s *Syncer) respond(ctx context.Context, req TriageRequest, text string) er
 // buildExcerpt picks the salient lines of the log text the alerts carry
 // (raw here; the view sanitizes them), marking templates the service has
 // never shown before, and remembers this incident's templates.
-func (s *Syncer) buildExcerpt(ctx context.Context, snap *incident.Snapshot, alerts []pagerduty.Alert, at time.Time) *excerpt.Excerpt {
+func (s *Syncer) buildExcerpt(ctx context.Context, snap *incident.Snapshot, alerts []pagerduty.Alert, collected []collect.Line, at time.Time) *excerpt.Excerpt {
 	var lines []excerpt.Line
 	for _, a := range alerts {
 		for _, l := range a.LogLines {
 			lines = append(lines, excerpt.Line{Text: l})
 		}
+	}
+	for _, l := range collected {
+		lines = append(lines, excerpt.Line{Text: l.Text, Time: l.Time})
 	}
 	if len(lines) == 0 {
 		return nil
