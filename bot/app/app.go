@@ -32,6 +32,7 @@ import (
 	"github.com/opsgate/opsgate/bot/threads"
 	"github.com/opsgate/opsgate/bot/tmplstate"
 	"github.com/opsgate/opsgate/integrations/gemini"
+	"github.com/opsgate/opsgate/integrations/openai"
 	"github.com/opsgate/opsgate/integrations/pagerduty"
 	slackapi "github.com/opsgate/opsgate/integrations/slack"
 	"github.com/opsgate/opsgate/knowledge/kb"
@@ -308,8 +309,8 @@ func OpenKB(ctx context.Context, rdb redis.UniversalClient, env *config.Env) (*k
 	return k, nil
 }
 
-// NewAnalyzer builds the root-cause analyser: Gemini when GEMINI_API_KEY is
-// set (JSON response schema, bounded retries, a circuit breaker), the
+// NewAnalyzer builds the root-cause analyser: Gemini or an
+// OpenAI-compatible endpoint as OPSGATE_LLM selects (JSON response schema, bounded retries, a circuit breaker), the
 // extractive analysis otherwise. guard is the last-line secret check on
 // every prompt.
 func NewAnalyzer(ctx context.Context, env *config.Env, guard *sanitize.Guard, policy retry.Policy, log *slog.Logger) (*rca.Analyzer, error) {
@@ -317,16 +318,18 @@ func NewAnalyzer(ctx context.Context, env *config.Env, guard *sanitize.Guard, po
 	if guard != nil {
 		an.Guard = func(s string) string { r, _ := guard.Text(s); return r }
 	}
-	if env.GeminiAPIKey == "" {
-		return an, nil
-	}
 	if policy.Attempts == 0 {
 		policy = retry.Policy{Attempts: 3, Base: 500 * time.Millisecond}
 	}
-	gen, err := gemini.NewGenerator(ctx, env.GeminiAPIKey.Reveal(), env.GeminiBaseURL, env.GeminiModel, rca.Schema(), nil, policy)
-	if err != nil {
-		return nil, err
+	switch env.Backend() {
+	case "gemini":
+		gen, err := gemini.NewGenerator(ctx, env.GeminiAPIKey.Reveal(), env.GeminiBaseURL, env.GeminiModel, rca.Schema(), nil, policy)
+		if err != nil {
+			return nil, err
+		}
+		an.Model = gen
+	case "openai":
+		an.Model = openai.New(env.OpenAIBaseURL, env.OpenAIAPIKey.Reveal(), env.OpenAIModel, rca.JSONSchema(), nil, policy)
 	}
-	an.Model = gen
 	return an, nil
 }

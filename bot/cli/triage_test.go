@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/opsgate/opsgate/test/fakegemini"
+	"github.com/opsgate/opsgate/test/fakeopenai"
 	"github.com/opsgate/opsgate/test/redistest"
 )
 
@@ -125,5 +126,30 @@ func TestTriageReadsStdin(t *testing.T) {
 	code, out, errOut := runIn(t, triageLog, "triage", "--logs", "-")
 	if code != 0 || !strings.Contains(out, "LOG EXCERPT — 5 of 5 lines") {
 		t.Fatalf("%d %s %s", code, out, errOut)
+	}
+}
+
+func TestTriageWithOpenAICompatibleBackend(t *testing.T) {
+	t.Setenv("REDIS_URL", "")
+	t.Setenv("GEMINI_API_KEY", "")
+	fake := fakeopenai.New("sk-onprem")
+	t.Cleanup(fake.Close)
+	t.Setenv("OPSGATE_LLM", "openai")
+	t.Setenv("OPENAI_BASE_URL", fake.URL+"/v1")
+	t.Setenv("OPENAI_API_KEY", "sk-onprem")
+	t.Setenv("OPENAI_MODEL", "llama-3.1-70b")
+	fake.Script(fakeopenai.Reply{Text: `{"summary":"db down","confidence":0.6,"insufficient_evidence":false,"evidence":[{"claim":"refusals","citations":["L3","L4"]}],
+		"proposed_actions":[{"action_id":"scale-deployment","params":{"deployment":"checkout-api","replicas":"999"}}]}`})
+	code, js, errOut := runIn(t, "", "triage", "--logs", writeLog(t, triageLog), "--service", "checkout-api", "--json")
+	var rep triageReport
+	if code != 0 || json.Unmarshal([]byte(js), &rep) != nil {
+		t.Fatalf("%d %s %s", code, js, errOut)
+	}
+	if rep.RCA.Source != "openai" || len(rep.RCA.Evidence) != 1 || len(rep.RCA.Actions) != 0 || len(rep.RCA.Dropped) != 1 || !strings.Contains(rep.RCA.Dropped[0], "integer in [1, 50]") {
+		t.Fatalf("%+v", rep.RCA)
+	}
+	b := fake.Bodies()
+	if len(b) != 1 || strings.Contains(b[0], "hunter2pass") || !strings.Contains(b[0], "[PASSWORD_1]") {
+		t.Fatalf("%v", b)
 	}
 }

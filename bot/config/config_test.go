@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestSecretNeverPrints(t *testing.T) {
@@ -71,6 +72,10 @@ func TestParseFileErrors(t *testing.T) {
 		"duplicate route": "routes:\n  - service_id: P1\n    channel: C0X1\n  - service_id: P1\n    channel: C0X2\n",
 		"not yaml":        "routes: [\n",
 		"wrong type":      "routes: 5\n",
+		"bad handler re":  "handlers:\n  - match: {service: \"(\"}\n",
+		"two kinds":       "handlers:\n  - logs:\n      - file: {glob: /x}\n        command: {argv: [ls]}\n",
+		"bad duration":    "handlers:\n  - before: soon\n",
+		"prom as log":     "handlers:\n  - logs:\n      - prometheus: {url: http://p, query: up}\n",
 	}
 	for name, doc := range cases {
 		if _, err := ParseFile([]byte(doc)); !errors.Is(err, ErrInvalid) {
@@ -101,5 +106,35 @@ func TestLoadFileLimits(t *testing.T) {
 func TestExampleConfigIsValid(t *testing.T) {
 	if _, err := LoadFile("../../deploy/opsgate.example.yaml"); err != nil {
 		t.Fatalf("deploy/opsgate.example.yaml: %v", err)
+	}
+}
+
+func TestLLMBackendSelection(t *testing.T) {
+	base := func() *Env {
+		return &Env{PagerDutyAPIURL: "https://api.pagerduty.com", SlackAPIURL: "https://slack.com/api", GeminiModel: "m", LogLevel: "info", LogFormat: "json", Workers: 4, WebhookMaxAge: time.Hour, ReclaimIdle: time.Minute}
+	}
+	e := base()
+	if e.Backend() != "none" || e.Validate() != nil {
+		t.Fatal("default must be none")
+	}
+	e.GeminiAPIKey = "k"
+	e.OpenAIBaseURL = "http://vllm:8000/v1"
+	if e.Backend() != "gemini" {
+		t.Fatal("gemini wins when keyed")
+	}
+	e.LLM = "openai"
+	if err := e.Validate(); !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), "OPENAI_MODEL") {
+		t.Fatalf("%v", err)
+	}
+	e.OpenAIModel = "llama"
+	if e.Validate() != nil || e.Backend() != "openai" {
+		t.Fatal("openai")
+	}
+	for _, mod := range []func(*Env){func(e *Env) { e.LLM = "claude" }, func(e *Env) { e.LLM = "gemini" }, func(e *Env) { e.OpenAIBaseURL, e.OpenAIModel = "ftp://x", "m" }} {
+		bad := base()
+		mod(bad)
+		if err := bad.Validate(); !errors.Is(err, ErrInvalid) {
+			t.Errorf("%+v: %v", bad, err)
+		}
 	}
 }

@@ -40,6 +40,24 @@ type Env struct {
 	GeminiAPIKey            Secret        `envconfig:"GEMINI_API_KEY" desc:"Gemini API key (root-cause analysis)"`
 	GeminiModel             string        `envconfig:"GEMINI_MODEL" default:"gemini-2.5-flash" desc:"Gemini model"`
 	GeminiBaseURL           string        `envconfig:"GEMINI_BASE_URL" desc:"Gemini API base URL (default Google's)"`
+	LLM                     string        `envconfig:"OPSGATE_LLM" desc:"model backend for the RCA: gemini, openai or none (default: gemini when GEMINI_API_KEY is set, else openai when OPENAI_BASE_URL is set, else none — the extractive RCA)"`
+	OpenAIBaseURL           string        `envconfig:"OPENAI_BASE_URL" desc:"OpenAI-compatible API base URL, e.g. http://vllm:8000/v1 (on-premises models)"`
+	OpenAIAPIKey            Secret        `envconfig:"OPENAI_API_KEY" desc:"API key for OPENAI_BASE_URL (optional for local servers)"`
+	OpenAIModel             string        `envconfig:"OPENAI_MODEL" desc:"model name at OPENAI_BASE_URL"`
+}
+
+// Backend is the RCA model backend OPSGATE_LLM selects (resolving the default).
+func (e *Env) Backend() string {
+	if e.LLM != "" {
+		return e.LLM
+	}
+	switch {
+	case e.GeminiAPIKey != "":
+		return "gemini"
+	case e.OpenAIBaseURL != "":
+		return "openai"
+	}
+	return "none"
 }
 
 // LoadEnv reads and checks the process environment.
@@ -112,6 +130,24 @@ func (e *Env) Validate() error {
 		if err := checkURL("GEMINI_BASE_URL", e.GeminiBaseURL); err != nil {
 			return err
 		}
+	}
+	if e.OpenAIBaseURL != "" {
+		if err := checkURL("OPENAI_BASE_URL", e.OpenAIBaseURL); err != nil {
+			return err
+		}
+	}
+	switch e.Backend() {
+	case "none":
+	case "gemini":
+		if e.GeminiAPIKey == "" {
+			return bad("OPSGATE_LLM", "is gemini but GEMINI_API_KEY is unset")
+		}
+	case "openai":
+		if e.OpenAIBaseURL == "" || e.OpenAIModel == "" {
+			return bad("OPSGATE_LLM", "is openai but OPENAI_BASE_URL or OPENAI_MODEL is unset")
+		}
+	default:
+		return bad("OPSGATE_LLM", "must be gemini, openai or none")
 	}
 	return nil
 }

@@ -50,6 +50,26 @@ func Schema() *genai.Schema {
 	}
 }
 
+// JSONSchema is Schema as JSON Schema, for OpenAI-compatible endpoints.
+func JSONSchema() map[string]any {
+	str := map[string]any{"type": "string"}
+	return map[string]any{
+		"type": "object",
+		"properties": map[string]any{
+			"summary": str, "root_cause": str,
+			"category":              map[string]any{"type": "string", "enum": Schema().Properties["category"].Enum},
+			"confidence":            map[string]any{"type": "number"},
+			"insufficient_evidence": map[string]any{"type": "boolean"},
+			"evidence": map[string]any{"type": "array", "items": map[string]any{"type": "object", "required": []string{"claim", "citations"},
+				"properties": map[string]any{"claim": str, "citations": map[string]any{"type": "array", "items": str}}}},
+			"proposed_actions": map[string]any{"type": "array", "items": map[string]any{"type": "object", "required": []string{"action_id"},
+				"properties": map[string]any{"action_id": str, "follows_ticket": str, "reason": str,
+					"params": map[string]any{"type": "object", "additionalProperties": str}}}},
+		},
+		"required": []string{"summary", "confidence", "insufficient_evidence", "evidence"},
+	}
+}
+
 // Prompt renders the prompts for a context (exported for tests and the
 // offline triage command).
 func Prompt(c Context) (string, string, error) {
