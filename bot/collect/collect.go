@@ -97,6 +97,7 @@ type Window struct{ Start, End, At time.Time }
 type Params struct {
 	Incident, Service, ServiceID, Urgency string
 	Start, End                            string // RFC 3339
+	StartUnix, EndUnix                    int64  // seconds since the epoch
 }
 
 var safeParam = regexp.MustCompile(`^[A-Za-z0-9 ._-]{0,128}$`)
@@ -201,7 +202,7 @@ func (c *Collector) run(ctx context.Context, h *Handler, in Incident) Result {
 		w.End = w.Start.Add(time.Minute)
 	}
 	p := Params{Incident: in.ID, Service: in.Service, ServiceID: in.ServiceID, Urgency: in.Urgency,
-		Start: w.Start.UTC().Format(time.RFC3339), End: w.End.UTC().Format(time.RFC3339)}
+		Start: w.Start.UTC().Format(time.RFC3339), End: w.End.UTC().Format(time.RFC3339), StartUnix: w.Start.Unix(), EndUnix: w.End.Unix()}
 	lim := limits{bytes: orInt(h.MaxBytes, 2<<20), lines: orInt(h.MaxLines, 5000)}
 	timeout := orDur(h.Timeout, 10*time.Second)
 
