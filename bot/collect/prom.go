@@ -100,7 +100,11 @@ func (pr *Prometheus) fetch(ctx context.Context, hc *http.Client, p Params, w Wi
 			sec, frac := math.Modf(t)
 			pts = append(pts, Point{T: time.Unix(int64(sec), int64(frac*1e9)).UTC(), V: f})
 		}
-		out = append(out, labels(s.Metric)+" "+Summarize(pts, w.At))
+		line := Summarize(pts, w.At)
+		if len(s.Metric) > 0 {
+			line = labels(s.Metric) + " " + line
+		}
+		out = append(out, line)
 	}
 	return out, len(a.Data.Result), nil
 }

@@ -24,6 +24,7 @@ import (
 	"github.com/opsgate/opsgate/bot/config"
 	"github.com/opsgate/opsgate/integrations/pagerduty"
 	"github.com/opsgate/opsgate/knowledge/kb"
+	"github.com/opsgate/opsgate/test/fakeobs"
 	"github.com/opsgate/opsgate/test/fakepagerduty"
 	"github.com/opsgate/opsgate/test/fakeslack"
 )
@@ -54,6 +55,23 @@ func Run(ctx context.Context, out io.Writer, log *slog.Logger) error {
 			Body: map[string]any{"details": map[string]any{"log": demoLog(start)}}},
 		fakepagerduty.Alert{ID: "QALERT2", Summary: "pool error: dial postgres://orders:S3cr3t-Pw@10.4.7.21:5432/orders refused", Severity: "warning", Status: "triggered"})
 
+	prom := fakeobs.NewPrometheus()
+	defer prom.Close()
+	prom.Register(`sum(rate(http_requests_total{service="checkout-api",code=~"5.."}[1m]))`, fakeobs.Series{
+		Labels: map[string]string{}, Value: func(t time.Time) float64 {
+			if t.Before(start.Add(-time.Minute)) {
+				return 0.4
+			}
+			return 28.5
+		}})
+	prom.Register(`max(pg_stat_activity_count{instance="db-primary"})`, fakeobs.Series{
+		Labels: map[string]string{}, Value: func(t time.Time) float64 {
+			if t.Before(start.Add(-90 * time.Second)) {
+				return 120
+			}
+			return 400
+		}})
+
 	env := &config.Env{
 		ListenAddr: "127.0.0.1:0", LogLevel: "warn", LogFormat: "text", Workers: 2,
 		WebhookMaxAge: 49 * time.Hour, ReclaimIdle: time.Second,
@@ -65,9 +83,21 @@ func Run(ctx context.Context, out io.Writer, log *slog.Logger) error {
 		return err
 	}
 	fmt.Fprintln(out, "opsgate demo: the real server and workers, an embedded Redis-compatible store,")
-	fmt.Fprintln(out, "and local stand-ins for Slack and PagerDuty. No accounts, no network.")
+	fmt.Fprintln(out, "and local stand-ins for Slack, PagerDuty and Prometheus. No accounts, no network.")
 	fmt.Fprintln(out)
-	file, err := config.ParseFile([]byte("redaction:\n  internal_domains: [corp.example.com]\napprovers:\n  users: [U0DEMO]\n"))
+	file, err := config.ParseFile([]byte(fmt.Sprintf(`redaction:
+  internal_domains: [corp.example.com]
+approvers:
+  users: [U0DEMO]
+handlers:
+  - name: checkout
+    match: {service: "^checkout-api$"}
+    metrics:
+      - name: 5xx rate
+        prometheus: {url: %q, query: 'sum(rate(http_requests_total{service="{{.Service}}",code=~"5.."}[1m]))'}
+      - name: db connections
+        prometheus: {url: %q, query: 'max(pg_stat_activity_count{instance="db-primary"})'}
+`, prom.URL, prom.URL)))
 	if err != nil {
 		return err
 	}

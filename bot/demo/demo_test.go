@@ -39,6 +39,9 @@ func TestDemoPrintsOneEditedThread(t *testing.T) {
 		"Instruction-like text in the logs",
 		"*Root-cause analysis* — _extractive, not model-generated_",
 		"Strongest log lines [L6, L7, L8]",
+		"`M1` 5xx rate: baseline 0.4, now 28.5",
+		"Sources: 5xx rate: 1 series · db connections: 1 series",
+		"Metrics that left their baseline [M1, M2]",
 	} {
 		if !strings.Contains(got, want) {
 			t.Errorf("demo output lacks %q", want)

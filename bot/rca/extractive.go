@@ -37,5 +37,14 @@ func Extractive(c Context) Analysis {
 	if len(lines) > 0 {
 		a.Evidence = append(a.Evidence, Evidence{Claim: "Strongest log lines", Citations: lines})
 	}
+	var moved []string
+	for _, m := range c.Metrics {
+		if id, text, ok := strings.Cut(m, " "); ok && strings.Contains(text, "left baseline") {
+			moved = append(moved, id)
+		}
+	}
+	if len(moved) > 0 {
+		a.Evidence = append(a.Evidence, Evidence{Claim: "Metrics that left their baseline", Citations: moved})
+	}
 	return a
 }

@@ -220,7 +220,7 @@ func TestExcerptWithSourcesGolden(t *testing.T) {
 	x := &excerpt.Excerpt{Lines: 40, Templates: 2, Entries: []excerpt.Entry{{ID: "L1", Text: "ERROR pool exhausted", Count: 40, Occurrence: "first"}}}
 	sources := []collect.Status{{Source: "loki", Kind: "loki", Lines: 1240, Capped: true}, {Source: "es", Kind: "elasticsearch", Error: "HTTP 401: security_exception <!channel>"},
 		{Source: "5xx", Kind: "prometheus", Series: 1}}
-	metrics := []string{`5xx: {} baseline 1, now 40 (40.0× baseline), peak 40 at 09:58:00, left baseline at 09:58:00`}
+	metrics := []string{`5xx: baseline 1, now 40 (40.0× baseline), peak 40 at 09:58:00, left baseline at 09:58:00`}
 	for name, in := range map[string]*excerpt.Excerpt{"excerpt_sources": x, "excerpt_sources_only": nil} {
 		m := ExcerptReply(in, sources, metrics)
 		raw, _ := json.Marshal(m.Blocks)
