@@ -314,7 +314,9 @@ func OpenKB(ctx context.Context, rdb redis.UniversalClient, env *config.Env) (*k
 // extractive analysis otherwise. guard is the last-line secret check on
 // every prompt.
 func NewAnalyzer(ctx context.Context, env *config.Env, guard *sanitize.Guard, policy retry.Policy, log *slog.Logger) (*rca.Analyzer, error) {
-	an := &rca.Analyzer{Breaker: &rca.Breaker{Threshold: 5, Cooldown: time.Minute}, Timeout: 45 * time.Second, Log: log}
+	// 25 s keeps an analysis inside OPSGATE_RECLAIM_IDLE's default (30 s), so a slow
+	// model does not get its event reclaimed and asked twice.
+	an := &rca.Analyzer{Breaker: &rca.Breaker{Threshold: 5, Cooldown: time.Minute}, Timeout: 25 * time.Second, Log: log}
 	if guard != nil {
 		an.Guard = func(s string) string { r, _ := guard.Text(s); return r }
 	}

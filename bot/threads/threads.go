@@ -200,24 +200,7 @@ func (s *Syncer) handleWebhook(ctx context.Context, body []byte) error {
 	}
 	id := ev.IncidentID()
 	if ev.EventType == "incident.triggered" {
-		// Context sources run while the alerts are fetched.
-		collected := make(chan collect.Result, 1)
-		go func() { collected <- s.collect(ctx, u.Snapshot, ev.OccurredAt) }()
-		var alerts []pagerduty.Alert
-		if s.PagerDuty != nil {
-			var err error
-			if alerts, err = s.PagerDuty.ListAlerts(ctx, id, 10); err == nil {
-				u.Alerts, u.AlertTotal = alertsFrom(alerts), len(alerts)
-			} else {
-				s.log().Warn("could not fetch alerts; using the webhook payload", "incident", id, "err", err)
-			}
-		}
-		res := <-collected
-		u.Metrics, u.Sources = res.Metrics, res.Sources
-		u.Excerpt = s.buildExcerpt(ctx, u.Snapshot, alerts, res.Lines, ev.OccurredAt)
-	}
-	if ev.EventType == "incident.triggered" {
-		u.Similar = s.similar(u)
+		s.gather(ctx, id, &u, ev.OccurredAt)
 	}
 	rec, err := s.Store.Apply(ctx, id, u)
 	if err != nil {
@@ -265,9 +248,7 @@ func (s *Syncer) handleTriage(ctx context.Context, req TriageRequest) error {
 			return err
 		}
 		u := incident.Update{Type: "api.read", OccurredAt: time.Time{}, Snapshot: snapshotFrom(d)}
-		if alerts, err := s.PagerDuty.ListAlerts(ctx, d.ID, 10); err == nil {
-			u.Alerts, u.AlertTotal = alertsFrom(alerts), len(alerts)
-		}
+		s.gather(ctx, d.ID, &u, time.Now())
 		fallback := req.ChannelID
 		if _, err := s.Store.Update(ctx, d.ID, func(r *incident.Record) (bool, error) {
 			changed := incident.Apply(r, u, time.Now())
@@ -287,7 +268,34 @@ func (s *Syncer) handleTriage(ctx context.Context, req TriageRequest) error {
 	if rec, err = s.Store.Get(ctx, req.IncidentID); err != nil {
 		return err
 	}
-	return s.respond(ctx, req, "Thread for incident "+req.IncidentID+": "+threadLink(rec))
+	if err := s.respond(ctx, req, "Thread for incident "+req.IncidentID+": "+threadLink(rec)); err != nil {
+		return err
+	}
+	if err := s.analyze(ctx, req.IncidentID); err != nil {
+		// The thread is linked; a retry would answer the engineer twice.
+		s.log().Warn("root-cause analysis not posted", "incident", req.IncidentID, "err", err)
+	}
+	return nil
+}
+
+// gather fetches the incident's alerts while its handler collects logs and
+// metrics, then builds the excerpt and finds similar incidents, into u.
+func (s *Syncer) gather(ctx context.Context, id string, u *incident.Update, at time.Time) {
+	collected := make(chan collect.Result, 1)
+	go func() { collected <- s.collect(ctx, u.Snapshot, at) }()
+	var alerts []pagerduty.Alert
+	if s.PagerDuty != nil {
+		var err error
+		if alerts, err = s.PagerDuty.ListAlerts(ctx, id, 10); err == nil {
+			u.Alerts, u.AlertTotal = alertsFrom(alerts), len(alerts)
+		} else {
+			s.log().Warn("could not fetch alerts; using the webhook payload", "incident", id, "err", err)
+		}
+	}
+	res := <-collected
+	u.Metrics, u.Sources = res.Metrics, res.Sources
+	u.Excerpt = s.buildExcerpt(ctx, u.Snapshot, alerts, res.Lines, at)
+	u.Similar = s.similar(*u)
 }
 
 func threadLink(r *incident.Record) string {

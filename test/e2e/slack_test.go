@@ -172,7 +172,8 @@ func TestTriageOpensThreadFromPagerDuty(t *testing.T) {
 	e := start(t, withPagerDutyAPI)
 	e.pd.AddIncident(fakepagerduty.Incident{ID: "PINC202", IncidentNumber: 77, Title: "Disk full on db-3", Status: "acknowledged", Urgency: "low",
 		HTMLURL: "https://acme.pagerduty.com/incidents/PINC202", CreatedAt: time.Now().UTC().Format(time.RFC3339),
-		Service: map[string]any{"id": "PSVC9", "summary": "postgres"}})
+		Service: map[string]any{"id": "PSVC9", "summary": "postgres"}},
+		fakepagerduty.Alert{ID: "A9", Summary: "disk 99%", Severity: "warning", Body: map[string]any{"details": map[string]any{"log": alertLog()}}})
 	code, body := e.postSlack("/slack/commands", slashForm("PINC202", e.slack.ResponseURL("r-open")), time.Now(), signingSecret)
 	if code != 200 || !strings.Contains(slackResponse(t, body), "Opening the thread") {
 		t.Fatalf("%d %s", code, body)
@@ -186,6 +187,11 @@ func TestTriageOpensThreadFromPagerDuty(t *testing.T) {
 	if !strings.Contains(fmt.Sprint(resp.Body["text"]), "archives/"+channel) {
 		t.Fatalf("response = %v", resp.Body)
 	}
+	// The thread /triage opened gets the excerpt and the analysis too.
+	e.eventually("excerpt and RCA replies", func() bool {
+		t := e.slack.Transcript(channel)
+		return strings.Contains(t, "Log excerpt") && strings.Contains(t, "Root-cause analysis")
+	})
 	// Unknown incident: PagerDuty says 404, the user is told.
 	e.postSlack("/slack/commands", slashForm("PNOPE0001", e.slack.ResponseURL("r-404")), time.Now(), signingSecret)
 	e.eventually("404 answer", func() bool { return len(e.slack.ResponseURLPosts()) == 2 })
