@@ -114,7 +114,12 @@ func (c *Consumer) process(ctx context.Context, m redis.XMessage, reclaimed bool
 		return
 	}
 	start := c.Now()
+	hctx, stopBeat := context.WithCancel(ctx)
+	beat := make(chan struct{})
+	go func() { c.heartbeat(hctx, e.ID); close(beat) }()
 	err := c.Handle(ctx, e)
+	stopBeat()
+	<-beat
 	took := c.Now().Sub(start)
 	result := "ok"
 	switch {
@@ -137,5 +142,30 @@ func (c *Consumer) process(ctx context.Context, m redis.XMessage, reclaimed bool
 	}
 	if c.Observe != nil {
 		c.Observe(e.Kind, result, took)
+	}
+}
+
+// keepOwned resets the idle time of an entry this consumer still owns, so
+// a long handler (a slow model, a slow context source) is not reclaimed by
+// another replica while it works. It never takes an entry from another.
+var keepOwned = redis.NewScript(`
+local p = redis.call('XPENDING', KEYS[1], ARGV[1], ARGV[2], ARGV[2], 1)
+if p[1] and p[1][2] == ARGV[3] then
+  return redis.call('XCLAIM', KEYS[1], ARGV[1], ARGV[3], 0, ARGV[2], 'JUSTID')
+end
+return false`)
+
+func (c *Consumer) heartbeat(ctx context.Context, id string) {
+	t := time.NewTicker(max(c.MinIdle/3, 10*time.Millisecond))
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if err := keepOwned.Run(ctx, c.Queue.rdb, []string{c.Queue.Stream}, c.Queue.Group, id, c.Name).Err(); err != nil && !errors.Is(err, redis.Nil) && ctx.Err() == nil {
+				c.Log.Warn("heartbeat failed", "id", id, "err", err)
+			}
+		}
 	}
 }

@@ -166,3 +166,29 @@ func TestEnqueueSurvivesRedisRestartWithError(t *testing.T) {
 		t.Fatalf("after restart: dup=%v err=%v", dup, err)
 	}
 }
+
+// A live consumer working longer than MinIdle keeps its entry: another
+// consumer does not reclaim it meanwhile.
+func TestLongHandlerIsNotReclaimed(t *testing.T) {
+	q, _ := setup(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	started, release := make(chan struct{}), make(chan struct{})
+	var handledByB atomic.Int32
+	a := &queue.Consumer{Queue: q, Name: "A", Block: 20 * time.Millisecond, MinIdle: 100 * time.Millisecond,
+		Handle: func(ctx context.Context, e queue.Entry) error { close(started); <-release; return nil }}
+	go a.Run(ctx)
+	if _, _, err := q.Enqueue(ctx, "E", time.Hour, "k", []byte("slow")); err != nil {
+		t.Fatal(err)
+	}
+	<-started
+	b := &queue.Consumer{Queue: q, Name: "B", Block: 20 * time.Millisecond, MinIdle: 100 * time.Millisecond,
+		Handle: func(ctx context.Context, e queue.Entry) error { handledByB.Add(1); return nil }}
+	go b.Run(ctx)
+	time.Sleep(800 * time.Millisecond) // eight reclaim windows: without the heartbeat B takes it
+	close(release)
+	waitFor(t, "ack", func() bool { p, _ := q.Pending(ctx); return p == 0 })
+	if n := handledByB.Load(); n != 0 {
+		t.Fatalf("entry reclaimed %d time(s) while its handler was alive", n)
+	}
+}
