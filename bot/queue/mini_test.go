@@ -20,8 +20,12 @@ type lockedBuf struct {
 	b  bytes.Buffer
 }
 
-func (l *lockedBuf) Write(p []byte) (int, error) { l.mu.Lock(); defer l.mu.Unlock(); return l.b.Write(p) }
-func (l *lockedBuf) String() string              { l.mu.Lock(); defer l.mu.Unlock(); return l.b.String() }
+func (l *lockedBuf) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+func (l *lockedBuf) String() string { l.mu.Lock(); defer l.mu.Unlock(); return l.b.String() }
 
 // The embedded store (demo, no REDIS_URL) runs the heartbeat script too.
 func TestHeartbeatOnEmbeddedStore(t *testing.T) {
@@ -37,7 +41,11 @@ func TestHeartbeatOnEmbeddedStore(t *testing.T) {
 	var logs lockedBuf
 	done := make(chan struct{})
 	c := &queue.Consumer{Queue: q, Name: "A", Block: 20 * time.Millisecond, MinIdle: 60 * time.Millisecond, Log: slog.New(slog.NewTextHandler(&logs, nil)),
-		Handle: func(ctx context.Context, e queue.Entry) error { time.Sleep(200 * time.Millisecond); close(done); return nil }}
+		Handle: func(ctx context.Context, e queue.Entry) error {
+			time.Sleep(200 * time.Millisecond)
+			close(done)
+			return nil
+		}}
 	go c.Run(ctx)
 	if _, _, err := q.Enqueue(ctx, "E", time.Hour, "k", []byte("p")); err != nil {
 		t.Fatal(err)
