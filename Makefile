@@ -36,6 +36,13 @@ fuzz:
 	$(GO) test ./bot/redact -run '^$$' -fuzz FuzzRedact -fuzztime $(FUZZTIME)
 	$(GO) test ./bot/logtmpl -run '^$$' -fuzz FuzzMiner -fuzztime $(FUZZTIME)
 	$(GO) test ./bot/inject -run '^$$' -fuzz FuzzCheck -fuzztime $(FUZZTIME)
+	$(GO) test ./knowledge/kb -run '^$$' -fuzz FuzzParseJSONL -fuzztime $(FUZZTIME)
+	$(GO) test ./knowledge/kb -run '^$$' -fuzz FuzzParseMarkdown -fuzztime $(FUZZTIME)
+	$(GO) test ./knowledge/search -run '^$$' -fuzz FuzzTokens -fuzztime $(FUZZTIME)
+	$(GO) test ./bot/rca -run '^$$' -fuzz FuzzReply -fuzztime $(FUZZTIME)
+	$(GO) test ./bot/catalog -run '^$$' -fuzz FuzzValidate -fuzztime $(FUZZTIME)
+	$(GO) test ./bot/collect -run '^$$' -fuzz FuzzAnswers -fuzztime $(FUZZTIME)
+	$(GO) test ./bot/server -run '^$$' -fuzz FuzzSlackEndpoints -fuzztime $(FUZZTIME)
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...

@@ -1,0 +1,72 @@
+package server_test
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/opsgate/opsgate/bot/incident"
+	"github.com/opsgate/opsgate/bot/queue"
+	"github.com/opsgate/opsgate/bot/server"
+	"github.com/opsgate/opsgate/test/redistest"
+)
+
+const slackSecret = "fuzz-signing-secret"
+
+func slackSign(body []byte, ts string) string {
+	m := hmac.New(sha256.New, []byte(slackSecret))
+	m.Write([]byte("v0:" + ts + ":"))
+	m.Write(body)
+	return "v0=" + hex.EncodeToString(m.Sum(nil))
+}
+
+// FuzzSlackEndpoints sends arbitrary, correctly signed bodies to the
+// command and interaction endpoints (so parsing is reached), and arbitrary
+// unsigned ones: no panic, only documented statuses, and an unsigned body
+// is always refused.
+func FuzzSlackEndpoints(f *testing.F) {
+	f.Add("command=%2Ftriage&text=help&user_id=U1&channel_id=C1&response_url=https%3A%2F%2Fhooks.slack.com%2Fx", true)
+	f.Add("command=%2Ftriage&text=search+db+refused", true)
+	f.Add(`payload={"type":"block_actions","user":{"id":"U1"},"actions":[{"action_id":"reveal_masked","value":"P1"}]}`, true)
+	f.Add("payload=%7B%22type%22%3A%22block_actions%22%7D", true)
+	f.Add("%zz&&==", true)
+	f.Add("command=%2Ftriage&text=P1", false)
+	srv := redistest.Start(f)
+	rdb := srv.Client()
+	s := &server.Server{Queue: queue.New(rdb), Incidents: incident.NewStore(rdb, time.Hour, nil), Redis: rdb,
+		SigningSecret: slackSecret, MaxAge: 49 * time.Hour, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	h := s.Handler()
+	allowed := map[int]bool{200: true, 400: true, 401: true, 413: true, 503: true}
+	f.Fuzz(func(t *testing.T, body string, signed bool) {
+		for _, path := range []string{"/slack/commands", "/slack/interactions"} {
+			req := httptest.NewRequest(http.MethodPost, path, strings.NewReader(body))
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			ts := strconv.FormatInt(time.Now().Unix(), 10)
+			req.Header.Set("X-Slack-Request-Timestamp", ts)
+			if signed {
+				req.Header.Set("X-Slack-Signature", slackSign([]byte(body), ts))
+			} else {
+				req.Header.Set("X-Slack-Signature", "v0=00")
+			}
+			w := httptest.NewRecorder()
+			h.ServeHTTP(w, req)
+			if !allowed[w.Code] {
+				t.Fatalf("%s: status %d: %s", path, w.Code, w.Body.String())
+			}
+			if !signed && w.Code != http.StatusUnauthorized {
+				t.Fatalf("%s: unsigned body answered %d", path, w.Code)
+			}
+			if strings.Contains(w.Body.String(), slackSecret) {
+				t.Fatal("secret in an answer")
+			}
+		}
+	})
+}
