@@ -18,7 +18,10 @@ import (
 // the checks dropped. lines maps excerpt line ids to their sanitized text;
 // tickets gives the dates of the similar incidents the analysis may cite.
 // Proposed actions render without buttons: approvals are separate.
-func RCAReply(a *rca.Analysis, lines map[string]string, tickets []incident.Similar) slackapi.Message {
+//
+// incidentID, when set, adds 👍/👎 buttons: responders' verdicts go into
+// the knowledge base with the incident when it resolves.
+func RCAReply(a *rca.Analysis, lines map[string]string, tickets []incident.Similar, incidentID string) slackapi.Message {
 	var head string
 	switch {
 	case a.Source == "extractive":
@@ -100,8 +103,19 @@ func RCAReply(a *rca.Analysis, lines map[string]string, tickets []incident.Simil
 		}
 		blocks = append(blocks, slack.NewContextBlock("rca_dropped", mrkdwn(Truncate(d.String(), maxSectionText))))
 	}
+	if incidentID != "" {
+		up := slack.NewButtonBlockElement(ActionVerdictUp, incidentID, slack.NewTextBlockObject(slack.PlainTextType, ":+1: Helpful", true, false))
+		down := slack.NewButtonBlockElement(ActionVerdictDown, incidentID, slack.NewTextBlockObject(slack.PlainTextType, ":-1: Wrong", true, false))
+		blocks = append(blocks, slack.NewActionBlock("rca_verdict", up, down))
+	}
 	return slackapi.Message{Text: "Root-cause analysis: " + Truncate(oneLine(a.Summary), 200), Blocks: blocks}
 }
+
+// Verdict buttons on the RCA reply (value: the incident id).
+const (
+	ActionVerdictUp   = "rca_verdict_up"
+	ActionVerdictDown = "rca_verdict_down"
+)
 
 func params(p map[string]string) string {
 	keys := make([]string, 0, len(p))

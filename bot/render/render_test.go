@@ -204,7 +204,7 @@ func TestRCAGolden(t *testing.T) {
 			Evidence: []rca.Evidence{{Claim: "Root cause then: leaked connections", Citations: []string{"INC-3121"}}, {Claim: "Strongest log lines", Citations: []string{"L2", "L3"}}}},
 	}
 	for name, a := range cases {
-		m := RCAReply(a, lines, tickets)
+		m := RCAReply(a, lines, tickets, "Q1ABC")
 		raw, _ := json.Marshal(m.Blocks)
 		if err := fakeslack.ValidateBlocks(raw); err != nil {
 			t.Fatal(name, err)

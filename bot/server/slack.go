@@ -163,6 +163,14 @@ func (s *Server) interaction(w http.ResponseWriter, r *http.Request) {
 				return
 			}
 		}
+		if (a.ActionID == render.ActionVerdictUp || a.ActionID == render.ActionVerdictDown) && pagerduty.ValidID(a.Value) {
+			up := a.ActionID == render.ActionVerdictUp
+			payload, _ := json.Marshal(threads.VerdictRequest{IncidentID: a.Value, UserID: cb.User.ID, Up: up, ResponseURL: cb.ResponseURL})
+			if _, _, err := s.Queue.Enqueue(r.Context(), fmt.Sprintf("verdict:%s:%s:%t", cb.User.ID, a.Value, up), 5*time.Second, threads.KindVerdict, payload); err != nil {
+				apiError(w, http.StatusServiceUnavailable, "unavailable", "try again")
+				return
+			}
+		}
 	}
 	w.WriteHeader(http.StatusOK)
 }

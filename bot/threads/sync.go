@@ -136,7 +136,7 @@ func (s *Syncer) step(ctx context.Context, rec *incident.Record) error {
 		if err != nil {
 			return err
 		}
-		msg := render.RCAReply(view.RCA, lineTexts(view), view.Similar)
+		msg := render.RCAReply(view.RCA, lineTexts(view), view.Similar, rec.Snapshot.ID)
 		msg.ThreadTS = rec.Thread.TS
 		if _, _, err := s.Slack.PostMessage(ctx, rec.Thread.Channel, msg); err != nil {
 			return permanent(err)
@@ -376,6 +376,24 @@ func (s *Syncer) learn(ctx context.Context, rec *incident.Record) error {
 	}
 	t := kb.Ticket{ID: rec.Snapshot.ID, Title: view.Snapshot.Title, Body: body.String(), Resolution: resolution,
 		Service: view.Snapshot.ServiceName, Created: rec.Snapshot.CreatedAt, Resolved: resolvedAt, URL: rec.Snapshot.HTMLURL, Source: "opsgate"}
+	if a := view.RCA; a != nil {
+		up, down, err := s.verdicts(ctx, rec.Snapshot.ID)
+		if err != nil {
+			return err
+		}
+		verdict := fmt.Sprintf("responders' verdict: %d 👍, %d 👎", up, down)
+		// A model root cause responders did not reject becomes the ticket's
+		// root cause; otherwise it is kept only as a labelled note.
+		if a.Source != "extractive" && a.RootCause != "" && !a.InsufficientEvidence && up >= down && (up > 0 || !a.Hypothesis) {
+			t.RootCause = a.RootCause
+			t.Category = a.Category
+		}
+		fmt.Fprintf(&body, "RCA (%s, confidence %.0f%%, %s): %s %s\n", a.Source, 100*a.Confidence, verdict, a.Summary, a.RootCause)
+		for _, x := range a.Actions {
+			fmt.Fprintf(&body, "Proposed action: %s %v\n", x.ID, x.Params)
+		}
+		t.Body = body.String()
+	}
 	if err := s.Knowledge.Add(ctx, t); err != nil {
 		return err
 	}

@@ -124,6 +124,12 @@ func (s *Syncer) Handle(ctx context.Context, e queue.Entry) error {
 			return fmt.Errorf("reveal request: malformed: %w", queue.ErrPermanent)
 		}
 		return s.handleReveal(ctx, req)
+	case KindVerdict:
+		var req VerdictRequest
+		if err := json.Unmarshal(e.Payload, &req); err != nil || !pagerduty.ValidID(req.IncidentID) || req.UserID == "" {
+			return fmt.Errorf("verdict: malformed: %w", queue.ErrPermanent)
+		}
+		return s.handleVerdict(ctx, req)
 	case KindTriage:
 		var req TriageRequest
 		if err := json.Unmarshal(e.Payload, &req); err != nil || !pagerduty.ValidID(req.IncidentID) {
