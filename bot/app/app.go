@@ -20,6 +20,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/opsgate/opsgate/bot/audit"
+	"github.com/opsgate/opsgate/bot/catalog"
 	"github.com/opsgate/opsgate/bot/config"
 	"github.com/opsgate/opsgate/bot/incident"
 	"github.com/opsgate/opsgate/bot/metrics"
@@ -141,13 +142,12 @@ func New(ctx context.Context, o Options) (*App, error) {
 	} else if col != nil {
 		a.Syncer.Collector = col
 	}
-	if file != nil && len(file.Targets) > 0 {
-		a.Syncer.Scope = func(s incident.Snapshot) []string {
-			if t, ok := file.Targets[s.ServiceName]; ok {
-				return t
-			}
-			return []string{s.ServiceName}
-		}
+	if a.Syncer.Catalog, err = o.File.Catalog(); err != nil {
+		a.Close()
+		return nil, fmt.Errorf("%w: OPSGATE_CONFIG: %v", config.ErrInvalid, err)
+	}
+	if file != nil && len(file.Scopes) > 0 {
+		a.Syncer.Scope = func(s incident.Snapshot) catalog.Scope { return file.ScopeFor(s.ServiceName) }
 	}
 	srv := &server.Server{
 		Queue: a.Queue, Incidents: a.Store, Redis: a.Redis,

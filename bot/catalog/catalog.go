@@ -1,111 +1,170 @@
 // Package catalog is the closed set of remediation actions opsgate may
-// propose. Each action has typed parameters validated in code; the target
-// of every action must lie inside the incident's scope (its service), so
-// even a fully compromised model cannot name anything else.
+// propose and run. Actions are declared (built in, or `actions:` in the
+// config) with typed parameters validated in code; parameters whose values
+// come from the incident's scope can only name what that incident touches,
+// so even a fully compromised model cannot name anything else. Parameters
+// are substituted only into argument slots, after validation: no value can
+// become a flag, a path outside its pattern, or a second command.
 package catalog
 
 import (
+	"bytes"
+	"encoding/json"
 	"fmt"
 	"regexp"
 	"slices"
 	"sort"
 	"strconv"
 	"strings"
+	"text/template"
+	"time"
 )
 
-// Kind is a parameter type.
-type Kind string
-
-const (
-	Name   Kind = "name"   // a Kubernetes-style name: lowercase, digits, dashes
-	Int    Kind = "int"    // an integer in [Min, Max]
-	Target Kind = "target" // a name that must be in the incident's scope
-)
-
-// Param is one typed parameter.
-type Param struct {
-	Name     string
-	Kind     Kind
-	Min, Max int
-	Optional bool
-}
-
-// Action is a catalog entry.
-type Action struct {
-	ID          string
-	Description string
-	Params      []Param
-	Reversible  bool // has an undo
-}
-
-// Default is the built-in catalog. Where an action runs (cluster,
-// namespace) comes from trusted configuration at execution time, never
-// from a proposal.
-var Default = []Action{
-	{ID: "restart-deployment", Description: "rolling restart of a deployment", Reversible: false,
-		Params: []Param{{Name: "deployment", Kind: Target}}},
-	{ID: "rollback-deployment", Description: "roll a deployment back to its previous revision", Reversible: true,
-		Params: []Param{{Name: "deployment", Kind: Target}}},
-	{ID: "scale-deployment", Description: "set a deployment's replica count", Reversible: true,
-		Params: []Param{{Name: "deployment", Kind: Target}, {Name: "replicas", Kind: Int, Min: 1, Max: 50}}},
-	{ID: "toggle-feature-flag", Description: "turn a feature flag off (or on) for a service", Reversible: true,
-		Params: []Param{{Name: "service", Kind: Target}, {Name: "flag", Kind: Name}, {Name: "enabled", Kind: Int, Min: 0, Max: 1}}},
+// Default is the built-in catalog, used when the config declares none:
+// Kubernetes deployment actions on the incident's targets, in kubectl's
+// configured namespace (trusted configuration, never a proposal).
+var Default = []Spec{
+	{ID: "restart-deployment", Description: "rolling restart of a deployment", Risk: RiskMedium,
+		Params: map[string]*Param{"deployment": {EnumFrom: "scope.targets"}},
+		Run:    Exec{Kubectl: []string{"rollout", "restart", "deployment/{{.deployment}}"}}, Approvals: Approvals{Required: 1}},
+	{ID: "rollback-deployment", Description: "roll a deployment back to its previous revision", Risk: RiskMedium,
+		Params: map[string]*Param{"deployment": {EnumFrom: "scope.targets"}},
+		Run:    Exec{Kubectl: []string{"rollout", "undo", "deployment/{{.deployment}}"}}, Approvals: Approvals{Required: 1}},
+	{ID: "scale-deployment", Description: "set a deployment's replica count", Risk: RiskMedium,
+		Params: map[string]*Param{"deployment": {EnumFrom: "scope.targets"}, "replicas": {Type: TypeInt, Min: 1, Max: 50}},
+		Run:    Exec{Kubectl: []string{"scale", "deployment/{{.deployment}}", "--replicas={{.replicas}}"}}, Approvals: Approvals{Required: 1}},
 }
 
 var nameRe = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$`)
 
-// Scoped is the catalog for one incident: Targets are the names its
-// actions may touch (the incident's service and what the config maps it to).
-type Scoped struct {
-	Actions []Action
-	Targets []string
+// Catalog is a validated set of actions.
+type Catalog struct {
+	specs []Spec
 }
 
-// For returns the default catalog scoped to the given targets (normalised
-// to lowercase; names that are not valid targets are skipped).
+// New validates specs; the error lists every problem with its path.
+func New(specs []Spec) (*Catalog, error) {
+	c := &Catalog{specs: make([]Spec, len(specs))}
+	var errs []string
+	seen := map[string]int{}
+	for i := range specs {
+		s := specs[i]
+		params := make(map[string]*Param, len(s.Params))
+		for k, p := range s.Params {
+			if p != nil {
+				cp := *p
+				p = &cp
+			}
+			params[k] = p
+		}
+		s.Params = params
+		where := fmt.Sprintf("actions[%d]", i)
+		if s.ID != "" {
+			where += " (" + s.ID + ")"
+		}
+		errs = append(errs, s.check(where)...)
+		if j, dup := seen[s.ID]; dup {
+			errs = append(errs, fmt.Sprintf("%s: same id as actions[%d]", where, j))
+		}
+		seen[s.ID] = i
+		c.specs[i] = s
+	}
+	if len(errs) > 0 {
+		return nil, fmt.Errorf("%w:\n  %s", ErrInvalid, strings.Join(errs, "\n  "))
+	}
+	return c, nil
+}
+
+// MustDefault is the built-in catalog.
+func MustDefault() *Catalog {
+	c, err := New(Default)
+	if err != nil {
+		panic(err)
+	}
+	return c
+}
+
+// Specs returns the actions.
+func (c *Catalog) Specs() []Spec { return c.specs }
+
+// Get returns an action by id.
+func (c *Catalog) Get(id string) (Spec, bool) {
+	for _, s := range c.specs {
+		if s.ID == id {
+			return s, true
+		}
+	}
+	return Spec{}, false
+}
+
+// Scope is what one incident's actions may name.
+type Scope struct {
+	Targets    []string `yaml:"targets"`
+	Namespaces []string `yaml:"namespaces"`
+	Hosts      []string `yaml:"hosts"`
+}
+
+func (s Scope) list(name string) []string {
+	switch name {
+	case "scope.targets":
+		return s.Targets
+	case "scope.namespaces":
+		return s.Namespaces
+	case "scope.hosts":
+		return s.Hosts
+	}
+	return nil
+}
+
+// Scoped is the catalog for one incident.
+type Scoped struct {
+	Catalog *Catalog
+	Scope   Scope
+}
+
+// For scopes the catalog to an incident.
+func (c *Catalog) For(s Scope) Scoped { return Scoped{Catalog: c, Scope: s} }
+
+// For is the built-in catalog scoped to targets (lowercased; names that
+// cannot be Kubernetes names are left out).
 func For(targets ...string) Scoped {
-	s := Scoped{Actions: Default}
+	var ts []string
 	for _, t := range targets {
 		t = strings.ToLower(strings.TrimSpace(t))
-		if nameRe.MatchString(t) && !slices.Contains(s.Targets, t) {
-			s.Targets = append(s.Targets, t)
+		if nameRe.MatchString(t) && !slices.Contains(ts, t) {
+			ts = append(ts, t)
 		}
 	}
-	return s
-}
-
-func (s Scoped) find(id string) (Action, bool) {
-	for _, a := range s.Actions {
-		if a.ID == id {
-			return a, true
-		}
-	}
-	return Action{}, false
+	return MustDefault().For(Scope{Targets: ts})
 }
 
 // Validate returns "" when the action may be proposed, else why not.
 func (s Scoped) Validate(id string, params map[string]string) string {
-	a, ok := s.find(id)
+	spec, ok := s.Catalog.Get(id)
 	if !ok {
 		return "not in the action catalog"
 	}
-	known := map[string]bool{}
-	for _, p := range a.Params {
-		known[p.Name] = true
-		v, present := params[p.Name]
+	names := make([]string, 0, len(spec.Params))
+	for n := range spec.Params {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		p := spec.Params[n]
+		v, present := params[n]
 		if !present {
 			if p.Optional {
 				continue
 			}
-			return "missing parameter " + p.Name
+			return "missing parameter " + n
 		}
-		if why := p.check(v, s.Targets); why != "" {
+		if why := p.checkValue(n, v, s.Scope); why != "" {
 			return why
 		}
 	}
 	var extra []string
 	for k := range params {
-		if !known[k] {
+		if _, ok := spec.Params[k]; !ok {
 			extra = append(extra, k)
 		}
 	}
@@ -116,47 +175,150 @@ func (s Scoped) Validate(id string, params map[string]string) string {
 	return ""
 }
 
-func (p Param) check(v string, targets []string) string {
-	switch p.Kind {
-	case Int:
+// unsafeValue refuses what could change an argument's meaning whatever the
+// pattern says: a leading dash (a flag), control characters (a second
+// line), path traversal.
+func unsafeValue(v string) bool {
+	if v == "" || strings.HasPrefix(v, "-") || strings.Contains(v, "..") {
+		return true
+	}
+	for _, r := range v {
+		if r < 0x20 || r == 0x7f {
+			return true
+		}
+	}
+	return false
+}
+
+func (p *Param) checkValue(name, v string, scope Scope) string {
+	switch p.Type {
+	case TypeInt:
 		n, err := strconv.Atoi(v)
 		if err != nil || n < p.Min || n > p.Max {
-			return fmt.Sprintf("%s must be an integer in [%d, %d]", p.Name, p.Min, p.Max)
+			return fmt.Sprintf("%s must be an integer in [%d, %d]", name, p.Min, p.Max)
 		}
-	case Name:
-		if !nameRe.MatchString(v) {
-			return p.Name + " must be a lowercase name (letters, digits, dashes)"
+		return ""
+	case TypeDuration:
+		d, err := time.ParseDuration(v)
+		if err != nil || d < time.Duration(p.Min)*time.Second || d > time.Duration(p.Max)*time.Second {
+			return fmt.Sprintf("%s must be a duration between %ds and %ds", name, p.Min, p.Max)
 		}
-	case Target:
-		if !nameRe.MatchString(v) {
-			return p.Name + " must be a lowercase name (letters, digits, dashes)"
+		return ""
+	}
+	if unsafeValue(v) || len(v) > 253 {
+		return fmt.Sprintf("%s %q is not an acceptable value (empty, leading dash, control character, '..' or too long)", name, v)
+	}
+	switch {
+	case p.re != nil:
+		if !p.re.MatchString(v) {
+			return fmt.Sprintf("%s %q does not match %s", name, v, p.Pattern)
 		}
-		if !slices.Contains(targets, v) {
-			return fmt.Sprintf("%s %q is outside this incident's scope %v", p.Name, v, targets)
+	case len(p.Enum) > 0:
+		if !slices.Contains(p.Enum, v) {
+			return fmt.Sprintf("%s must be one of %v", name, p.Enum)
+		}
+	case p.EnumFrom != "":
+		allowed := scope.list(p.EnumFrom)
+		if !slices.Contains(allowed, v) {
+			return fmt.Sprintf("%s %q is outside this incident's scope %v", name, v, allowed)
 		}
 	}
 	return ""
 }
 
-// Describe lists the actions for the prompt, with the allowed targets.
+// Describe lists the actions for the prompt, with the values allowed here;
+// actions whose scoped parameters have no allowed value are left out.
 func (s Scoped) Describe() []string {
-	if len(s.Targets) == 0 {
-		return nil // nothing in scope: propose nothing
-	}
 	var out []string
-	for _, a := range s.Actions {
+	for _, a := range s.Catalog.specs {
 		var ps []string
-		for _, p := range a.Params {
-			switch p.Kind {
-			case Int:
-				ps = append(ps, fmt.Sprintf("%s: integer %d–%d", p.Name, p.Min, p.Max))
-			case Target:
-				ps = append(ps, fmt.Sprintf("%s ∈ [%s]", p.Name, strings.Join(s.Targets, ", ")))
+		ok := true
+		names := make([]string, 0, len(a.Params))
+		for n := range a.Params {
+			names = append(names, n)
+		}
+		sort.Strings(names)
+		for _, n := range names {
+			p := a.Params[n]
+			switch {
+			case p.Type == TypeInt:
+				ps = append(ps, fmt.Sprintf("%s: integer %d–%d", n, p.Min, p.Max))
+			case p.Type == TypeDuration:
+				ps = append(ps, fmt.Sprintf("%s: duration %ds–%ds", n, p.Min, p.Max))
+			case p.EnumFrom != "":
+				vals := s.Scope.list(p.EnumFrom)
+				if len(vals) == 0 && !p.Optional {
+					ok = false
+				}
+				ps = append(ps, fmt.Sprintf("%s ∈ [%s]", n, strings.Join(vals, ", ")))
+			case len(p.Enum) > 0:
+				ps = append(ps, fmt.Sprintf("%s ∈ [%s]", n, strings.Join(p.Enum, ", ")))
 			default:
-				ps = append(ps, p.Name+": name")
+				ps = append(ps, fmt.Sprintf("%s: matching %s", n, p.Pattern))
 			}
 		}
-		out = append(out, fmt.Sprintf("%s(%s) — %s", a.ID, strings.Join(ps, "; "), a.Description))
+		if ok {
+			out = append(out, fmt.Sprintf("%s(%s) — %s [risk %s]", a.ID, strings.Join(ps, "; "), a.Description, a.Risk))
+		}
 	}
 	return out
+}
+
+// Preview renders what an action would run with validated params: the
+// argument vector (kubectl, command, ssh) or the HTTP request. Callers
+// validate first; Preview re-checks and refuses invalid params.
+func (s Scoped) Preview(id string, params map[string]string) ([]string, error) {
+	if why := s.Validate(id, params); why != "" {
+		return nil, fmt.Errorf("%s: %s", id, why)
+	}
+	spec, _ := s.Catalog.Get(id)
+	e := spec.Run
+	fill := func(slot string, jsonValues bool) (string, error) {
+		data := map[string]string{}
+		for k, v := range params {
+			if jsonValues {
+				b, _ := json.Marshal(v)
+				v = strings.Trim(string(b), `"`)
+			}
+			data[k] = v
+		}
+		t, err := template.New("slot").Option("missingkey=error").Parse(slot)
+		if err != nil {
+			return "", err
+		}
+		var b bytes.Buffer
+		if err := t.Execute(&b, data); err != nil {
+			return "", err
+		}
+		return b.String(), nil
+	}
+	var slots []string
+	var prefix []string
+	switch {
+	case len(e.Kubectl) > 0:
+		prefix, slots = []string{"kubectl"}, e.Kubectl
+	case e.Command != nil:
+		slots = e.Command.Argv
+	case e.SSH != nil:
+		host, err := fill(e.SSH.Host, false)
+		if err != nil {
+			return nil, err
+		}
+		prefix, slots = []string{"ssh", e.SSH.User + "@" + host, "--"}, e.SSH.Command
+	case e.HTTP != nil:
+		body, err := fill(e.HTTP.Body, true)
+		if err != nil {
+			return nil, err
+		}
+		return []string{e.HTTP.Method, e.HTTP.URL, body}, nil
+	}
+	out := append([]string(nil), prefix...)
+	for _, slot := range slots {
+		v, err := fill(slot, false)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, nil
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/opsgate/opsgate/bot/app"
+	"github.com/opsgate/opsgate/bot/catalog"
 	"github.com/opsgate/opsgate/bot/config"
 	"github.com/opsgate/opsgate/bot/excerpt"
 	"github.com/opsgate/opsgate/bot/incident"
@@ -75,14 +76,18 @@ func runTriage(ctx context.Context, path, alert, service, cfgPath string, asJSON
 		cfgPath = env.ConfigFile
 	}
 	engine := redact.Default()
+	var file *config.File
 	if cfgPath != "" {
-		f, err := config.LoadFile(cfgPath)
-		if err != nil {
+		if file, err = config.LoadFile(cfgPath); err != nil {
 			return err
 		}
-		if engine, err = f.Engine(); err != nil {
+		if engine, err = file.Engine(); err != nil {
 			return err
 		}
+	}
+	cat, err := file.Catalog()
+	if err != nil {
+		return err
 	}
 	r := stdin
 	if path != "-" {
@@ -126,15 +131,15 @@ func runTriage(ctx context.Context, path, alert, service, cfgPath string, asJSON
 	}
 	sess := engine.NewSession()
 	view := threads.Sanitized(rec, sess)
-	targets := []string{}
+	scope := catalog.Scope{} // no service: nothing in scope, no action can be proposed
 	if service != "" {
-		targets = append(targets, view.Snapshot.ServiceName)
+		scope = file.ScopeFor(view.Snapshot.ServiceName)
 	}
 	an, err := app.NewAnalyzer(ctx, env, &sanitize.Guard{Engine: engine}, retry.Policy{}, log)
 	if err != nil {
 		return err
 	}
-	rep.RCA = an.Analyze(ctx, threads.RCAContext(view, targets))
+	rep.RCA = an.Analyze(ctx, threads.RCAContext(view, cat.For(scope)))
 	rep.Excerpt, rep.Similar, rep.Flags, rep.Masked = view.Excerpt, view.Similar, view.Excerpt.Flagged(), len(sess.Mapping())
 	if asJSON {
 		enc := json.NewEncoder(stdout)

@@ -10,6 +10,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/opsgate/opsgate/bot/catalog"
 	"github.com/opsgate/opsgate/bot/collect"
 
 	"github.com/opsgate/opsgate/bot/redact"
@@ -26,9 +27,30 @@ type File struct {
 	Approvers Approvers `yaml:"approvers"`
 	// Handlers declare what context to collect per incident (first match wins).
 	Handlers []collect.Handler `yaml:"handlers"`
-	// Targets maps a service name to the names its actions may target
-	// (default: the service's own name).
-	Targets map[string][]string `yaml:"targets"`
+	// Actions is the action catalog (default: the built-in one).
+	Actions []catalog.Spec `yaml:"actions"`
+	// Scopes maps a service name to what its incidents' actions may name:
+	// targets, namespaces, hosts (default: targets = the service's name).
+	Scopes map[string]catalog.Scope `yaml:"scopes"`
+}
+
+// Catalog builds the action catalog: the configured actions, or the
+// built-in ones when none are configured.
+func (f *File) Catalog() (*catalog.Catalog, error) {
+	if f == nil || len(f.Actions) == 0 {
+		return catalog.MustDefault(), nil
+	}
+	return catalog.New(f.Actions)
+}
+
+// ScopeFor is what an incident of the service may name.
+func (f *File) ScopeFor(serviceName string) catalog.Scope {
+	if f != nil {
+		if s, ok := f.Scopes[serviceName]; ok {
+			return s
+		}
+	}
+	return catalog.For(serviceName).Scope
 }
 
 // Collector builds the context collector from the handlers (nil: none).
@@ -117,6 +139,9 @@ func ParseFile(data []byte) (*File, error) {
 		}
 	}
 	if _, err := redact.New(cfg.Redaction); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrInvalid, err)
+	}
+	if _, err := cfg.Catalog(); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrInvalid, err)
 	}
 	if _, err := cfg.Collector(); err != nil {

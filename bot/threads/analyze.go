@@ -36,8 +36,8 @@ func lineTexts(r *incident.Record) map[string]string {
 // RCAContext builds what the analysis may see and cite from a sanitized
 // view of the record: the excerpt's prompt lines (flagged lines withheld),
 // the alert summaries, the similar tickets and the catalog scoped to the
-// incident's service. Nothing in it comes from the raw record.
-func RCAContext(view *incident.Record, targets []string) rca.Context {
+// incident. Nothing in it comes from the raw record.
+func RCAContext(view *incident.Record, scope catalog.Scoped) rca.Context {
 	snap := view.Snapshot
 	c := rca.Context{IncidentID: snap.ID, Service: snap.ServiceName, Title: snap.Title, Lines: lineTexts(view)}
 	for _, a := range snap.Alerts {
@@ -69,7 +69,6 @@ func RCAContext(view *incident.Record, targets []string) rca.Context {
 		}
 		c.Tickets = append(c.Tickets, rca.Ticket{ID: t.ID, Title: t.Title, RootCause: t.RootCause, Resolution: t.Resolution, Date: d, Similarity: t.Similarity})
 	}
-	scope := catalog.For(targets...)
 	c.Catalog, c.Actions = scope, scope.Describe()
 	return c
 }
@@ -93,11 +92,15 @@ func (s *Syncer) analyze(ctx context.Context, id string) error {
 	if err != nil {
 		return err
 	}
-	targets := []string{view.Snapshot.ServiceName}
+	scope := catalog.For(view.Snapshot.ServiceName).Scope // masked service names scope nothing
 	if s.Scope != nil {
-		targets = s.Scope(rec.Snapshot)
+		scope = s.Scope(rec.Snapshot)
 	}
-	a := s.Analyzer.Analyze(ctx, RCAContext(view, targets))
+	cat := s.Catalog
+	if cat == nil {
+		cat = catalog.MustDefault()
+	}
+	a := s.Analyzer.Analyze(ctx, RCAContext(view, cat.For(scope)))
 	if _, err := s.Store.Update(ctx, id, func(r *incident.Record) (bool, error) {
 		if r.RCA != nil {
 			return false, nil

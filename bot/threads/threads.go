@@ -16,6 +16,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/opsgate/opsgate/bot/audit"
+	"github.com/opsgate/opsgate/bot/catalog"
 	"github.com/opsgate/opsgate/bot/collect"
 	"github.com/opsgate/opsgate/bot/excerpt"
 	"github.com/opsgate/opsgate/bot/incident"
@@ -102,8 +103,10 @@ type Syncer struct {
 
 	Analyzer  *rca.Analyzer // root-cause analysis (nil: none)
 	Collector Collector     // context handlers (nil: alert bodies only)
-	// Scope names what this incident's actions may target (nil: its service).
-	Scope func(incident.Snapshot) []string
+	// Catalog is the action catalog (nil: the built-in one).
+	Catalog *catalog.Catalog
+	// Scope names what this incident's actions may name (nil: targets = its service).
+	Scope func(incident.Snapshot) catalog.Scope
 }
 
 func (s *Syncer) log() *slog.Logger {
