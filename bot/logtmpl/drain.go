@@ -195,7 +195,9 @@ func (m *Miner) Render(content string, c *Cluster) (string, []Var) {
 			if strings.Contains(t, VarNum) && t != VarNum {
 				typ = VarNum
 			}
-			toks = append(toks, t)
+			// The type, not the cluster's token: that token was mined from
+			// some raw line and may keep pieces of its value ("Tr<NUM>ub").
+			toks = append(toks, typ)
 			vars = append(vars, Var{Type: typ, Value: raw})
 			i++
 			return

@@ -231,6 +231,20 @@ func (s *scanner) analyzeShaped(a, b, depth int, given *shape) {
 		s.url(a, b, a+i)
 		return
 	}
+	// A path with a query string ("/login?user=bob&password=s3cret"):
+	// each pair is a key=value.
+	if q := bytes.IndexByte(t, '?'); q > 0 && bytes.IndexByte(t[q:], '=') > 0 && t[0] == '/' {
+		start := a + q + 1
+		for i := start; i <= b; i++ {
+			if i == b || line[i] == '&' {
+				if eq := bytes.IndexByte(line[start:i], '='); eq > 0 && identKey(line[start:start+eq]) {
+					s.keyValue(start, start+eq, start+eq+1, i, depth)
+				}
+				start = i + 1
+			}
+		}
+		return
+	}
 	// key=value
 	if eq := bytes.IndexByte(t, '='); eq > 0 && identKey(t[:eq]) && !(eq+1 < len(t) && t[eq+1] == '=') &&
 		(eq < len(t)-1 || secretKey(t[:eq]) != expNone || hostKey(t[:eq])) {
@@ -263,9 +277,10 @@ func (s *scanner) analyzeShaped(a, b, depth int, given *shape) {
 
 func (s *scanner) keyValue(ka, kb, va, vb, depth int) {
 	key := s.line[ka:kb]
-	// value ends at a literal "\n" / "\t" escape or '&' (query strings)
+	// value ends at a literal "\n" / "\t" escape, or at '&' when a
+	// query-string pair follows ("&user=x"); "Tr0ub4dor&3xyz" is one value
 	for i := va; i < vb; i++ {
-		if c := s.line[i]; c == '\\' || c == '&' {
+		if c := s.line[i]; c == '\\' || (c == '&' && nextIsPair(s.line[i+1:vb])) {
 			if i+1 < vb {
 				s.analyze(i+1, vb, depth+1)
 			}
@@ -336,4 +351,10 @@ func hostLike(w []byte) bool {
 		}
 	}
 	return letter
+}
+
+// nextIsPair reports whether t starts with "key=".
+func nextIsPair(t []byte) bool {
+	eq := bytes.IndexByte(t, '=')
+	return eq > 0 && identKey(t[:eq])
 }

@@ -209,7 +209,9 @@ func (s *Syncer) handleWebhook(ctx context.Context, body []byte) error {
 	}
 	id := ev.IncidentID()
 	if ev.EventType == "incident.triggered" {
-		s.gather(ctx, id, &u, ev.OccurredAt)
+		if err := s.gather(ctx, id, &u, ev.OccurredAt); err != nil {
+			return err
+		}
 	}
 	rec, err := s.Store.Apply(ctx, id, u)
 	if err != nil {
@@ -257,7 +259,9 @@ func (s *Syncer) handleTriage(ctx context.Context, req TriageRequest) error {
 			return err
 		}
 		u := incident.Update{Type: "api.read", OccurredAt: time.Time{}, Snapshot: snapshotFrom(d)}
-		s.gather(ctx, d.ID, &u, time.Now())
+		if err := s.gather(ctx, d.ID, &u, time.Now()); err != nil {
+			return err
+		}
 		fallback := req.ChannelID
 		if _, err := s.Store.Update(ctx, d.ID, func(r *incident.Record) (bool, error) {
 			changed := incident.Apply(r, u, time.Now())
@@ -289,7 +293,7 @@ func (s *Syncer) handleTriage(ctx context.Context, req TriageRequest) error {
 
 // gather fetches the incident's alerts while its handler collects logs and
 // metrics, then builds the excerpt and finds similar incidents, into u.
-func (s *Syncer) gather(ctx context.Context, id string, u *incident.Update, at time.Time) {
+func (s *Syncer) gather(ctx context.Context, id string, u *incident.Update, at time.Time) error {
 	collected := make(chan collect.Result, 1)
 	go func() { collected <- s.collect(ctx, u.Snapshot, at) }()
 	var alerts []pagerduty.Alert
@@ -303,8 +307,13 @@ func (s *Syncer) gather(ctx context.Context, id string, u *incident.Update, at t
 	}
 	res := <-collected
 	u.Metrics, u.Sources = res.Metrics, res.Sources
-	u.Excerpt = s.buildExcerpt(ctx, u.Snapshot, alerts, res.Lines, at)
+	x, err := s.buildExcerpt(ctx, u.Snapshot, alerts, res.Lines, at)
+	if err != nil {
+		return fmt.Errorf("excerpt: %w", err)
+	}
+	u.Excerpt = x
 	u.Similar = s.similar(*u)
+	return nil
 }
 
 func threadLink(r *incident.Record) string {
@@ -327,7 +336,7 @@ func (s *Syncer) respond(ctx context.Context, req TriageRequest, text string) er
 // buildExcerpt picks the salient lines of the log text the alerts carry
 // (raw here; the view sanitizes them), marking templates the service has
 // never shown before, and remembers this incident's templates.
-func (s *Syncer) buildExcerpt(ctx context.Context, snap *incident.Snapshot, alerts []pagerduty.Alert, collected []collect.Line, at time.Time) *excerpt.Excerpt {
+func (s *Syncer) buildExcerpt(ctx context.Context, snap *incident.Snapshot, alerts []pagerduty.Alert, collected []collect.Line, at time.Time) (_ *excerpt.Excerpt, err error) {
 	var lines []excerpt.Line
 	for _, a := range alerts {
 		for _, l := range a.LogLines {
@@ -338,13 +347,27 @@ func (s *Syncer) buildExcerpt(ctx context.Context, snap *incident.Snapshot, aler
 		lines = append(lines, excerpt.Line{Text: l.Text, Time: l.Time})
 	}
 	if len(lines) == 0 {
-		return nil
+		return nil, nil
 	}
 	service := "unknown"
 	if snap != nil && snap.ServiceID != "" {
 		service = snap.ServiceID
 	}
 	opts := excerpt.Options{AlertTime: at}
+	if s.Vault != nil && snap != nil {
+		// Mask before mining: templates and variables are built from the
+		// masked line, so no raw value reaches a template (and the prompt).
+		sess, err := s.Vault.Session(ctx, snap.ID)
+		if err != nil {
+			return nil, err
+		}
+		opts.Redact = sess.String
+		defer func() {
+			if err == nil {
+				err = s.Vault.Save(ctx, snap.ID, sess)
+			}
+		}()
+	}
 	x := excerpt.Build(lines, opts)
 	if s.Templates != nil {
 		known, err := s.Templates.Known(ctx, service, x.TemplateIDs())
@@ -358,7 +381,7 @@ func (s *Syncer) buildExcerpt(ctx context.Context, snap *incident.Snapshot, aler
 			s.log().Warn("could not remember templates", "err", err)
 		}
 	}
-	return &x
+	return &x, nil
 }
 
 // similar asks the knowledge base for past incidents like this one.

@@ -128,3 +128,44 @@ func TestRCAFallsBackToExtractiveWhenGeminiIsDown(t *testing.T) {
 		t.Fatal("Gemini key logged")
 	}
 }
+
+// Secrets inside log lines must not survive in templates either, not even
+// in pieces (a template mined from the raw line would carry
+// "Tr<NUM>ub<NUM>dor" and "AKIAIOSFODNN<NUM>EXAMPLE").
+func TestNoSecretFragmentsInPromptTemplates(t *testing.T) {
+	gm := fakegemini.New(geminiKey)
+	t.Cleanup(gm.Close)
+	e := start(t, withPagerDutyAPI, withGemini(gm))
+	var b strings.Builder
+	for i := 0; i < 5; i++ {
+		b.WriteString("2026-11-20 10:01:00.000 ERROR [db] login failed password=Tr0ub4dor&3xyz user=svc attempt " + string(rune('1'+i)) + "\n")
+		b.WriteString("2026-11-20 10:01:01.000 WARN [aws] using key AKIAIOSFODNN7EXAMPLE for s3 upload " + string(rune('1'+i)) + "\n")
+		b.WriteString("2026-11-20 10:01:02.000 INFO [auth] token eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U accepted\n")
+	}
+	e.pd.AddIncident(fakepagerduty.Incident{ID: "PRCA009", Title: "x", Status: "triggered"},
+		fakepagerduty.Alert{ID: "A1", Summary: "auth errors", Severity: "critical", Body: map[string]any{"details": map[string]any{"log": b.String()}}})
+	e.postWebhook(incidentEvent("EVT-R9", "incident.triggered", "PRCA009", "triggered", time.Now()), pdSecret)
+	e.eventually("model asked", func() bool { return len(gm.Prompts()) == 1 })
+	e.settled()
+	// The request body is JSON: undo its HTML escaping to read the prompt.
+	p := strings.NewReplacer(`\u003c`, "<", `\u003e`, ">", `\u0026`, "&").Replace(gm.Prompts()[0])
+	for _, frag := range []string{"Tr0ub4dor", "Tr<NUM>ub", "ub<NUM>dor", "IOSFODNN", "AKIA", "eyJhbGci", "dozjgNry", "&3xyz"} {
+		if strings.Contains(p, frag) {
+			t.Errorf("prompt carries %q", frag)
+		}
+	}
+	if t.Failed() {
+		t.Log(p)
+	}
+	if !strings.Contains(p, "</untrusted>") || strings.Contains(p, "<[REDACTED") {
+		t.Error("prompt fence damaged")
+	}
+	assertNothingPlanted(t, e)
+	for _, sent := range e.slack.Sent() {
+		for _, frag := range []string{"Tr0ub4dor", "IOSFODNN", "dozjgNry"} {
+			if strings.Contains(sent, frag) {
+				t.Fatalf("%q reached Slack", frag)
+			}
+		}
+	}
+}
