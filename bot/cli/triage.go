@@ -139,7 +139,8 @@ func runTriage(ctx context.Context, path, alert, service, cfgPath string, asJSON
 	if err != nil {
 		return err
 	}
-	rep.RCA = an.Analyze(ctx, threads.RCAContext(view, cat.For(scope)))
+	a := an.Analyze(ctx, threads.RCAContext(view, cat.For(scope)))
+	rep.RCA = *threads.Sanitized(&incident.Record{RCA: &a}, sess).RCA // model text is untrusted too
 	rep.Excerpt, rep.Similar, rep.Flags, rep.Masked = view.Excerpt, view.Similar, view.Excerpt.Flagged(), len(sess.Mapping())
 	if asJSON {
 		enc := json.NewEncoder(stdout)

@@ -63,7 +63,7 @@ func TestTriageWithGeminiAndKnowledgeChecksTheAnswer(t *testing.T) {
 	t.Setenv("GEMINI_API_KEY", "gm-cli-key")
 	t.Setenv("GEMINI_BASE_URL", gm.URL)
 	kbFile := filepath.Join(t.TempDir(), "t.jsonl")
-	_ = os.WriteFile(kbFile, []byte(`{"id":"INC-3121","title":"checkout connection refused to db primary","root_cause":"pool leak","resolution":"restarted checkout-api"}`+"\n"), 0o600)
+	_ = os.WriteFile(kbFile, []byte(`{"id":"INC-3121","title":"checkout connection refused to db primary","root_cause":"pool leak on 10.9.8.7 reported by ops@example.com","resolution":"restarted checkout-api"}`+"\n"), 0o600)
 	if code, out, errOut := runIn(t, "", "kb", "ingest", kbFile); code != 0 {
 		t.Fatalf("%d %s %s", code, out, errOut)
 	}
@@ -91,6 +91,11 @@ func TestTriageWithGeminiAndKnowledgeChecksTheAnswer(t *testing.T) {
 	for _, s := range append(triageSecrets, "kubectl delete ns prod") {
 		if strings.Contains(prompts[0], s) || strings.Contains(js+errOut, s) && s != "kubectl delete ns prod" {
 			t.Fatalf("%q leaked", s)
+		}
+	}
+	for _, raw := range []string{"10.9.8.7", "ops@example.com"} { // a past ticket's root cause is masked too
+		if strings.Contains(js, raw) || strings.Contains(prompts[0], raw) {
+			t.Fatalf("%q from the knowledge base leaked", raw)
 		}
 	}
 	if strings.Contains(js+errOut, "gm-cli-key") {

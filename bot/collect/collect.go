@@ -218,7 +218,7 @@ func (c *Collector) run(ctx context.Context, h *Handler, in Incident) Result {
 		var lines []Line
 		var sums []string
 		var err error
-		if err = checkParams(p); err == nil {
+		if err = checkParams(p, s.templates()); err == nil {
 			if metric {
 				sums, st.Series, err = s.metrics(sctx, c.HTTP, p, w)
 			} else {
@@ -259,10 +259,19 @@ func (c *Collector) run(ctx context.Context, h *Handler, in Incident) Result {
 	return res
 }
 
-func checkParams(p Params) error {
-	for name, v := range map[string]string{"service": p.Service, "service id": p.ServiceID, "incident": p.Incident, "urgency": p.Urgency} {
-		if !safeParam.MatchString(v) {
-			return fmt.Errorf("%w: the incident's %s %q has characters that could change a query", ErrParam, name, v)
+// checkParams checks the incident fields a source's templates use: each
+// must be made of safe characters and hold no "..", or the source is not
+// queried at all. Fields a source does not use do not matter to it.
+func checkParams(p Params, templates []string) error {
+	fields := map[string]string{"Service": p.Service, "ServiceID": p.ServiceID, "Incident": p.Incident, "Urgency": p.Urgency}
+	for _, t := range templates {
+		for name, v := range fields {
+			if !strings.Contains(t, "."+name) {
+				continue
+			}
+			if !safeParam.MatchString(v) || strings.Contains(v, "..") {
+				return fmt.Errorf("%w: the incident's %s %q has characters that could change a query", ErrParam, strings.ToLower(name), v)
+			}
 		}
 	}
 	return nil

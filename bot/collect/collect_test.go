@@ -232,3 +232,44 @@ func TestAuthSecretNeverInErrors(t *testing.T) {
 		t.Fatal()
 	}
 }
+
+func TestCommandEdgeCases(t *testing.T) {
+	c, _ := collect.New([]collect.Handler{{Timeout: 300 * time.Millisecond, Logs: []collect.Source{
+		// a grandchild keeps stdout open past the timeout: the group is killed
+		{Name: "grandchild", Command: &collect.Command{Argv: []string{"sh", "-c", "sleep 30 & echo started; sleep 30"}}},
+		// lots of stderr must not kill a healthy program
+		{Name: "chatty", Command: &collect.Command{Argv: []string{"sh", "-c", "i=0; while [ $i -lt 500 ]; do echo warning-line-$i >&2; i=$((i+1)); done; echo done"}}},
+	}}})
+	res, _ := c.Collect(context.Background(), collect.Incident{Service: "x", Start: t0})
+	st := map[string]collect.Status{}
+	for _, s := range res.Sources {
+		st[s.Source] = s
+	}
+	if !strings.Contains(st["grandchild"].Error, "timed out") {
+		t.Errorf("grandchild: %+v", st["grandchild"])
+	}
+	if st["chatty"].Error != "" || st["chatty"].Lines != 1 {
+		t.Errorf("chatty: %+v", st["chatty"])
+	}
+}
+
+func TestOnlyUsedFieldsAreChecked(t *testing.T) {
+	dir := t.TempDir()
+	_ = os.WriteFile(filepath.Join(dir, "static.log"), []byte("ok\n"), 0o600)
+	c, _ := collect.New([]collect.Handler{{Logs: []collect.Source{
+		{Name: "static", File: &collect.File{Glob: filepath.Join(dir, "static.log")}},
+		{Name: "byservice", File: &collect.File{Glob: filepath.Join(dir, "{{.Service}}.log")}},
+	}}})
+	res, _ := c.Collect(context.Background(), collect.Incident{Service: "Payments (EU)", Start: t0})
+	for _, s := range res.Sources {
+		if (s.Source == "static") != (s.Error == "") {
+			t.Errorf("%+v", s)
+		}
+	}
+	res, _ = c.Collect(context.Background(), collect.Incident{Service: "..", Start: t0})
+	for _, s := range res.Sources {
+		if s.Source == "byservice" && !strings.Contains(s.Error, "could change a query") {
+			t.Errorf("'..' accepted: %+v", s)
+		}
+	}
+}

@@ -12,6 +12,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -27,6 +28,10 @@ type Kubernetes struct {
 	APIURL    string `yaml:"api_url"`   // default https://$KUBERNETES_SERVICE_HOST:$KUBERNETES_SERVICE_PORT
 	TokenFile string `yaml:"token_file"`
 	CAFile    string `yaml:"ca_file"`
+
+	once  sync.Once
+	caHC  *http.Client // built once: one transport (and its idle connections) per source
+	caErr error
 }
 
 const saDir = "/var/run/secrets/kubernetes.io/serviceaccount/"
@@ -53,17 +58,26 @@ func (k *Kubernetes) client(hc *http.Client) (string, string, *http.Client, erro
 		token = strings.TrimSpace(string(b))
 	}
 	if caFile != "" {
-		pem, err := os.ReadFile(caFile)
-		if err != nil {
-			return "", "", nil, fmt.Errorf("cluster CA: %w", err)
+		k.once.Do(func() {
+			pem, err := os.ReadFile(caFile)
+			if err != nil {
+				k.caErr = fmt.Errorf("cluster CA: %w", err)
+				return
+			}
+			pool := x509.NewCertPool()
+			if !pool.AppendCertsFromPEM(pem) {
+				k.caErr = fmt.Errorf("cluster CA: no certificate in %s", caFile)
+				return
+			}
+			c := *hc
+			c.Transport = &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12},
+				IdleConnTimeout: 90 * time.Second, MaxIdleConnsPerHost: 4}
+			k.caHC = &c
+		})
+		if k.caErr != nil {
+			return "", "", nil, k.caErr
 		}
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(pem) {
-			return "", "", nil, fmt.Errorf("cluster CA: no certificate in %s", caFile)
-		}
-		c := *hc
-		c.Transport = &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}}
-		hc = &c
+		hc = k.caHC
 	}
 	return strings.TrimRight(api, "/"), token, hc, nil
 }

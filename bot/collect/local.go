@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"time"
 )
 
 // File reads the tail of files matching a glob on the opsgate host.
@@ -104,6 +105,20 @@ type capped struct {
 	over bool
 }
 
+// tailless keeps the first n bytes (stderr, for the error message) and
+// quietly drops the rest, so a chatty program is not killed by SIGPIPE.
+type tailless struct {
+	n   int
+	buf bytes.Buffer
+}
+
+func (t *tailless) Write(p []byte) (int, error) {
+	if room := t.n - t.buf.Len(); room > 0 {
+		t.buf.Write(p[:min(room, len(p))])
+	}
+	return len(p), nil
+}
+
 // errFull stops the copy from the child, which then gets SIGPIPE instead
 // of running on until the timeout.
 var errFull = errors.New("output cap reached")
@@ -127,10 +142,14 @@ func (c *Command) fetch(ctx context.Context, p Params, lim limits) ([]Line, bool
 		argv[i] = v
 	}
 	out := &capped{n: lim.bytes}
-	var errb capped
-	errb.n = 2048
+	errb := &tailless{n: 2048}
 	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
-	cmd.Dir, cmd.Stdout, cmd.Stderr = c.Dir, out, &errb
+	cmd.Dir, cmd.Stdout, cmd.Stderr = c.Dir, out, errb
+	// A grandchild holding the pipes open must not outlive the timeout:
+	// the program runs in its own process group, killed whole on cancel,
+	// and Wait gives up on the pipes shortly after.
+	killGroup(cmd)
+	cmd.WaitDelay = time.Second
 	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "LANG=C"} // no opsgate secrets in the child's environment
 	err := cmd.Run()
 	k := keeper{lim: lim}

@@ -31,6 +31,25 @@ func (s Source) kind() string {
 	return ""
 }
 
+// templates lists the source's parameterised strings.
+func (s Source) templates() []string {
+	switch {
+	case s.Loki != nil:
+		return []string{s.Loki.Query}
+	case s.Elasticsearch != nil:
+		return []string{s.Elasticsearch.Query, s.Elasticsearch.Index}
+	case s.Kubernetes != nil:
+		return []string{s.Kubernetes.Selector}
+	case s.File != nil:
+		return []string{s.File.Glob}
+	case s.Command != nil:
+		return s.Command.Argv
+	case s.Prometheus != nil:
+		return []string{s.Prometheus.Query}
+	}
+	return nil
+}
+
 func (s Source) label(i int) string {
 	if s.Name != "" {
 		return s.Name

@@ -96,12 +96,14 @@ func (a *Analyzer) Analyze(ctx context.Context, c Context) Analysis {
 		}
 		return x
 	}
-	if a.Breaker != nil && !a.Breaker.Allow() {
-		return fallback(a.Model.Name() + " skipped: circuit breaker open after repeated failures")
-	}
 	system, user, err := Prompt(c)
 	if err != nil {
 		return fallback(err.Error())
+	}
+	// Allow comes last before the call: a half-open breaker's probe must
+	// always be followed by Done.
+	if a.Breaker != nil && !a.Breaker.Allow() {
+		return fallback(a.Model.Name() + " skipped: circuit breaker open after repeated failures")
 	}
 	if a.Guard != nil {
 		user = a.Guard(user)

@@ -1,6 +1,8 @@
 package rca
 
 import (
+	"context"
+	"errors"
 	"sync"
 	"time"
 )
@@ -15,6 +17,7 @@ type Breaker struct {
 	mu       sync.Mutex
 	failures int
 	openedAt time.Time
+	probing  bool // half-open: one call is out
 }
 
 // Allow reports whether a call may go out now.
@@ -24,16 +27,24 @@ func (b *Breaker) Allow() bool {
 	if b.failures < b.Threshold {
 		return true
 	}
-	return b.now().Sub(b.openedAt) >= b.Cooldown
+	if b.probing || b.now().Sub(b.openedAt) < b.Cooldown {
+		return false
+	}
+	b.probing = true // half-open: this call is the probe
+	return true
 }
 
 // Done records a call's outcome.
 func (b *Breaker) Done(err error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	b.probing = false
 	if err == nil {
 		b.failures = 0
 		return
+	}
+	if errors.Is(err, context.Canceled) {
+		return // our shutdown, not the model's failure
 	}
 	b.failures++
 	if b.failures >= b.Threshold {

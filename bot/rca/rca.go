@@ -118,12 +118,17 @@ func Check(r raw, c Context, source string) Analysis {
 		a.Dropped = append(a.Dropped, "confidence outside 0–1 (set to 0)")
 		a.Confidence = 0
 	}
-	valid := 0
+	distinct := map[string]bool{}
 	for _, e := range r.Evidence {
 		var cites []string
 		var bad []string
+		seen := map[string]bool{}
 		for _, id := range e.Citations {
 			id = strings.TrimSpace(id)
+			if seen[id] {
+				continue // a repeated citation is one citation
+			}
+			seen[id] = true
 			if known[id] {
 				cites = append(cites, id)
 			} else {
@@ -142,7 +147,9 @@ func Check(r raw, c Context, source string) Analysis {
 			a.Dropped = append(a.Dropped, "citations not in the context removed: "+strings.Join(bad, ", "))
 		}
 		a.Evidence = append(a.Evidence, Evidence{Claim: claim, Citations: cites})
-		valid += len(cites)
+		for _, id := range cites {
+			distinct[id] = true
+		}
 	}
 	for _, p := range r.ProposedActions {
 		act := Action{ID: clean(p.ActionID, 80), Params: p.Params, Follows: clean(p.FollowsTicket, 80), Reason: clean(p.Reason, 300)}
@@ -164,6 +171,7 @@ func Check(r raw, c Context, source string) Analysis {
 		// A model that invented part of its evidence earns less trust in the rest.
 		a.Confidence *= float64(len(a.Evidence)) / float64(len(r.Evidence))
 	}
+	valid := len(distinct) // distinct ids across the analysis
 	if a.InsufficientEvidence || valid == 0 {
 		a.InsufficientEvidence = true
 		a.Confidence = min(a.Confidence, 0.2)

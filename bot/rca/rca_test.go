@@ -2,6 +2,7 @@ package rca_test
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"strings"
 	"testing"
@@ -156,5 +157,45 @@ func TestNoModelIsExtractive(t *testing.T) {
 	an := (&rca.Analyzer{}).Analyze(context.Background(), c)
 	if an.Source != "extractive" || an.RootCause != "leaked connections" || len(an.Evidence) != 3 {
 		t.Fatalf("%+v", an)
+	}
+}
+
+func TestRepeatedCitationsCountOnce(t *testing.T) {
+	fake, a, c := setup(t)
+	fake.Script(fakegemini.Reply{Text: `{"summary":"x","confidence":0.95,"insufficient_evidence":false,"evidence":[{"claim":"c","citations":["L1","L1"," L1"]}]}`})
+	an := a.Analyze(context.Background(), c)
+	if !an.Hypothesis || an.Confidence > 0.4 || len(an.Evidence) != 1 || len(an.Evidence[0].Citations) != 1 {
+		t.Fatalf("%+v", an)
+	}
+}
+
+func TestBreakerHalfOpenAdmitsOneProbe(t *testing.T) {
+	now := time.Unix(0, 0)
+	b := &rca.Breaker{Threshold: 2, Cooldown: time.Minute, Now: func() time.Time { return now }}
+	b.Done(errors.New("x"))
+	b.Done(errors.New("x"))
+	if b.Allow() {
+		t.Fatal("open breaker allowed a call")
+	}
+	now = now.Add(2 * time.Minute)
+	if !b.Allow() || b.Allow() {
+		t.Fatal("half-open must admit exactly one probe")
+	}
+	b.Done(errors.New("still down"))
+	if b.Allow() {
+		t.Fatal("a failed probe must reopen")
+	}
+	now = now.Add(2 * time.Minute)
+	if !b.Allow() {
+		t.Fatal("next probe")
+	}
+	b.Done(nil)
+	if !b.Allow() || !b.Allow() {
+		t.Fatal("a good probe must close the breaker")
+	}
+	b.Done(context.Canceled)
+	b.Done(context.Canceled)
+	if !b.Allow() {
+		t.Fatal("cancellation is not a model failure")
 	}
 }

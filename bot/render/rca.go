@@ -108,7 +108,7 @@ func RCAReply(a *rca.Analysis, lines map[string]string, tickets []incident.Simil
 		down := slack.NewButtonBlockElement(ActionVerdictDown, incidentID, slack.NewTextBlockObject(slack.PlainTextType, ":-1: Wrong", true, false))
 		blocks = append(blocks, slack.NewActionBlock("rca_verdict", up, down))
 	}
-	return slackapi.Message{Text: "Root-cause analysis: " + Truncate(oneLine(a.Summary), 200), Blocks: blocks}
+	return slackapi.Message{Text: "Root-cause analysis: " + Escape(Truncate(oneLine(a.Summary), 200)), Blocks: blocks}
 }
 
 // Verdict buttons on the RCA reply (value: the incident id).

@@ -166,7 +166,13 @@ func (s *Server) interaction(w http.ResponseWriter, r *http.Request) {
 		if (a.ActionID == render.ActionVerdictUp || a.ActionID == render.ActionVerdictDown) && pagerduty.ValidID(a.Value) {
 			up := a.ActionID == render.ActionVerdictUp
 			payload, _ := json.Marshal(threads.VerdictRequest{IncidentID: a.Value, UserID: cb.User.ID, Up: up, ResponseURL: cb.ResponseURL})
-			if _, _, err := s.Queue.Enqueue(r.Context(), fmt.Sprintf("verdict:%s:%s:%t", cb.User.ID, a.Value, up), 5*time.Second, threads.KindVerdict, payload); err != nil {
+			// One click is one vote request (Slack's action_ts identifies the
+			// click): a redelivered click counts once, a change of mind counts.
+			key := ""
+			if a.ActionTs != "" {
+				key = fmt.Sprintf("verdict:%s:%s:%s", cb.User.ID, a.Value, a.ActionTs)
+			}
+			if _, _, err := s.Queue.Enqueue(r.Context(), key, time.Hour, threads.KindVerdict, payload); err != nil {
 				apiError(w, http.StatusServiceUnavailable, "unavailable", "try again")
 				return
 			}

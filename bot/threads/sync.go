@@ -277,7 +277,7 @@ func Sanitized(rec *incident.Record, sess *redact.Session) *incident.Record {
 	if len(rec.Similar) > 0 {
 		v.Similar = make([]incident.Similar, len(rec.Similar))
 		for i, x := range rec.Similar {
-			x.Title, x.Resolution = sess.String(x.Title), sess.String(x.Resolution)
+			x.Title, x.RootCause, x.Resolution = sess.String(x.Title), sess.String(x.RootCause), sess.String(x.Resolution)
 			v.Similar[i] = x
 		}
 	}

@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"fmt"
 	"net/url"
 	"strings"
 	"testing"
@@ -13,10 +14,15 @@ import (
 )
 
 func verdict(e *env, user, incidentID, action string) (int, string) {
+	return verdictAt(e, user, incidentID, action, "1700000001.000")
+}
+
+// verdictAt clicks with a given action_ts (Slack's id of one click).
+func verdictAt(e *env, user, incidentID, action, actionTs string) (int, string) {
 	payload := `{"type":"block_actions","user":{"id":"` + user + `","username":"u","name":"u","team_id":"T1"},"api_app_id":"A1","token":"x",` +
 		`"container":{"type":"message","message_ts":"1","channel_id":"` + channel + `","is_ephemeral":false},"trigger_id":"1.2",` +
 		`"team":{"id":"T1","domain":"acme"},"channel":{"id":"` + channel + `","name":"incidents"},"response_url":"` + e.slack.ResponseURL("vd-"+user) + `",` +
-		`"actions":[{"action_id":"` + action + `","block_id":"rca_verdict","type":"button","value":"` + incidentID + `","text":{"type":"plain_text","text":"x"},"action_ts":"1700000001.000"}]}`
+		`"actions":[{"action_id":"` + action + `","block_id":"rca_verdict","type":"button","value":"` + incidentID + `","text":{"type":"plain_text","text":"x"},"action_ts":"` + actionTs + `"}]}`
 	return e.postSlack("/slack/interactions", url.Values{"payload": {payload}}, time.Now(), signingSecret)
 }
 
@@ -36,7 +42,7 @@ func TestRCAVerdictsGoIntoTheKnowledgeBase(t *testing.T) {
 		t.Fatalf("no verdict buttons:\n%s", e.slack.Transcript(channel))
 	}
 	verdict(e, "U0ALICE", "PVER001", "rca_verdict_up")
-	verdict(e, "U0ALICE", "PVER001", "rca_verdict_up") // double click
+	verdict(e, "U0ALICE", "PVER001", "rca_verdict_up") // the same click redelivered
 	verdict(e, "U0BOB", "PVER001", "rca_verdict_down")
 	if code, _ := verdict(e, "U0BOB", "not an id!", "rca_verdict_down"); code != 200 {
 		t.Fatalf("malformed value: %d", code) // acknowledged, ignored
@@ -56,5 +62,19 @@ func TestRCAVerdictsGoIntoTheKnowledgeBase(t *testing.T) {
 	tk, _ := kb.NewStore(e.app.Redis).Get(ctx, "PVER001")
 	if tk.RootCause != "db-primary hit max_connections" || tk.Category != "database" || !strings.Contains(tk.Body, "1 👍, 1 👎") {
 		t.Fatalf("learned ticket: %+v", tk)
+	}
+}
+
+// Up, down, up again within seconds: the last click wins.
+func TestVerdictChangeOfMindIsKept(t *testing.T) {
+	e := start(t)
+	for i, action := range []string{"rca_verdict_up", "rca_verdict_down", "rca_verdict_up"} {
+		verdictAt(e, "U0ALICE", "PVER002", action, fmt.Sprintf("17000000%02d.000", i))
+		e.eventually("answer", func() bool { return len(e.slack.ResponseURLPosts()) == i+1 })
+	}
+	e.settled()
+	v, err := e.app.Redis.HGet(context.Background(), "opsgate:rca:verdict:PVER002", "U0ALICE").Result()
+	if err != nil || v != "up" {
+		t.Fatalf("%q %v", v, err)
 	}
 }
