@@ -1,0 +1,312 @@
+// Package approval is the state machine of a proposed remediation: who may
+// approve it, how many must, until when, and which single worker may run
+// it. Every transition is a compare-and-swap on Redis (Lua), so double
+// clicks, replayed requests and racing replicas cannot approve twice, count
+// one approver twice, or execute twice.
+//
+//	PROPOSED → APPROVED → EXECUTING → SUCCEEDED | FAILED
+//	SUCCEEDED → VERIFIED | VERIFY_FAILED;  VERIFIED | VERIFY_FAILED | SUCCEEDED → UNDONE
+//	PROPOSED → REJECTED | EXPIRED
+package approval
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"sort"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// State is a proposal's state.
+type State string
+
+// States.
+const (
+	Proposed     State = "PROPOSED"
+	Approved     State = "APPROVED"
+	Executing    State = "EXECUTING"
+	Succeeded    State = "SUCCEEDED"
+	Failed       State = "FAILED"
+	Verified     State = "VERIFIED"
+	VerifyFailed State = "VERIFY_FAILED"
+	Undone       State = "UNDONE"
+	Rejected     State = "REJECTED"
+	Expired      State = "EXPIRED"
+)
+
+// Sentinel errors callers branch on (each maps to a clear ephemeral reason).
+var (
+	ErrNotFound      = errors.New("no such proposal")
+	ErrNotApprover   = errors.New("not an approver for this action")
+	ErrSelfApproval  = errors.New("the proposer (or, for this action, the person who triggered the triage) cannot approve it")
+	ErrExpired       = errors.New("the proposal has expired")
+	ErrNotPending    = errors.New("the proposal is no longer waiting for approval")
+	ErrChanged       = errors.New("the proposal changed since it was shown; approvals were voided")
+	ErrAlreadyVoted  = errors.New("you already approved this proposal")
+	ErrNotApproved   = errors.New("the proposal is not approved")
+	ErrFenced        = errors.New("another worker holds the execution")
+	ErrBadTransition = errors.New("transition not allowed from this state")
+)
+
+// Approval is one approver's click.
+type Approval struct {
+	User string    `json:"user"`
+	At   time.Time `json:"at"`
+}
+
+// Proposal is a remediation waiting for, or past, its approvals.
+type Proposal struct {
+	ID         string            `json:"id"`
+	IncidentID string            `json:"incident_id"`
+	ActionID   string            `json:"action_id"`
+	Params     map[string]string `json:"params"`
+	Hash       string            `json:"hash"`                // of action id + params: approvals are bound to it
+	Source     string            `json:"source"`              // "rca", "handler", "human"
+	Proposer   string            `json:"proposer,omitempty"`  // Slack user id of a human proposer
+	Triggerer  string            `json:"triggerer,omitempty"` // who triggered the triage
+	Required   int               `json:"required"`
+	AllowSelf  bool              `json:"allow_self"`
+	CreatedAt  time.Time         `json:"created_at"`
+	ExpiresAt  time.Time         `json:"expires_at"`
+	State      State             `json:"state"`
+	Approvals  []Approval        `json:"approvals,omitempty"`
+	RejectedBy string            `json:"rejected_by,omitempty"`
+	Reason     string            `json:"reason,omitempty"`
+	Fence      int64             `json:"fence,omitempty"` // execution fencing token
+	Outcome    string            `json:"outcome,omitempty"`
+	UpdatedAt  time.Time         `json:"updated_at"`
+}
+
+// Hash binds approvals to the exact action and parameters.
+func Hash(actionID string, params map[string]string) string {
+	keys := make([]string, 0, len(params))
+	for k := range params {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	h := sha256.New()
+	fmt.Fprintf(h, "%q", actionID)
+	for _, k := range keys {
+		fmt.Fprintf(h, "\x00%q=%q", k, params[k])
+	}
+	return hex.EncodeToString(h.Sum(nil))[:16]
+}
+
+var cas = redis.NewScript(`
+local cur = redis.call('HGET', KEYS[1], 'rev')
+if (cur or '0') ~= ARGV[1] then return 0 end
+redis.call('HSET', KEYS[1], 'rev', ARGV[2], 'data', ARGV[3])
+redis.call('PEXPIRE', KEYS[1], ARGV[4])
+return 1`)
+
+var create = redis.NewScript(`
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+redis.call('HSET', KEYS[1], 'rev', '1', 'data', ARGV[1])
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
+return 1`)
+
+// Store keeps proposals in Redis hashes {rev, data}.
+type Store struct {
+	rdb redis.Cmdable
+	ttl time.Duration
+	now func() time.Time
+}
+
+// NewStore returns a store; now nil = time.Now.
+func NewStore(rdb redis.Cmdable, ttl time.Duration, now func() time.Time) *Store {
+	if now == nil {
+		now = time.Now
+	}
+	return &Store{rdb: rdb, ttl: ttl, now: now}
+}
+
+// Key is a proposal's Redis key.
+func Key(id string) string { return "opsgate:proposal:" + id }
+
+// Create stores a new proposal in PROPOSED (false when the id exists: a
+// redelivered proposal is one proposal).
+func (s *Store) Create(ctx context.Context, p Proposal) (bool, error) {
+	now := s.now()
+	p.State, p.CreatedAt, p.UpdatedAt, p.Hash = Proposed, now, now, Hash(p.ActionID, p.Params)
+	if p.Required < 1 {
+		p.Required = 1
+	}
+	data, err := json.Marshal(p)
+	if err != nil {
+		return false, err
+	}
+	n, err := create.Run(ctx, s.rdb, []string{Key(p.ID)}, data, s.ttl.Milliseconds()).Int()
+	if err != nil {
+		return false, fmt.Errorf("create proposal: %w", err)
+	}
+	return n == 1, nil
+}
+
+// Get loads a proposal.
+func (s *Store) Get(ctx context.Context, id string) (*Proposal, error) {
+	p, _, err := s.load(ctx, id)
+	return p, err
+}
+
+func (s *Store) load(ctx context.Context, id string) (*Proposal, string, error) {
+	m, err := s.rdb.HGetAll(ctx, Key(id)).Result()
+	if err != nil {
+		return nil, "", fmt.Errorf("load proposal: %w", err)
+	}
+	if len(m) == 0 {
+		return nil, "", ErrNotFound
+	}
+	var p Proposal
+	if err := json.Unmarshal([]byte(m["data"]), &p); err != nil {
+		return nil, "", fmt.Errorf("proposal %s is corrupt: %w", id, err)
+	}
+	return &p, m["rev"], nil
+}
+
+// update applies fn under compare-and-swap until it wins or fn refuses.
+// fn returns whether it changed p; an error aborts (and is returned with
+// the current proposal).
+func (s *Store) update(ctx context.Context, id string, fn func(p *Proposal, now time.Time) (bool, error)) (*Proposal, error) {
+	for {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		p, rev, err := s.load(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		now := s.now()
+		changed, ferr := fn(p, now)
+		if !changed {
+			return p, ferr
+		}
+		p.UpdatedAt = now
+		data, err := json.Marshal(p)
+		if err != nil {
+			return nil, err
+		}
+		next := fmt.Sprint(parseRev(rev) + 1)
+		ok, err := cas.Run(ctx, s.rdb, []string{Key(id)}, rev, next, data, s.ttl.Milliseconds()).Int()
+		if err != nil {
+			return nil, fmt.Errorf("update proposal: %w", err)
+		}
+		if ok == 1 {
+			return p, ferr
+		}
+	}
+}
+
+func parseRev(s string) int64 {
+	var n int64
+	fmt.Sscan(s, &n)
+	return n
+}
+
+// expire moves a pending proposal past its expiry to EXPIRED.
+func expire(p *Proposal, now time.Time) bool {
+	if p.State == Proposed && !p.ExpiresAt.IsZero() && !now.Before(p.ExpiresAt) {
+		p.State = Expired
+		return true
+	}
+	return false
+}
+
+// Approve records user's approval. isApprover answers whether the user
+// may approve this action (config users and Slack user-group members);
+// hash is the proposal hash the user saw. It reports whether this click
+// completed the approvals (exactly one caller ever gets true).
+func (s *Store) Approve(ctx context.Context, id, user, hash string, isApprover bool) (*Proposal, bool, error) {
+	completed := false
+	p, err := s.update(ctx, id, func(p *Proposal, now time.Time) (bool, error) {
+		completed = false
+		if expire(p, now) {
+			return true, ErrExpired
+		}
+		switch {
+		case p.State != Proposed:
+			return false, ErrNotPending
+		case hash != p.Hash:
+			return false, ErrChanged
+		case !isApprover:
+			return false, ErrNotApprover
+		case user == p.Proposer || (!p.AllowSelf && user == p.Triggerer):
+			return false, ErrSelfApproval
+		case slices.ContainsFunc(p.Approvals, func(a Approval) bool { return a.User == user }):
+			return false, ErrAlreadyVoted
+		}
+		p.Approvals = append(p.Approvals, Approval{User: user, At: now})
+		if len(p.Approvals) >= p.Required {
+			p.State = Approved
+			completed = true
+		}
+		return true, nil
+	})
+	return p, completed && err == nil, err
+}
+
+// Reject ends a pending proposal (any approver may).
+func (s *Store) Reject(ctx context.Context, id, user, reason string, isApprover bool) (*Proposal, error) {
+	return s.update(ctx, id, func(p *Proposal, now time.Time) (bool, error) {
+		if expire(p, now) {
+			return true, ErrExpired
+		}
+		if p.State != Proposed {
+			return false, ErrNotPending
+		}
+		if !isApprover {
+			return false, ErrNotApprover
+		}
+		if len(reason) > 500 {
+			reason = reason[:500]
+		}
+		p.State, p.RejectedBy, p.Reason = Rejected, user, reason
+		return true, nil
+	})
+}
+
+// Begin moves an approved proposal to EXECUTING and returns the fencing
+// token the executor must present; exactly one caller wins.
+func (s *Store) Begin(ctx context.Context, id string) (*Proposal, int64, error) {
+	p, err := s.update(ctx, id, func(p *Proposal, now time.Time) (bool, error) {
+		if p.State != Approved {
+			return false, ErrNotApproved
+		}
+		p.State = Executing
+		p.Fence++
+		return true, nil
+	})
+	if err != nil {
+		return p, 0, err
+	}
+	return p, p.Fence, nil
+}
+
+var allowed = map[State][]State{
+	Executing:    {Succeeded, Failed},
+	Succeeded:    {Verified, VerifyFailed, Undone},
+	Verified:     {Undone},
+	VerifyFailed: {Undone},
+}
+
+// Finish records an outcome; from EXECUTING only with the current fence.
+func (s *Store) Finish(ctx context.Context, id string, fence int64, to State, outcome string) (*Proposal, error) {
+	return s.update(ctx, id, func(p *Proposal, now time.Time) (bool, error) {
+		if p.State == Executing && p.Fence != fence {
+			return false, ErrFenced
+		}
+		if !slices.Contains(allowed[p.State], to) {
+			return false, fmt.Errorf("%w: %s → %s", ErrBadTransition, p.State, to)
+		}
+		if len(outcome) > 2000 {
+			outcome = outcome[:2000]
+		}
+		p.State, p.Outcome = to, outcome
+		return true, nil
+	})
+}

@@ -1,0 +1,200 @@
+package approval_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/opsgate/opsgate/bot/approval"
+	"github.com/opsgate/opsgate/test/redistest"
+)
+
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) now() time.Time      { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *clock) add(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.Unlock() }
+
+func setup(t *testing.T) (*approval.Store, *clock, *redistest.Server) {
+	t.Helper()
+	srv := redistest.Start(t)
+	c := &clock{t: time.Date(2026, 11, 21, 10, 0, 0, 0, time.UTC)}
+	return approval.NewStore(srv.Client(), time.Hour, c.now), c, srv
+}
+
+func propose(t *testing.T, s *approval.Store, c *clock, id string, required int) *approval.Proposal {
+	t.Helper()
+	p := approval.Proposal{ID: id, IncidentID: "P1", ActionID: "restart-deployment", Params: map[string]string{"deployment": "checkout-api"},
+		Source: "human", Proposer: "U0PROP", Triggerer: "U0TRIG", Required: required, ExpiresAt: c.now().Add(30 * time.Minute)}
+	ok, err := s.Create(context.Background(), p)
+	if err != nil || !ok {
+		t.Fatal(ok, err)
+	}
+	got, err := s.Get(context.Background(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return got
+}
+
+func TestApprovalRules(t *testing.T) {
+	s, c, _ := setup(t)
+	ctx := context.Background()
+	p := propose(t, s, c, "X1", 2)
+	if again, _ := s.Create(ctx, approval.Proposal{ID: "X1", ActionID: "other"}); again {
+		t.Fatal("a redelivered proposal must not replace the first")
+	}
+	cases := []struct {
+		user, hash string
+		approver   bool
+		want       error
+	}{
+		{"U0BOB", p.Hash, false, approval.ErrNotApprover},
+		{"U0PROP", p.Hash, true, approval.ErrSelfApproval},
+		{"U0TRIG", p.Hash, true, approval.ErrSelfApproval}, // allow_self false
+		{"U0ALICE", "stale-hash", true, approval.ErrChanged},
+	}
+	for _, tc := range cases {
+		if _, done, err := s.Approve(ctx, "X1", tc.user, tc.hash, tc.approver); !errors.Is(err, tc.want) || done {
+			t.Errorf("%s: %v, want %v", tc.user, err, tc.want)
+		}
+	}
+	if _, done, err := s.Approve(ctx, "X1", "U0ALICE", p.Hash, true); err != nil || done {
+		t.Fatalf("first of two: %v %v", done, err)
+	}
+	if _, done, err := s.Approve(ctx, "X1", "U0ALICE", p.Hash, true); !errors.Is(err, approval.ErrAlreadyVoted) || done {
+		t.Fatalf("same person twice must count once: %v", err)
+	}
+	got, done, err := s.Approve(ctx, "X1", "U0CAROL", p.Hash, true)
+	if err != nil || !done || got.State != approval.Approved || len(got.Approvals) != 2 {
+		t.Fatalf("%+v %v %v", got, done, err)
+	}
+	if _, _, err := s.Approve(ctx, "X1", "U0DAVE", p.Hash, true); !errors.Is(err, approval.ErrNotPending) {
+		t.Fatalf("%v", err)
+	}
+	if _, err := s.Reject(ctx, "X1", "U0DAVE", "too late", true); !errors.Is(err, approval.ErrNotPending) {
+		t.Fatalf("%v", err)
+	}
+	if _, _, err := s.Approve(ctx, "nope", "U0ALICE", "", true); !errors.Is(err, approval.ErrNotFound) {
+		t.Fatalf("%v", err)
+	}
+}
+
+func TestExpiryAndReject(t *testing.T) {
+	s, c, _ := setup(t)
+	ctx := context.Background()
+	p := propose(t, s, c, "E1", 1)
+	c.add(31 * time.Minute)
+	if _, _, err := s.Approve(ctx, "E1", "U0ALICE", p.Hash, true); !errors.Is(err, approval.ErrExpired) {
+		t.Fatalf("%v", err)
+	}
+	if got, _ := s.Get(ctx, "E1"); got.State != approval.Expired {
+		t.Fatalf("%s", got.State)
+	}
+	propose(t, s, c, "R1", 1)
+	if _, err := s.Reject(ctx, "R1", "U0BOB", "no", false); !errors.Is(err, approval.ErrNotApprover) {
+		t.Fatalf("%v", err)
+	}
+	got, err := s.Reject(ctx, "R1", "U0ALICE", "wrong target", true)
+	if err != nil || got.State != approval.Rejected || got.RejectedBy != "U0ALICE" || got.Reason != "wrong target" {
+		t.Fatalf("%+v %v", got, err)
+	}
+	if _, _, err := s.Begin(ctx, "R1"); !errors.Is(err, approval.ErrNotApproved) {
+		t.Fatalf("%v", err)
+	}
+}
+
+// 1,000 concurrent Approve clicks from distinct approvers through two
+// clients (two replicas) on one real Redis: exactly one completes the
+// approvals, and of 100 racing executors exactly one gets the fence.
+func TestConcurrentApprovalsExecuteOnce(t *testing.T) {
+	s1, c, srv := setup(t)
+	other := redis.NewClient(&redis.Options{Addr: srv.Addr()})
+	defer other.Close()
+	s2 := approval.NewStore(other, time.Hour, c.now)
+	p := propose(t, s1, c, "C1", 1)
+	var completed, refused atomic.Int32
+	var wg sync.WaitGroup
+	for i := 0; i < 1000; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			s := s1
+			if i%2 == 1 {
+				s = s2
+			}
+			_, done, err := s.Approve(context.Background(), "C1", fmt.Sprintf("U0%04d", i), p.Hash, true)
+			if done {
+				completed.Add(1)
+			}
+			if errors.Is(err, approval.ErrNotPending) {
+				refused.Add(1)
+			}
+		}(i)
+	}
+	wg.Wait()
+	if completed.Load() != 1 || refused.Load() != 999 {
+		t.Fatalf("completed %d, refused %d", completed.Load(), refused.Load())
+	}
+	var winners atomic.Int32
+	var fence atomic.Int64
+	for i := 0; i < 100; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			s := s1
+			if i%2 == 1 {
+				s = s2
+			}
+			if _, f, err := s.Begin(context.Background(), "C1"); err == nil {
+				winners.Add(1)
+				fence.Store(f)
+			}
+		}(i)
+	}
+	wg.Wait()
+	if winners.Load() != 1 {
+		t.Fatalf("%d executors won", winners.Load())
+	}
+	ctx := context.Background()
+	if _, err := s1.Finish(ctx, "C1", fence.Load()+1, approval.Succeeded, "ok"); !errors.Is(err, approval.ErrFenced) {
+		t.Fatalf("stale fence: %v", err)
+	}
+	if _, err := s1.Finish(ctx, "C1", fence.Load(), approval.Verified, ""); !errors.Is(err, approval.ErrBadTransition) {
+		t.Fatalf("EXECUTING → VERIFIED: %v", err)
+	}
+	got, err := s1.Finish(ctx, "C1", fence.Load(), approval.Succeeded, "deployment restarted")
+	if err != nil || got.State != approval.Succeeded {
+		t.Fatalf("%+v %v", got, err)
+	}
+	for _, to := range []approval.State{approval.Verified, approval.Undone} {
+		if got, err = s1.Finish(ctx, "C1", 0, to, ""); err != nil || got.State != to {
+			t.Fatalf("→ %s: %v", to, err)
+		}
+	}
+}
+
+func TestHashBindsActionAndParams(t *testing.T) {
+	a := approval.Hash("scale", map[string]string{"replicas": "3", "deployment": "x"})
+	if a != approval.Hash("scale", map[string]string{"deployment": "x", "replicas": "3"}) {
+		t.Fatal("order must not matter")
+	}
+	for _, other := range []string{
+		approval.Hash("scale", map[string]string{"replicas": "4", "deployment": "x"}),
+		approval.Hash("restart", map[string]string{"replicas": "3", "deployment": "x"}),
+		approval.Hash("scale", map[string]string{"replicas": "3", "deployment": "x", "extra": ""}),
+		approval.Hash("scale", map[string]string{"replicas": "3\x00deployment=x"}),
+	} {
+		if other == a {
+			t.Fatal("different proposals share a hash")
+		}
+	}
+}
