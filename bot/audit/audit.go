@@ -1,4 +1,5 @@
-// Package audit is opsgate's append-only, hash-chained audit trail in Redis.
+// Package audit is opsgate's append-only, hash-chained audit trail in a
+// Redis Stream.
 // Each entry carries the hash of the one before it; Verify walks the chain
 // and reports the first entry that was changed, removed or reordered.
 package audit
@@ -17,8 +18,8 @@ import (
 
 // Keys.
 const (
-	ListKey = "opsgate:audit"
-	HeadKey = "opsgate:audit:head"
+	StreamKey = "opsgate:audit"
+	HeadKey   = "opsgate:audit:head"
 )
 
 // ErrTampered is returned by Verify when the chain does not hold.
@@ -45,7 +46,7 @@ func (e Entry) digest() string {
 var appendScript = redis.NewScript(`
 local head = redis.call('GET', KEYS[2]) or ''
 if head ~= ARGV[1] then return 0 end
-redis.call('RPUSH', KEYS[1], ARGV[2])
+redis.call('XADD', KEYS[1], '*', 'e', ARGV[2])
 redis.call('SET', KEYS[2], ARGV[3])
 return 1`)
 
@@ -68,7 +69,10 @@ func (l *Log) Append(ctx context.Context, e Entry) (Entry, error) {
 	if e.At.IsZero() {
 		e.At = l.now().UTC()
 	}
-	for attempt := 0; attempt < 50; attempt++ {
+	for attempt := 0; attempt < 10000; attempt++ {
+		if err := ctx.Err(); err != nil {
+			return Entry{}, err
+		}
 		head, err := l.rdb.Get(ctx, HeadKey).Result()
 		if err != nil && !errors.Is(err, redis.Nil) {
 			return Entry{}, fmt.Errorf("audit: %w", err)
@@ -76,7 +80,7 @@ func (l *Log) Append(ctx context.Context, e Entry) (Entry, error) {
 		e.Prev = head
 		e.Hash = e.digest()
 		b, _ := json.Marshal(e)
-		ok, err := appendScript.Run(ctx, l.rdb, []string{ListKey, HeadKey}, head, b, e.Hash).Int()
+		ok, err := appendScript.Run(ctx, l.rdb, []string{StreamKey, HeadKey}, head, b, e.Hash).Int()
 		if err != nil {
 			return Entry{}, fmt.Errorf("audit: %w", err)
 		}
@@ -87,17 +91,28 @@ func (l *Log) Append(ctx context.Context, e Entry) (Entry, error) {
 	return Entry{}, fmt.Errorf("audit: too much contention")
 }
 
-// Entries returns entries [from, to] (Redis list indexes; -1 = last).
+// Entries returns entries [from, to] by position (-1 = last).
 func (l *Log) Entries(ctx context.Context, from, to int64) ([]Entry, error) {
-	raw, err := l.rdb.LRange(ctx, ListKey, from, to).Result()
+	msgs, err := l.rdb.XRange(ctx, StreamKey, "-", "+").Result()
 	if err != nil {
 		return nil, fmt.Errorf("audit: %w", err)
 	}
-	out := make([]Entry, 0, len(raw))
-	for i, r := range raw {
+	n := int64(len(msgs))
+	if to < 0 {
+		to = n + to
+	}
+	if from < 0 {
+		from = max(n+from, 0)
+	}
+	if to >= n {
+		to = n - 1
+	}
+	var out []Entry
+	for i := from; i <= to; i++ {
 		var e Entry
-		if err := json.Unmarshal([]byte(r), &e); err != nil {
-			return nil, fmt.Errorf("%w: entry %d is not JSON", ErrTampered, from+int64(i))
+		raw, _ := msgs[i].Values["e"].(string)
+		if err := json.Unmarshal([]byte(raw), &e); err != nil {
+			return nil, fmt.Errorf("%w: entry %d is not JSON", ErrTampered, i)
 		}
 		out = append(out, e)
 	}

@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/opsgate/opsgate/bot/audit"
 	"github.com/opsgate/opsgate/test/redistest"
 )
@@ -32,20 +34,42 @@ func TestChainAppendVerifyAndTamper(t *testing.T) {
 	if n, err := l.Verify(ctx); err != nil || n != 20 {
 		t.Fatalf("verify: %d %v", n, err)
 	}
-	// Change one entry's content.
-	raw := rdb.LIndex(ctx, audit.ListKey, 5).Val()
-	var e audit.Entry
-	_ = json.Unmarshal([]byte(raw), &e)
-	e.Actor = "U666"
-	b, _ := json.Marshal(e)
-	rdb.LSet(ctx, audit.ListKey, 5, b)
+	msgs := rdb.XRange(ctx, audit.StreamKey, "-", "+").Val()
+	rewrite := func(edit func(i int, e *audit.Entry) bool) {
+		rdb.Del(ctx, audit.StreamKey)
+		for i, m := range msgs {
+			var e audit.Entry
+			_ = json.Unmarshal([]byte(m.Values["e"].(string)), &e)
+			if !edit(i, &e) {
+				continue
+			}
+			b, _ := json.Marshal(e)
+			rdb.XAdd(ctx, &redis.XAddArgs{Stream: audit.StreamKey, Values: map[string]any{"e": string(b)}})
+		}
+	}
+	// Rebuild the stream with one entry's content changed (hashes kept).
+	rewrite(func(i int, e *audit.Entry) bool {
+		if i == 5 {
+			e.Actor = "U666"
+		}
+		return true
+	})
 	if n, err := l.Verify(ctx); !errors.Is(err, audit.ErrTampered) || n != 5 {
 		t.Fatalf("tampered content: %d %v", n, err)
 	}
-	rdb.LSet(ctx, audit.ListKey, 5, raw)
+	// Remove an entry in the middle.
+	rewrite(func(i int, e *audit.Entry) bool { return i != 7 })
+	if n, err := l.Verify(ctx); !errors.Is(err, audit.ErrTampered) || n != 7 {
+		t.Fatalf("removed entry: %d %v", n, err)
+	}
 	// Drop the last entry.
-	rdb.RPop(ctx, audit.ListKey)
+	rewrite(func(i int, e *audit.Entry) bool { return i != len(msgs)-1 })
 	if _, err := l.Verify(ctx); !errors.Is(err, audit.ErrTampered) {
 		t.Fatalf("truncated: %v", err)
+	}
+	// Intact again.
+	rewrite(func(int, *audit.Entry) bool { return true })
+	if n, err := l.Verify(ctx); err != nil || n != 20 {
+		t.Fatalf("restored: %d %v", n, err)
 	}
 }
