@@ -10,6 +10,7 @@ package catalog
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"regexp"
 	"slices"
@@ -34,6 +35,9 @@ var Default = []Spec{
 		Params: map[string]*Param{"deployment": {EnumFrom: "scope.targets"}, "replicas": {Type: TypeInt, Min: 1, Max: 50}},
 		Run:    Exec{Kubectl: []string{"scale", "deployment/{{.deployment}}", "--replicas={{.replicas}}"}}, Approvals: Approvals{Required: 1}},
 }
+
+// ErrNoUndo: the action declares no undo.
+var ErrNoUndo = errors.New("no undo declared")
 
 var nameRe = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$`)
 
@@ -268,11 +272,24 @@ func (s Scoped) Describe() []string {
 // argument vector (kubectl, command, ssh) or the HTTP request. Callers
 // validate first; Preview re-checks and refuses invalid params.
 func (s Scoped) Preview(id string, params map[string]string) ([]string, error) {
+	return s.Render(id, false, params)
+}
+
+// Render validates params for action id and fills its run (or undo)
+// executor's slots: the argument vector (kubectl, command, ssh) or, for
+// http, [method, url, body] with the values JSON-encoded into the body.
+func (s Scoped) Render(id string, undo bool, params map[string]string) ([]string, error) {
 	if why := s.Validate(id, params); why != "" {
 		return nil, fmt.Errorf("%s: %s", id, why)
 	}
 	spec, _ := s.Catalog.Get(id)
 	e := spec.Run
+	if undo {
+		if spec.Undo == nil {
+			return nil, fmt.Errorf("%s: %w", id, ErrNoUndo)
+		}
+		e = *spec.Undo
+	}
 	fill := func(slot string, jsonValues bool) (string, error) {
 		data := map[string]string{}
 		for k, v := range params {

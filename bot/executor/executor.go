@@ -1,0 +1,176 @@
+// Package executor runs approved catalog actions: kubectl and commands as
+// argument vectors (never a shell), with an environment allowlist, a
+// working directory, an output cap and a timeout; HTTP requests to URLs
+// fixed in the config. Dry runs show the exact argument vector or request
+// and, for kubectl, ask the API server (--dry-run=server).
+package executor
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"strings"
+	"time"
+
+	"github.com/opsgate/opsgate/bot/catalog"
+)
+
+// ErrUnsupported is an executor this runner cannot run (e.g. ssh without keys).
+var ErrUnsupported = errors.New("executor not available")
+
+// Result is what a run did.
+type Result struct {
+	Argv     []string      `json:"argv"`
+	DryRun   bool          `json:"dry_run,omitempty"`
+	ExitCode int           `json:"exit_code"`
+	Output   string        `json:"output"` // capped; raw — mask before posting
+	Capped   bool          `json:"capped,omitempty"`
+	Digest   string        `json:"digest"` // sha256 of the whole output
+	Took     time.Duration `json:"took"`
+}
+
+// Runner runs executors.
+type Runner struct {
+	Kubectl     string   // program (default "kubectl")
+	KubectlArgs []string // from config: --context, --kubeconfig …, before the action's arguments
+	HTTP        *http.Client
+	MaxOutput   int // default 64 KiB
+}
+
+type capWriter struct {
+	n    int
+	buf  bytes.Buffer
+	hash io.Writer
+	over bool
+}
+
+func (c *capWriter) Write(p []byte) (int, error) {
+	_, _ = c.hash.Write(p)
+	if room := c.n - c.buf.Len(); room < len(p) {
+		c.buf.Write(p[:max(room, 0)])
+		c.over = true
+		return len(p), nil
+	}
+	return c.buf.Write(p)
+}
+
+// Run validates params and executes action id's run (or undo) within the
+// action's timeout.
+func (r *Runner) Run(ctx context.Context, s catalog.Scoped, id string, undo bool, params map[string]string, dryRun bool) (Result, error) {
+	argv, err := s.Render(id, undo, params)
+	if err != nil {
+		return Result{}, err
+	}
+	spec, _ := s.Catalog.Get(id)
+	e := spec.Run
+	if undo {
+		e = *spec.Undo
+	}
+	timeout := spec.Timeout
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	switch {
+	case len(e.Kubectl) > 0:
+		prog := r.Kubectl
+		if prog == "" {
+			prog = "kubectl"
+		}
+		args := append(append([]string(nil), r.KubectlArgs...), argv[1:]...)
+		if dryRun {
+			args = append(args, "--dry-run=server")
+		}
+		return r.command(ctx, prog, args, nil, "", dryRun)
+	case e.Command != nil:
+		if dryRun {
+			return Result{Argv: argv, DryRun: true}, nil
+		}
+		return r.command(ctx, argv[0], argv[1:], e.Command.Env, e.Command.Dir, false)
+	case e.HTTP != nil:
+		if dryRun {
+			return Result{Argv: argv, DryRun: true}, nil
+		}
+		return r.http(ctx, argv[0], argv[1], argv[2], e.HTTP.Expect)
+	}
+	return Result{Argv: argv}, fmt.Errorf("%w: %s", ErrUnsupported, argv[0])
+}
+
+func (r *Runner) command(ctx context.Context, prog string, args, envAllow []string, dir string, dryRun bool) (Result, error) {
+	h := sha256.New()
+	out := &capWriter{n: r.maxOutput(), hash: h}
+	cmd := exec.CommandContext(ctx, prog, args...)
+	cmd.Stdout, cmd.Stderr, cmd.Dir = out, out, dir
+	// Only allowlisted variables (and PATH) reach the program: opsgate's
+	// own secrets never do.
+	env := []string{"PATH=" + os.Getenv("PATH"), "LANG=C"}
+	for _, name := range envAllow {
+		if v, ok := os.LookupEnv(name); ok && name != "PATH" {
+			env = append(env, name+"="+v)
+		}
+	}
+	cmd.Env = env
+	cmd.WaitDelay = time.Second
+	start := time.Now()
+	err := cmd.Run()
+	res := Result{Argv: append([]string{prog}, args...), DryRun: dryRun, Output: out.buf.String(), Capped: out.over,
+		Digest: hex.EncodeToString(h.Sum(nil)), Took: time.Since(start)}
+	if cmd.ProcessState != nil {
+		res.ExitCode = cmd.ProcessState.ExitCode()
+	}
+	if err != nil {
+		if ctx.Err() != nil {
+			return res, fmt.Errorf("%s: timed out: %w", prog, ctx.Err())
+		}
+		return res, fmt.Errorf("%s: %w", prog, err)
+	}
+	return res, nil
+}
+
+func (r *Runner) http(ctx context.Context, method, url, body string, expect int) (Result, error) {
+	hc := r.HTTP
+	if hc == nil {
+		hc = &http.Client{}
+	}
+	var rd io.Reader
+	if body != "" {
+		rd = strings.NewReader(body)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, url, rd)
+	if err != nil {
+		return Result{}, err
+	}
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	start := time.Now()
+	res := Result{Argv: []string{method, url, body}}
+	resp, err := hc.Do(req)
+	if err != nil {
+		return res, fmt.Errorf("%s %s: %w", method, url, errors.Unwrap(err))
+	}
+	defer resp.Body.Close()
+	h := sha256.New()
+	out := &capWriter{n: r.maxOutput(), hash: h}
+	_, _ = io.Copy(out, io.LimitReader(resp.Body, 16<<20))
+	res.ExitCode, res.Output, res.Capped, res.Digest, res.Took = resp.StatusCode, out.buf.String(), out.over, hex.EncodeToString(h.Sum(nil)), time.Since(start)
+	if expect == 0 {
+		expect = http.StatusOK
+	}
+	if resp.StatusCode != expect {
+		return res, fmt.Errorf("%s %s: HTTP %d, expected %d", method, url, resp.StatusCode, expect)
+	}
+	return res, nil
+}
+
+func (r *Runner) maxOutput() int {
+	if r.MaxOutput <= 0 {
+		return 64 << 10
+	}
+	return r.MaxOutput
+}
