@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/opsgate/opsgate/bot/approval"
+	"github.com/opsgate/opsgate/bot/catalog"
 	"github.com/opsgate/opsgate/bot/collect"
 	"github.com/opsgate/opsgate/bot/excerpt"
 	"github.com/opsgate/opsgate/bot/incident"
@@ -229,6 +231,30 @@ func TestExcerptWithSourcesGolden(t *testing.T) {
 		}
 		if strings.Contains(string(raw), "<!channel>") {
 			t.Fatal("hostile error text live")
+		}
+		golden(t, name, map[string]any{"text": m.Text, "blocks": m.Blocks})
+	}
+}
+
+func TestProposalGolden(t *testing.T) {
+	spec := catalog.Spec{ID: "scale-deployment", Description: "set a deployment's replica count", Risk: catalog.RiskMedium}
+	base := approval.Proposal{ID: "PR1", IncidentID: "Q1ABC", ActionID: "scale-deployment", Params: map[string]string{"deployment": "checkout-api", "replicas": "6"},
+		Source: "rca", Required: 2, State: approval.Proposed, ExpiresAt: t0.Add(30 * time.Minute),
+		Approvals: []approval.Approval{{User: "U0ALICE", At: t0.Add(time.Minute)}}}
+	preview := []string{"kubectl", "scale", "deployment/checkout-api", "--replicas=6"}
+	rejected := base
+	rejected.State, rejected.RejectedBy, rejected.Reason, rejected.Source, rejected.Proposer = approval.Rejected, "U0BOB", "<!channel> wrong `service`", "human", "U0CAROL"
+	done := base
+	done.State, done.Outcome = approval.Succeeded, "deployment.apps/checkout-api scaled"
+	for name, p := range map[string]approval.Proposal{"proposal_waiting": base, "proposal_rejected": rejected, "proposal_succeeded": done} {
+		m := ProposalMessage(p, spec, preview)
+		raw, _ := json.Marshal(m.Blocks)
+		if err := fakeslack.ValidateBlocks(raw); err != nil {
+			t.Fatal(name, err)
+		}
+		hasButtons := strings.Contains(string(raw), `"Approve"`) && strings.Contains(string(raw), `"Reject"`)
+		if hasButtons != (p.State == approval.Proposed) || strings.Contains(string(raw), "<!channel>") {
+			t.Fatalf("%s: %s", name, raw)
 		}
 		golden(t, name, map[string]any{"text": m.Text, "blocks": m.Blocks})
 	}

@@ -1,0 +1,92 @@
+package render
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/slack-go/slack"
+
+	"github.com/opsgate/opsgate/bot/approval"
+	"github.com/opsgate/opsgate/bot/catalog"
+	slackapi "github.com/opsgate/opsgate/integrations/slack"
+)
+
+// Proposal buttons (value: the proposal id).
+const (
+	ActionApprove = "proposal_approve"
+	ActionReject  = "proposal_reject"
+)
+
+var stateLabel = map[approval.State]string{
+	approval.Proposed: ":hourglass_flowing_sand: Waiting for approval", approval.Approved: ":white_check_mark: Approved",
+	approval.Executing: ":gear: Running", approval.Succeeded: ":large_green_circle: Succeeded", approval.Failed: ":red_circle: Failed",
+	approval.Verified: ":large_green_circle: Verified", approval.VerifyFailed: ":warning: Verification failed",
+	approval.Undone: ":leftwards_arrow_with_hook: Undone", approval.Rejected: ":no_entry: Rejected", approval.Expired: ":zzz: Expired",
+}
+
+// ProposalMessage renders a proposal: the action, its parameters, risk,
+// exactly what it will run (preview), the approvals so far (who, when),
+// the expiry, and — while it waits — Approve and Reject buttons. It is
+// pure: the same proposal renders the same message, so clicks update it
+// in place.
+func ProposalMessage(p approval.Proposal, spec catalog.Spec, preview []string) slackapi.Message {
+	label, ok := stateLabel[p.State]
+	if !ok {
+		label = Escape(string(p.State))
+	}
+	keys := make([]string, 0, len(p.Params))
+	for k := range p.Params {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var params []string
+	for _, k := range keys {
+		params = append(params, fmt.Sprintf("%s=%s", k, p.Params[k]))
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "*Proposed action* `%s` — risk *%s* — %s\n", Escape(p.ActionID), Escape(string(spec.Risk)), label)
+	if spec.Description != "" {
+		b.WriteString(Escape(Truncate(oneLine(spec.Description), 200)) + "\n")
+	}
+	if len(params) > 0 {
+		fmt.Fprintf(&b, "*Parameters:* `%s`\n", codeSafe(strings.Join(params, " ")))
+	}
+	if len(preview) > 0 {
+		fmt.Fprintf(&b, "*Will run:* `%s`\n", strings.ReplaceAll(codeSafe(Truncate(strings.Join(preview, " "), 600)), "`", "'"))
+	}
+	src := map[string]string{"rca": "the root-cause analysis", "handler": "the incident's handler", "human": "<@" + Escape(p.Proposer) + ">"}[p.Source]
+	if src == "" {
+		src = Escape(p.Source)
+	}
+	fmt.Fprintf(&b, "Proposed by %s", src)
+	blocks := []slack.Block{slack.NewSectionBlock(mrkdwn(Truncate(strings.TrimRight(b.String(), "\n"), maxSectionText)), nil, nil, slack.SectionBlockOptionBlockID("proposal"))}
+
+	var ctx []string
+	ctx = append(ctx, fmt.Sprintf("Approvals %d of %d", len(p.Approvals), p.Required))
+	for _, a := range p.Approvals {
+		ctx = append(ctx, fmt.Sprintf("<@%s> at %s", Escape(a.User), a.At.UTC().Format("15:04:05 UTC")))
+	}
+	if p.State == approval.Proposed && !p.ExpiresAt.IsZero() {
+		ctx = append(ctx, "expires "+p.ExpiresAt.UTC().Format("15:04 UTC"))
+	}
+	if p.State == approval.Rejected {
+		r := fmt.Sprintf("rejected by <@%s>", Escape(p.RejectedBy))
+		if p.Reason != "" {
+			r += ": " + Escape(Truncate(oneLine(p.Reason), 200))
+		}
+		ctx = append(ctx, r)
+	}
+	if p.Outcome != "" {
+		ctx = append(ctx, Escape(Truncate(oneLine(p.Outcome), 300)))
+	}
+	blocks = append(blocks, slack.NewContextBlock("proposal_status", mrkdwn(Truncate(strings.Join(ctx, " · "), maxSectionText))))
+	if p.State == approval.Proposed {
+		approve := slack.NewButtonBlockElement(ActionApprove, p.ID, slack.NewTextBlockObject(slack.PlainTextType, "Approve", false, false))
+		approve.Style = slack.StylePrimary
+		reject := slack.NewButtonBlockElement(ActionReject, p.ID, slack.NewTextBlockObject(slack.PlainTextType, "Reject", false, false))
+		reject.Style = slack.StyleDanger
+		blocks = append(blocks, slack.NewActionBlock("proposal_actions", approve, reject))
+	}
+	return slackapi.Message{Text: Escape(fmt.Sprintf("Proposed action %s (risk %s): %s", p.ActionID, spec.Risk, p.State)), Blocks: blocks}
+}
