@@ -41,7 +41,8 @@ type Runner struct {
 	Kubectl     string   // program (default "kubectl")
 	KubectlArgs []string // from config: --context, --kubeconfig …, before the action's arguments
 	HTTP        *http.Client
-	MaxOutput   int // default 64 KiB
+	SSH         *SSH // nil: the ssh executor is unavailable
+	MaxOutput   int  // default 64 KiB
 }
 
 type capWriter struct {
@@ -97,6 +98,11 @@ func (r *Runner) Run(ctx context.Context, s catalog.Scoped, id string, undo bool
 			return Result{Argv: argv, DryRun: true}, nil
 		}
 		return r.http(ctx, argv[0], argv[1], argv[2], e.HTTP.Expect)
+	case e.SSH != nil:
+		if dryRun {
+			return Result{Argv: argv, DryRun: true}, nil
+		}
+		return r.runSSH(ctx, argv, e.SSH.KnownHosts)
 	}
 	return Result{Argv: argv}, fmt.Errorf("%w: %s", ErrUnsupported, argv[0])
 }
