@@ -43,6 +43,10 @@ type Runner struct {
 	HTTP        *http.Client
 	SSH         *SSH // nil: the ssh executor is unavailable
 	MaxOutput   int  // default 64 KiB
+
+	PrometheusURL string                                           // for verify: prometheus
+	VerifyEvery   time.Duration                                    // poll interval (default 15s)
+	Sleep         func(ctx context.Context, d time.Duration) error // nil: a real timer
 }
 
 type capWriter struct {

@@ -22,6 +22,7 @@ type Prometheus struct {
 	*httptest.Server
 	mu      sync.Mutex
 	series  map[string][]Series
+	instant map[string]func() bool
 	Queries []string
 }
 
@@ -54,7 +55,41 @@ func promTime(s string) (time.Time, bool) {
 	return t, err == nil
 }
 
+// Instant answers /api/v1/query for query with a vector of this many
+// samples (a PromQL condition that holds returns its series; one that
+// does not, an empty vector).
+func (p *Prometheus) Instant(query string, holds func() bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.instant == nil {
+		p.instant = map[string]func() bool{}
+	}
+	p.instant[query] = holds
+}
+
+func (p *Prometheus) serveInstant(w http.ResponseWriter, r *http.Request) {
+	if err := r.ParseForm(); err != nil || r.Form.Get("query") == "" {
+		promError(w, http.StatusBadRequest, "bad_data", "1:1: parse error: no expression found in input")
+		return
+	}
+	q := r.Form.Get("query")
+	p.mu.Lock()
+	p.Queries = append(p.Queries, q)
+	holds := p.instant[q]
+	p.mu.Unlock()
+	result := []any{}
+	if holds != nil && holds() {
+		result = append(result, map[string]any{"metric": map[string]string{}, "value": []any{float64(time.Now().Unix()), "0.4"}})
+	}
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(map[string]any{"status": "success", "data": map[string]any{"resultType": "vector", "result": result}})
+}
+
 func (p *Prometheus) serve(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Path == "/api/v1/query" {
+		p.serveInstant(w, r)
+		return
+	}
 	if r.URL.Path != "/api/v1/query_range" {
 		http.NotFound(w, r)
 		return
