@@ -19,9 +19,11 @@ import (
 	"github.com/alicebob/miniredis/v2"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/opsgate/opsgate/bot/approval"
 	"github.com/opsgate/opsgate/bot/audit"
 	"github.com/opsgate/opsgate/bot/catalog"
 	"github.com/opsgate/opsgate/bot/config"
+	"github.com/opsgate/opsgate/bot/executor"
 	"github.com/opsgate/opsgate/bot/incident"
 	"github.com/opsgate/opsgate/bot/metrics"
 	"github.com/opsgate/opsgate/bot/queue"
@@ -142,6 +144,8 @@ func New(ctx context.Context, o Options) (*App, error) {
 	} else if col != nil {
 		a.Syncer.Collector = col
 	}
+	a.Syncer.Proposals = approval.NewStore(a.Redis, IncidentTTL, o.Now)
+	a.Syncer.Runner = &executor.Runner{}
 	if a.Syncer.Catalog, err = o.File.Catalog(); err != nil {
 		a.Close()
 		return nil, fmt.Errorf("%w: OPSGATE_CONFIG: %v", config.ErrInvalid, err)

@@ -81,6 +81,8 @@ type Proposal struct {
 	Fence      int64             `json:"fence,omitempty"` // execution fencing token
 	Outcome    string            `json:"outcome,omitempty"`
 	UpdatedAt  time.Time         `json:"updated_at"`
+	Channel    string            `json:"channel,omitempty"` // where its message is
+	TS         string            `json:"ts,omitempty"`
 }
 
 // Hash binds approvals to the exact action and parameters.
@@ -307,6 +309,17 @@ func (s *Store) Finish(ctx context.Context, id string, fence int64, to State, ou
 			outcome = outcome[:2000]
 		}
 		p.State, p.Outcome = to, outcome
+		return true, nil
+	})
+}
+
+// SetMessage records where the proposal's message was posted.
+func (s *Store) SetMessage(ctx context.Context, id, channel, ts string) (*Proposal, error) {
+	return s.update(ctx, id, func(p *Proposal, now time.Time) (bool, error) {
+		if p.TS == ts && p.Channel == channel {
+			return false, nil
+		}
+		p.Channel, p.TS = channel, ts
 		return true, nil
 	})
 }

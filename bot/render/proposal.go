@@ -12,7 +12,8 @@ import (
 	slackapi "github.com/opsgate/opsgate/integrations/slack"
 )
 
-// Proposal buttons (value: the proposal id).
+// Proposal buttons (value: "<proposal id>|<hash>", so a click approves
+// exactly what its clicker saw).
 const (
 	ActionApprove = "proposal_approve"
 	ActionReject  = "proposal_reject"
@@ -82,9 +83,9 @@ func ProposalMessage(p approval.Proposal, spec catalog.Spec, preview []string) s
 	}
 	blocks = append(blocks, slack.NewContextBlock("proposal_status", mrkdwn(Truncate(strings.Join(ctx, " · "), maxSectionText))))
 	if p.State == approval.Proposed {
-		approve := slack.NewButtonBlockElement(ActionApprove, p.ID, slack.NewTextBlockObject(slack.PlainTextType, "Approve", false, false))
+		approve := slack.NewButtonBlockElement(ActionApprove, p.ID+"|"+p.Hash, slack.NewTextBlockObject(slack.PlainTextType, "Approve", false, false))
 		approve.Style = slack.StylePrimary
-		reject := slack.NewButtonBlockElement(ActionReject, p.ID, slack.NewTextBlockObject(slack.PlainTextType, "Reject", false, false))
+		reject := slack.NewButtonBlockElement(ActionReject, p.ID+"|"+p.Hash, slack.NewTextBlockObject(slack.PlainTextType, "Reject", false, false))
 		reject.Style = slack.StyleDanger
 		blocks = append(blocks, slack.NewActionBlock("proposal_actions", approve, reject))
 	}

@@ -163,6 +163,22 @@ func (s *Server) interaction(w http.ResponseWriter, r *http.Request) {
 				return
 			}
 		}
+		if a.ActionID == render.ActionApprove || a.ActionID == render.ActionReject {
+			id, hash, _ := strings.Cut(a.Value, "|")
+			if !validProposalID(id) || len(hash) > 64 {
+				continue
+			}
+			payload, _ := json.Marshal(threads.DecisionRequest{ProposalID: id, Hash: hash, UserID: cb.User.ID, Approve: a.ActionID == render.ActionApprove,
+				ChannelID: cb.Channel.ID, ResponseURL: cb.ResponseURL})
+			key := "" // one click is one request: a redelivered click (same action_ts) counts once
+			if a.ActionTs != "" {
+				key = fmt.Sprintf("decision:%s:%s:%s", cb.User.ID, id, a.ActionTs)
+			}
+			if _, _, err := s.Queue.Enqueue(r.Context(), key, time.Hour, threads.KindDecision, payload); err != nil {
+				apiError(w, http.StatusServiceUnavailable, "unavailable", "try again")
+				return
+			}
+		}
 		if (a.ActionID == render.ActionVerdictUp || a.ActionID == render.ActionVerdictDown) && pagerduty.ValidID(a.Value) {
 			up := a.ActionID == render.ActionVerdictUp
 			payload, _ := json.Marshal(threads.VerdictRequest{IncidentID: a.Value, UserID: cb.User.ID, Up: up, ResponseURL: cb.ResponseURL})
@@ -205,4 +221,18 @@ func (s *Server) searchKB(text string) string {
 		b.WriteString("\n")
 	}
 	return b.String()
+}
+
+// validProposalID: "<incident id>-<10 hex>".
+func validProposalID(id string) bool {
+	inc, h, ok := strings.Cut(id, "-")
+	if !ok || !pagerduty.ValidID(inc) || len(h) != 10 {
+		return false
+	}
+	for _, c := range h {
+		if !strings.ContainsRune("0123456789abcdef", c) {
+			return false
+		}
+	}
+	return true
 }

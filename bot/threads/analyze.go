@@ -101,16 +101,27 @@ func (s *Syncer) analyze(ctx context.Context, id string) error {
 		cat = catalog.MustDefault()
 	}
 	a := s.Analyzer.Analyze(ctx, RCAContext(view, cat.For(scope)))
+	won := false
 	if _, err := s.Store.Update(ctx, id, func(r *incident.Record) (bool, error) {
 		if r.RCA != nil {
 			return false, nil
 		}
-		r.RCA = &a
+		r.RCA, won = &a, true
 		return true, nil
 	}); err != nil {
 		return fmt.Errorf("store analysis: %w", err)
 	}
-	return s.Sync(ctx, id)
+	if err := s.Sync(ctx, id); err != nil {
+		return err
+	}
+	if !won {
+		return nil
+	}
+	rec, err = s.Store.Get(ctx, id)
+	if err != nil {
+		return err
+	}
+	return s.propose(ctx, rec, a.Actions)
 }
 
 // collect runs the incident's handler, if any. Only trusted fields of the

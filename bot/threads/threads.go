@@ -15,6 +15,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/opsgate/opsgate/bot/approval"
 	"github.com/opsgate/opsgate/bot/audit"
 	"github.com/opsgate/opsgate/bot/catalog"
 	"github.com/opsgate/opsgate/bot/collect"
@@ -107,6 +108,10 @@ type Syncer struct {
 	Catalog *catalog.Catalog
 	// Scope names what this incident's actions may name (nil: targets = its service).
 	Scope func(incident.Snapshot) catalog.Scope
+	// Proposals holds proposed actions and their approvals (nil: none are made).
+	Proposals *approval.Store
+	// Runner executes approved actions (nil: approved actions are not run).
+	Runner Runner
 }
 
 func (s *Syncer) log() *slog.Logger {
@@ -133,6 +138,12 @@ func (s *Syncer) Handle(ctx context.Context, e queue.Entry) error {
 			return fmt.Errorf("verdict: malformed: %w", queue.ErrPermanent)
 		}
 		return s.handleVerdict(ctx, req)
+	case KindDecision:
+		var req DecisionRequest
+		if err := json.Unmarshal(e.Payload, &req); err != nil || req.ProposalID == "" || req.UserID == "" {
+			return fmt.Errorf("decision: malformed: %w", queue.ErrPermanent)
+		}
+		return s.handleDecision(ctx, req)
 	case KindTriage:
 		var req TriageRequest
 		if err := json.Unmarshal(e.Payload, &req); err != nil || !pagerduty.ValidID(req.IncidentID) {
