@@ -145,7 +145,15 @@ func New(ctx context.Context, o Options) (*App, error) {
 		a.Syncer.Collector = col
 	}
 	a.Syncer.Proposals = approval.NewStore(a.Redis, IncidentTTL, o.Now)
-	a.Syncer.Runner = &executor.Runner{}
+	runner := &executor.Runner{}
+	if file != nil {
+		x := file.Executor
+		runner.Kubectl, runner.KubectlArgs, runner.PrometheusURL = x.Kubectl, x.KubectlArgs, x.PrometheusURL
+		if x.SSHKeyFile != "" {
+			runner.SSH = &executor.SSH{KeyFile: x.SSHKeyFile, Port: x.SSHPort}
+		}
+	}
+	a.Syncer.Runner = runner
 	if a.Syncer.Catalog, err = o.File.Catalog(); err != nil {
 		a.Close()
 		return nil, fmt.Errorf("%w: OPSGATE_CONFIG: %v", config.ErrInvalid, err)

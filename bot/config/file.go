@@ -29,9 +29,22 @@ type File struct {
 	Handlers []collect.Handler `yaml:"handlers"`
 	// Actions is the action catalog (default: the built-in one).
 	Actions []catalog.Spec `yaml:"actions"`
+	// Executor configures how approved actions run.
+	Executor Executor `yaml:"executor"`
 	// Scopes maps a service name to what its incidents' actions may name:
 	// targets, namespaces, hosts (default: targets = the service's name).
 	Scopes map[string]catalog.Scope `yaml:"scopes"`
+}
+
+// Executor is where and how actions run: kubectl's program and fixed
+// arguments (context, kubeconfig), the ssh key and port, the Prometheus
+// used by verify checks.
+type Executor struct {
+	Kubectl       string   `yaml:"kubectl"`
+	KubectlArgs   []string `yaml:"kubectl_args"`
+	SSHKeyFile    string   `yaml:"ssh_key_file"`
+	SSHPort       int      `yaml:"ssh_port"`
+	PrometheusURL string   `yaml:"prometheus_url"`
 }
 
 // Catalog builds the action catalog: the configured actions, or the
