@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"strings"
 	"time"
 
@@ -104,19 +103,7 @@ func (s *Syncer) mayApprove(ctx context.Context, user string, a catalog.Approval
 	if len(a.Users)+len(a.Groups) == 0 {
 		return s.isApprover(ctx, user)
 	}
-	if slices.Contains(a.Users, user) {
-		return true, nil
-	}
-	for _, g := range a.Groups {
-		members, err := s.Revealer.UserGroupMembers(ctx, g)
-		if err != nil {
-			return false, fmt.Errorf("user group %s: %w", g, err)
-		}
-		if slices.Contains(members, user) {
-			return true, nil
-		}
-	}
-	return false, nil
+	return s.inAllowlist(ctx, user, a.Users, a.Groups)
 }
 
 func (s *Syncer) handleDecision(ctx context.Context, req DecisionRequest) error {

@@ -37,10 +37,16 @@ type Approvers struct {
 }
 
 func (s *Syncer) isApprover(ctx context.Context, user string) (bool, error) {
-	if slices.Contains(s.Approvers.Users, user) {
+	return s.inAllowlist(ctx, user, s.Approvers.Users, s.Approvers.Groups)
+}
+
+// inAllowlist reports whether user is one of users or a member of one of
+// the Slack user groups.
+func (s *Syncer) inAllowlist(ctx context.Context, user string, users, groups []string) (bool, error) {
+	if slices.Contains(users, user) {
 		return true, nil
 	}
-	for _, g := range s.Approvers.Groups {
+	for _, g := range groups {
 		members, err := s.Revealer.UserGroupMembers(ctx, g)
 		if err != nil {
 			return false, fmt.Errorf("user group %s: %w", g, err)
