@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/opsgate/opsgate/bot/catalog"
+	"github.com/opsgate/opsgate/bot/retry"
 )
 
 // ErrUnsupported is an executor this runner cannot run (e.g. ssh without keys).
@@ -44,9 +45,9 @@ type Runner struct {
 	SSH         *SSH // nil: the ssh executor is unavailable
 	MaxOutput   int  // default 64 KiB
 
-	PrometheusURL string                                           // for verify: prometheus
-	VerifyEvery   time.Duration                                    // poll interval (default 15s)
-	Sleep         func(ctx context.Context, d time.Duration) error // nil: a real timer
+	PrometheusURL string        // for verify: prometheus
+	VerifyEvery   time.Duration // poll interval (default 15s)
+	Sleep         retry.Sleeper // nil: a real timer
 }
 
 type capWriter struct {

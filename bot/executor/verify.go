@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/opsgate/opsgate/bot/catalog"
+	"github.com/opsgate/opsgate/bot/retry"
 )
 
 // Verification is the outcome of an action's verify check.
@@ -41,16 +42,7 @@ func (r *Runner) Verify(ctx context.Context, s catalog.Scoped, id string, params
 	}
 	sleep := r.Sleep
 	if sleep == nil {
-		sleep = func(ctx context.Context, d time.Duration) error {
-			t := time.NewTimer(d)
-			defer t.Stop()
-			select {
-			case <-ctx.Done():
-				return ctx.Err()
-			case <-t.C:
-				return nil
-			}
-		}
+		sleep = retry.RealSleep
 	}
 	attempts := int(v.Within/every) + 1 // counted, not timed: tests need no clock
 	var out Verification

@@ -30,8 +30,21 @@ type Embedder struct {
 
 // NewEmbedder connects with an API key; baseURL "" is Google's.
 func NewEmbedder(ctx context.Context, apiKey, baseURL string, hc *http.Client, policy retry.Policy) (*Embedder, error) {
+	c, err := newClient(ctx, apiKey, baseURL, hc, 20*time.Second)
+	if err != nil {
+		return nil, err
+	}
+	if policy.Attempts == 0 {
+		policy = retry.Policy{Attempts: 4, Base: time.Second, Max: 8 * time.Second, Budget: 20 * time.Second, Jitter: true}
+	}
+	return &Embedder{client: c, policy: policy}, nil
+}
+
+// newClient connects to the Gemini API with an API key; baseURL "" is
+// Google's; hc nil is a client with the given timeout.
+func newClient(ctx context.Context, apiKey, baseURL string, hc *http.Client, timeout time.Duration) (*genai.Client, error) {
 	if hc == nil {
-		hc = &http.Client{Timeout: 20 * time.Second}
+		hc = &http.Client{Timeout: timeout}
 	}
 	cfg := &genai.ClientConfig{APIKey: apiKey, Backend: genai.BackendGeminiAPI, HTTPClient: hc}
 	if baseURL != "" {
@@ -41,10 +54,7 @@ func NewEmbedder(ctx context.Context, apiKey, baseURL string, hc *http.Client, p
 	if err != nil {
 		return nil, fmt.Errorf("gemini: %w", err)
 	}
-	if policy.Attempts == 0 {
-		policy = retry.Policy{Attempts: 4, Base: time.Second, Max: 8 * time.Second, Budget: 20 * time.Second, Jitter: true}
-	}
-	return &Embedder{client: c, policy: policy}, nil
+	return c, nil
 }
 
 // Classify retries 429, 500, 503, 504 and network errors, not 400/403/404.

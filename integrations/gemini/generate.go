@@ -26,16 +26,9 @@ type Generator struct {
 
 // NewGenerator connects; baseURL "" is Google's.
 func NewGenerator(ctx context.Context, apiKey, baseURL, model string, schema *genai.Schema, hc *http.Client, policy retry.Policy) (*Generator, error) {
-	if hc == nil {
-		hc = &http.Client{Timeout: 60 * time.Second}
-	}
-	cfg := &genai.ClientConfig{APIKey: apiKey, Backend: genai.BackendGeminiAPI, HTTPClient: hc}
-	if baseURL != "" {
-		cfg.HTTPOptions = genai.HTTPOptions{BaseURL: baseURL}
-	}
-	c, err := genai.NewClient(ctx, cfg)
+	c, err := newClient(ctx, apiKey, baseURL, hc, 60*time.Second)
 	if err != nil {
-		return nil, fmt.Errorf("gemini: %w", err)
+		return nil, err
 	}
 	if policy.Attempts == 0 {
 		policy = retry.Policy{Attempts: 3, Base: time.Second, Max: 8 * time.Second, Budget: 20 * time.Second, Jitter: true}
