@@ -16,8 +16,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
-	"sort"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -87,11 +87,7 @@ type Proposal struct {
 
 // Hash binds approvals to the exact action and parameters.
 func Hash(actionID string, params map[string]string) string {
-	keys := make([]string, 0, len(params))
-	for k := range params {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
+	keys := slices.Sorted(maps.Keys(params))
 	h := sha256.New()
 	fmt.Fprintf(h, "%q", actionID)
 	for _, k := range keys {

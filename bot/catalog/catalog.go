@@ -12,6 +12,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"regexp"
 	"slices"
 	"sort"
@@ -148,11 +149,7 @@ func (s Scoped) Validate(id string, params map[string]string) string {
 	if !ok {
 		return "not in the action catalog"
 	}
-	names := make([]string, 0, len(spec.Params))
-	for n := range spec.Params {
-		names = append(names, n)
-	}
-	sort.Strings(names)
+	names := slices.Sorted(maps.Keys(spec.Params))
 	for _, n := range names {
 		p := spec.Params[n]
 		v, present := params[n]
@@ -237,11 +234,7 @@ func (s Scoped) Describe() []string {
 	for _, a := range s.Catalog.specs {
 		var ps []string
 		ok := true
-		names := make([]string, 0, len(a.Params))
-		for n := range a.Params {
-			names = append(names, n)
-		}
-		sort.Strings(names)
+		names := slices.Sorted(maps.Keys(a.Params))
 		for _, n := range names {
 			p := a.Params[n]
 			switch {

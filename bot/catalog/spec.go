@@ -3,9 +3,10 @@ package catalog
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"net/url"
 	"regexp"
-	"sort"
+	"slices"
 	"strings"
 	"text/template"
 	"text/template/parse"
@@ -131,11 +132,7 @@ func (s *Spec) check(where string) []string {
 	default:
 		bad("risk must be low, medium or high (got %q)", s.Risk)
 	}
-	names := make([]string, 0, len(s.Params))
-	for n := range s.Params {
-		names = append(names, n)
-	}
-	sort.Strings(names)
+	names := slices.Sorted(maps.Keys(s.Params))
 	for _, n := range names {
 		p := s.Params[n]
 		pw := "params." + n

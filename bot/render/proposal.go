@@ -2,7 +2,6 @@ package render
 
 import (
 	"fmt"
-	"sort"
 	"strings"
 
 	"github.com/slack-go/slack"
@@ -36,22 +35,13 @@ func ProposalMessage(p approval.Proposal, spec catalog.Spec, preview []string) s
 	if !ok {
 		label = Escape(string(p.State))
 	}
-	keys := make([]string, 0, len(p.Params))
-	for k := range p.Params {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	var params []string
-	for _, k := range keys {
-		params = append(params, fmt.Sprintf("%s=%s", k, p.Params[k]))
-	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "*Proposed action* `%s` — risk *%s* — %s\n", Escape(p.ActionID), Escape(string(spec.Risk)), label)
 	if spec.Description != "" {
 		b.WriteString(Escape(Truncate(oneLine(spec.Description), 200)) + "\n")
 	}
-	if len(params) > 0 {
-		fmt.Fprintf(&b, "*Parameters:* `%s`\n", codeSafe(strings.Join(params, " ")))
+	if len(p.Params) > 0 {
+		fmt.Fprintf(&b, "*Parameters:* `%s`\n", codeSafe(params(p.Params)))
 	}
 	if len(preview) > 0 {
 		fmt.Fprintf(&b, "*Will run:* `%s`\n", strings.ReplaceAll(codeSafe(Truncate(strings.Join(preview, " "), 600)), "`", "'"))
