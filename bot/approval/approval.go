@@ -13,7 +13,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
@@ -21,6 +20,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/opsgate/opsgate/bot/versioned"
 )
 
 // State is a proposal's state.
@@ -96,19 +97,6 @@ func Hash(actionID string, params map[string]string) string {
 	return hex.EncodeToString(h.Sum(nil))[:16]
 }
 
-var cas = redis.NewScript(`
-local cur = redis.call('HGET', KEYS[1], 'rev')
-if (cur or '0') ~= ARGV[1] then return 0 end
-redis.call('HSET', KEYS[1], 'rev', ARGV[2], 'data', ARGV[3])
-redis.call('PEXPIRE', KEYS[1], ARGV[4])
-return 1`)
-
-var create = redis.NewScript(`
-if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
-redis.call('HSET', KEYS[1], 'rev', '1', 'data', ARGV[1])
-redis.call('PEXPIRE', KEYS[1], ARGV[2])
-return 1`)
-
 // Store keeps proposals in Redis hashes {rev, data}.
 type Store struct {
 	rdb redis.Cmdable
@@ -135,15 +123,11 @@ func (s *Store) Create(ctx context.Context, p Proposal) (bool, error) {
 	if p.Required < 1 {
 		p.Required = 1
 	}
-	data, err := json.Marshal(p)
-	if err != nil {
-		return false, err
-	}
-	n, err := create.Run(ctx, s.rdb, []string{Key(p.ID)}, data, s.ttl.Milliseconds()).Int()
+	ok, err := versioned.Swap(ctx, s.rdb, Key(p.ID), 0, p, s.ttl)
 	if err != nil {
 		return false, fmt.Errorf("create proposal: %w", err)
 	}
-	return n == 1, nil
+	return ok, nil
 }
 
 // Get loads a proposal.
@@ -152,19 +136,16 @@ func (s *Store) Get(ctx context.Context, id string) (*Proposal, error) {
 	return p, err
 }
 
-func (s *Store) load(ctx context.Context, id string) (*Proposal, string, error) {
-	m, err := s.rdb.HGetAll(ctx, Key(id)).Result()
-	if err != nil {
-		return nil, "", fmt.Errorf("load proposal: %w", err)
-	}
-	if len(m) == 0 {
-		return nil, "", ErrNotFound
-	}
+func (s *Store) load(ctx context.Context, id string) (*Proposal, int64, error) {
 	var p Proposal
-	if err := json.Unmarshal([]byte(m["data"]), &p); err != nil {
-		return nil, "", fmt.Errorf("proposal %s is corrupt: %w", id, err)
+	rev, found, err := versioned.Load(ctx, s.rdb, Key(id), &p)
+	if err != nil {
+		return nil, 0, fmt.Errorf("load proposal: %w", err)
 	}
-	return &p, m["rev"], nil
+	if !found {
+		return nil, 0, ErrNotFound
+	}
+	return &p, rev, nil
 }
 
 // update applies fn under compare-and-swap until it wins or fn refuses.
@@ -185,25 +166,14 @@ func (s *Store) update(ctx context.Context, id string, fn func(p *Proposal, now 
 			return p, ferr
 		}
 		p.UpdatedAt = now
-		data, err := json.Marshal(p)
-		if err != nil {
-			return nil, err
-		}
-		next := fmt.Sprint(parseRev(rev) + 1)
-		ok, err := cas.Run(ctx, s.rdb, []string{Key(id)}, rev, next, data, s.ttl.Milliseconds()).Int()
+		ok, err := versioned.Swap(ctx, s.rdb, Key(id), rev, p, s.ttl)
 		if err != nil {
 			return nil, fmt.Errorf("update proposal: %w", err)
 		}
-		if ok == 1 {
+		if ok {
 			return p, ferr
 		}
 	}
-}
-
-func parseRev(s string) int64 {
-	var n int64
-	fmt.Sscan(s, &n)
-	return n
 }
 
 // expire moves a pending proposal past its expiry to EXPIRED.

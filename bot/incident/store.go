@@ -2,13 +2,13 @@ package incident
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"strconv"
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/opsgate/opsgate/bot/versioned"
 )
 
 // ErrConflict is returned when Update lost the compare-and-swap race too
@@ -17,14 +17,6 @@ var ErrConflict = errors.New("incident: too much contention")
 
 // ErrNotFound is returned by Get for an unknown incident.
 var ErrNotFound = errors.New("incident: not found")
-
-// cas writes data only if the stored revision is still ARGV[1].
-var cas = redis.NewScript(`
-local cur = redis.call('HGET', KEYS[1], 'rev')
-if (cur or '0') ~= ARGV[1] then return 0 end
-redis.call('HSET', KEYS[1], 'rev', ARGV[2], 'data', ARGV[3])
-redis.call('PEXPIRE', KEYS[1], ARGV[4])
-return 1`)
 
 // Store keeps records in Redis hashes {rev, data}.
 type Store struct {
@@ -45,20 +37,10 @@ func NewStore(rdb redis.Cmdable, ttl time.Duration, now func() time.Time) *Store
 func Key(id string) string { return "opsgate:incident:" + id }
 
 func (s *Store) load(ctx context.Context, id string) (*Record, int64, error) {
-	vals, err := s.rdb.HMGet(ctx, Key(id), "rev", "data").Result()
-	if err != nil {
-		return nil, 0, fmt.Errorf("incident %s: load: %w", id, err)
-	}
-	if vals[0] == nil || vals[1] == nil {
-		return nil, 0, nil
-	}
-	rev, err := strconv.ParseInt(vals[0].(string), 10, 64)
-	if err != nil {
-		return nil, 0, fmt.Errorf("incident %s: corrupt revision", id)
-	}
 	var r Record
-	if err := json.Unmarshal([]byte(vals[1].(string)), &r); err != nil {
-		return nil, 0, fmt.Errorf("incident %s: corrupt record: %w", id, err)
+	rev, found, err := versioned.Load(ctx, s.rdb, Key(id), &r)
+	if err != nil || !found {
+		return nil, 0, err
 	}
 	return &r, rev, nil
 }
@@ -95,15 +77,11 @@ func (s *Store) Update(ctx context.Context, id string, fn func(r *Record) (bool,
 		if !changed {
 			return r, nil
 		}
-		data, err := json.Marshal(r)
+		ok, err := versioned.Swap(ctx, s.rdb, Key(id), rev, r, s.ttl)
 		if err != nil {
-			return nil, fmt.Errorf("incident %s: encode: %w", id, err)
+			return nil, err
 		}
-		ok, err := cas.Run(ctx, s.rdb, []string{Key(id)}, rev, rev+1, data, s.ttl.Milliseconds()).Int()
-		if err != nil {
-			return nil, fmt.Errorf("incident %s: store: %w", id, err)
-		}
-		if ok == 1 {
+		if ok {
 			return r, nil
 		}
 	}

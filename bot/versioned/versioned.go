@@ -1,0 +1,58 @@
+// Package versioned keeps JSON documents in Redis hashes {rev, data} that
+// change only by compare-and-swap on the revision: the shared mechanism
+// behind incident records and action proposals.
+package versioned
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// cas writes data only if the stored revision is still ARGV[1] ("0" for
+// a document that does not exist yet).
+var cas = redis.NewScript(`
+local cur = redis.call('HGET', KEYS[1], 'rev')
+if (cur or '0') ~= ARGV[1] then return 0 end
+redis.call('HSET', KEYS[1], 'rev', ARGV[2], 'data', ARGV[3])
+redis.call('PEXPIRE', KEYS[1], ARGV[4])
+return 1`)
+
+// Load decodes the document at key into v and returns its revision; a
+// missing document is revision 0 and found false.
+func Load(ctx context.Context, rdb redis.Cmdable, key string, v any) (rev int64, found bool, err error) {
+	vals, err := rdb.HMGet(ctx, key, "rev", "data").Result()
+	if err != nil {
+		return 0, false, fmt.Errorf("%s: load: %w", key, err)
+	}
+	if vals[0] == nil || vals[1] == nil {
+		return 0, false, nil
+	}
+	rev, err = strconv.ParseInt(fmt.Sprint(vals[0]), 10, 64)
+	if err != nil {
+		return 0, false, fmt.Errorf("%s: corrupt revision", key)
+	}
+	if err := json.Unmarshal([]byte(fmt.Sprint(vals[1])), v); err != nil {
+		return 0, false, fmt.Errorf("%s: corrupt document: %w", key, err)
+	}
+	return rev, true, nil
+}
+
+// Swap stores v as revision rev+1 if the stored revision is still rev
+// (rev 0: only if there is none), expiring ttl after the write. false: the
+// document changed meanwhile.
+func Swap(ctx context.Context, rdb redis.Cmdable, key string, rev int64, v any, ttl time.Duration) (bool, error) {
+	data, err := json.Marshal(v)
+	if err != nil {
+		return false, fmt.Errorf("%s: encode: %w", key, err)
+	}
+	ok, err := cas.Run(ctx, rdb, []string{key}, rev, rev+1, data, ttl.Milliseconds()).Int()
+	if err != nil {
+		return false, fmt.Errorf("%s: store: %w", key, err)
+	}
+	return ok == 1, nil
+}
