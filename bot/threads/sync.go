@@ -100,53 +100,18 @@ func (s *Syncer) step(ctx context.Context, rec *incident.Record) error {
 		})
 		return err
 	case (rec.Excerpt != nil || len(rec.Sources) > 0) && !rec.ExcerptPosted:
-		view, err := s.view(ctx, rec)
-		if err != nil {
-			return err
-		}
-		msg := render.ExcerptReply(view.Excerpt, view.Sources, view.Metrics)
-		msg.ThreadTS = rec.Thread.TS
-		if _, _, err := s.Slack.PostMessage(ctx, rec.Thread.Channel, msg); err != nil {
-			return permanent(err)
-		}
-		_, err = s.Store.Update(ctx, id, func(r *incident.Record) (bool, error) {
-			changed := !r.ExcerptPosted
-			r.ExcerptPosted = true
-			return changed, nil
-		})
-		return err
+		return s.replyOnce(ctx, rec, func(view *incident.Record) slackapi.Message {
+			return render.ExcerptReply(view.Excerpt, view.Sources, view.Metrics)
+		},
+			func(r *incident.Record) *bool { return &r.ExcerptPosted })
 	case len(rec.Similar) > 0 && !rec.SimilarPosted:
-		view, err := s.view(ctx, rec)
-		if err != nil {
-			return err
-		}
-		msg := render.SimilarReply(view.Similar)
-		msg.ThreadTS = rec.Thread.TS
-		if _, _, err := s.Slack.PostMessage(ctx, rec.Thread.Channel, msg); err != nil {
-			return permanent(err)
-		}
-		_, err = s.Store.Update(ctx, id, func(r *incident.Record) (bool, error) {
-			changed := !r.SimilarPosted
-			r.SimilarPosted = true
-			return changed, nil
-		})
-		return err
+		return s.replyOnce(ctx, rec, func(view *incident.Record) slackapi.Message { return render.SimilarReply(view.Similar) },
+			func(r *incident.Record) *bool { return &r.SimilarPosted })
 	case rec.RCA != nil && !rec.RCAPosted:
-		view, err := s.view(ctx, rec)
-		if err != nil {
-			return err
-		}
-		msg := render.RCAReply(view.RCA, lineTexts(view), view.Similar, rec.Snapshot.ID)
-		msg.ThreadTS = rec.Thread.TS
-		if _, _, err := s.Slack.PostMessage(ctx, rec.Thread.Channel, msg); err != nil {
-			return permanent(err)
-		}
-		_, err = s.Store.Update(ctx, id, func(r *incident.Record) (bool, error) {
-			changed := !r.RCAPosted
-			r.RCAPosted = true
-			return changed, nil
-		})
-		return err
+		return s.replyOnce(ctx, rec, func(view *incident.Record) slackapi.Message {
+			return render.RCAReply(view.RCA, lineTexts(view), view.Similar, view.Snapshot.ID)
+		},
+			func(r *incident.Record) *bool { return &r.RCAPosted })
 	default:
 		i := rec.Replied
 		view, err := s.view(ctx, rec)
@@ -167,6 +132,27 @@ func (s *Syncer) step(ctx context.Context, rec *incident.Record) error {
 		})
 		return err
 	}
+}
+
+// replyOnce posts one reply rendered from the sanitized view, then marks
+// it posted (flag) by compare-and-swap.
+func (s *Syncer) replyOnce(ctx context.Context, rec *incident.Record, build func(view *incident.Record) slackapi.Message, flag func(*incident.Record) *bool) error {
+	view, err := s.view(ctx, rec)
+	if err != nil {
+		return err
+	}
+	msg := build(view)
+	msg.ThreadTS = rec.Thread.TS
+	if _, _, err := s.Slack.PostMessage(ctx, rec.Thread.Channel, msg); err != nil {
+		return permanent(err)
+	}
+	_, err = s.Store.Update(ctx, rec.Snapshot.ID, func(r *incident.Record) (bool, error) {
+		posted := flag(r)
+		changed := !*posted
+		*posted = true
+		return changed, nil
+	})
+	return err
 }
 
 func (s *Syncer) openThread(ctx context.Context, rec *incident.Record) error {
