@@ -18,6 +18,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"text/template"
 	"time"
 )
@@ -80,14 +81,16 @@ func New(specs []Spec) (*Catalog, error) {
 	return c, nil
 }
 
-// MustDefault is the built-in catalog.
-func MustDefault() *Catalog {
+// MustDefault is the built-in catalog (validated once).
+func MustDefault() *Catalog { return builtin() }
+
+var builtin = sync.OnceValue(func() *Catalog {
 	c, err := New(Default)
 	if err != nil {
 		panic(err)
 	}
 	return c
-}
+})
 
 // Specs returns the actions.
 func (c *Catalog) Specs() []Spec { return c.specs }

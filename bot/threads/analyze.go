@@ -96,11 +96,7 @@ func (s *Syncer) analyze(ctx context.Context, id string) error {
 	if s.Scope != nil {
 		scope = s.Scope(rec.Snapshot)
 	}
-	cat := s.Catalog
-	if cat == nil {
-		cat = catalog.MustDefault()
-	}
-	a := s.Analyzer.Analyze(ctx, RCAContext(view, cat.For(scope)))
+	a := s.Analyzer.Analyze(ctx, RCAContext(view, s.catalog().For(scope)))
 	won := false
 	if _, err := s.Store.Update(ctx, id, func(r *incident.Record) (bool, error) {
 		if r.RCA != nil {
