@@ -134,20 +134,22 @@ func (s *Syncer) handleDecision(ctx context.Context, req DecisionRequest) error 
 		verb = "reject"
 		p, err = s.Proposals.Reject(ctx, p.ID, req.UserID, "", may)
 	}
+	denied := errors.Is(err, approval.ErrNotApprover) || errors.Is(err, approval.ErrSelfApproval) || errors.Is(err, approval.ErrExpired) ||
+		errors.Is(err, approval.ErrNotPending) || errors.Is(err, approval.ErrChanged) || errors.Is(err, approval.ErrAlreadyVoted)
+	if err != nil && !denied {
+		return err // Redis trouble: the click stays queued and is retried
+	}
 	entry := audit.Entry{Actor: req.UserID, Action: verb, Incident: p.IncidentID, Details: map[string]string{"proposal": p.ID, "params_hash": p.Hash}}
 	answer := ""
 	switch {
-	case err == nil && req.Approve:
-		answer = fmt.Sprintf("Approved (%d of %d).", len(p.Approvals), p.Required)
-	case err == nil:
-		answer = "Rejected."
-	case errors.Is(err, approval.ErrNotApprover), errors.Is(err, approval.ErrSelfApproval), errors.Is(err, approval.ErrExpired),
-		errors.Is(err, approval.ErrNotPending), errors.Is(err, approval.ErrChanged), errors.Is(err, approval.ErrAlreadyVoted):
+	case denied:
 		entry.Action = verb + "_denied"
 		entry.Details["reason"] = err.Error()
 		answer = "Not " + verb + "d: " + err.Error() + "."
+	case req.Approve:
+		answer = fmt.Sprintf("Approved (%d of %d).", len(p.Approvals), p.Required)
 	default:
-		return err
+		answer = "Rejected."
 	}
 	if s.Audit != nil {
 		if _, aerr := s.Audit.Append(ctx, entry); aerr != nil {
