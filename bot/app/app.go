@@ -55,6 +55,8 @@ type Options struct {
 	SlackRetry, PagerDutyRetry, GeminiRetry retry.Policy
 	LockWait, LockTTL                       time.Duration
 	ConsumerBlock                           time.Duration
+	// SweepEvery is how often stalled executions are looked for (0 = 30s).
+	SweepEvery time.Duration
 }
 
 // App is a wired opsgate instance.
@@ -166,7 +168,7 @@ func New(ctx context.Context, o Options) (*App, error) {
 		WebhookSecrets: o.Env.PagerDutyWebhookSecrets.Reveal(), SigningSecret: o.Env.SlackSigningSecret.Reveal(),
 		CanFetch: pd != nil, MaxAge: o.Env.WebhookMaxAge, Now: o.Now, Log: a.Log, Metrics: a.Metrics,
 		Guard:     func(s string) string { r, _ := a.Guard.Text(s); return r },
-		Knowledge: a.KB,
+		Knowledge: a.KB, Audit: a.Audit,
 	}
 	a.Handler = srv.Handler()
 	return a, nil
@@ -248,6 +250,8 @@ func (a *App) RunWorkers(ctx context.Context) {
 	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() { defer wg.Done(); a.KB.Follow(ctx, 2*time.Second) }() // other replicas' tickets
+	wg.Add(1)
+	go func() { defer wg.Done(); a.sweep(ctx, a.opts.SweepEvery) }()
 	for i := 0; i < a.Env.Workers; i++ {
 		c := &queue.Consumer{
 			Queue: a.Queue, Name: fmt.Sprintf("%s-%d", prefix, i), Handle: a.Syncer.Handle,
@@ -258,6 +262,28 @@ func (a *App) RunWorkers(ctx context.Context) {
 		go func() { defer wg.Done(); _ = c.Run(ctx) }()
 	}
 	wg.Wait()
+}
+
+// sweep reports stalled executions every interval (each replica sweeps;
+// each stalled execution is reported once).
+func (a *App) sweep(ctx context.Context, every time.Duration) {
+	if every <= 0 {
+		every = 30 * time.Second
+	}
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		if n, err := a.Syncer.Sweep(ctx); err != nil && ctx.Err() == nil {
+			a.Log.Warn("stalled-execution sweep failed", "err", err)
+		} else if n > 0 {
+			a.Log.Error("stalled executions reported", "count", n)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
 }
 
 // Serve listens on ln and runs the workers until ctx ends, then drains:

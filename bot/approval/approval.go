@@ -17,6 +17,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -53,7 +54,13 @@ var (
 	ErrNotApproved   = errors.New("the proposal is not approved")
 	ErrFenced        = errors.New("another worker holds the execution")
 	ErrBadTransition = errors.New("transition not allowed from this state")
+	ErrNotUndoable   = errors.New("only an action that ran can be undone")
+	ErrUndoRequested = errors.New("an undo was already requested")
+	ErrNotStalled    = errors.New("the execution is not stalled")
 )
+
+// ExecutingKey is the sorted set of executions by deadline (unix seconds).
+const ExecutingKey = "opsgate:executing"
 
 // Approval is one approver's click.
 type Approval struct {
@@ -68,6 +75,7 @@ type Proposal struct {
 	ActionID   string            `json:"action_id"`
 	Params     map[string]string `json:"params"`
 	Hash       string            `json:"hash"`                // of action id + params: approvals are bound to it
+	Preview    []string          `json:"preview,omitempty"`   // what it will run, as shown to approvers
 	Source     string            `json:"source"`              // "rca", "handler", "human"
 	Proposer   string            `json:"proposer,omitempty"`  // Slack user id of a human proposer
 	Triggerer  string            `json:"triggerer,omitempty"` // who triggered the triage
@@ -84,6 +92,24 @@ type Proposal struct {
 	UpdatedAt  time.Time         `json:"updated_at"`
 	Channel    string            `json:"channel,omitempty"` // where its message is
 	TS         string            `json:"ts,omitempty"`
+	// UndoOf names the proposal this one undoes (it runs that action's undo).
+	UndoOf string `json:"undo_of,omitempty"`
+	// UndoID names the undo proposal requested for this one.
+	UndoID string `json:"undo_id,omitempty"`
+	// Stalled is set when an execution outlived its deadline: the worker
+	// running it stopped, its outcome is unknown, and it is never re-run.
+	Stalled bool `json:"stalled,omitempty"`
+}
+
+// IsUndo reports whether p runs an action's undo.
+func (p *Proposal) IsUndo() bool { return p.UndoOf != "" }
+
+// UndoID is the id of the proposal that undoes id: one per proposal, so a
+// double click on Undo asks once.
+func UndoID(id string) string {
+	inc, _, _ := strings.Cut(id, "-")
+	sum := sha256.Sum256([]byte("undo\x00" + id))
+	return inc + "-" + hex.EncodeToString(sum[:])[:10]
 }
 
 // Hash binds approvals to the exact action and parameters.
@@ -119,7 +145,11 @@ func Key(id string) string { return "opsgate:proposal:" + id }
 // redelivered proposal is one proposal).
 func (s *Store) Create(ctx context.Context, p Proposal) (bool, error) {
 	now := s.now()
-	p.State, p.CreatedAt, p.UpdatedAt, p.Hash = Proposed, now, now, Hash(p.ActionID, p.Params)
+	key := p.ActionID
+	if p.IsUndo() {
+		key = "undo " + p.ActionID // an undo is approved as an undo, never as the action
+	}
+	p.State, p.CreatedAt, p.UpdatedAt, p.Hash = Proposed, now, now, Hash(key, p.Params)
 	if p.Required < 1 {
 		p.Required = 1
 	}
@@ -239,8 +269,16 @@ func (s *Store) Reject(ctx context.Context, id, user, reason string, isApprover 
 }
 
 // Begin moves an approved proposal to EXECUTING and returns the fencing
-// token the executor must present; exactly one caller wins.
-func (s *Store) Begin(ctx context.Context, id string) (*Proposal, int64, error) {
+// token the executor must present; exactly one caller wins. The execution
+// is indexed by its deadline (now + timeout) so that one whose worker died
+// is found by Stalled and reported, never re-run.
+func (s *Store) Begin(ctx context.Context, id string, timeout time.Duration) (*Proposal, int64, error) {
+	// Indexed first: a crash after the swap must leave it findable. A
+	// member whose proposal is not EXECUTING is dropped by Stalled.
+	deadline := s.now().Add(timeout)
+	if err := s.rdb.ZAdd(ctx, ExecutingKey, redis.Z{Score: float64(deadline.Unix()), Member: id}).Err(); err != nil {
+		return nil, 0, fmt.Errorf("index execution: %w", err)
+	}
 	p, err := s.update(ctx, id, func(p *Proposal, now time.Time) (bool, error) {
 		if p.State != Approved {
 			return false, ErrNotApproved
@@ -255,6 +293,73 @@ func (s *Store) Begin(ctx context.Context, id string) (*Proposal, int64, error) 
 	return p, p.Fence, nil
 }
 
+// Stalled returns the executions past their deadline, each marked stalled
+// exactly once (the caller reports it); finished ones leave the index.
+func (s *Store) Stalled(ctx context.Context) ([]*Proposal, error) {
+	ids, err := s.rdb.ZRangeByScore(ctx, ExecutingKey, &redis.ZRangeBy{Min: "-inf", Max: fmt.Sprint(s.now().Unix())}).Result()
+	if err != nil {
+		return nil, fmt.Errorf("stalled executions: %w", err)
+	}
+	var out []*Proposal
+	for _, id := range ids {
+		marked := false
+		p, err := s.update(ctx, id, func(p *Proposal, now time.Time) (bool, error) {
+			marked = p.State == Executing && !p.Stalled
+			p.Stalled = p.Stalled || marked
+			return marked, nil
+		})
+		if err != nil && !errors.Is(err, ErrNotFound) {
+			return out, err
+		}
+		if marked {
+			out = append(out, p)
+		}
+		if err := s.rdb.ZRem(ctx, ExecutingKey, id).Err(); err != nil {
+			return out, fmt.Errorf("stalled executions: %w", err)
+		}
+	}
+	return out, nil
+}
+
+// Settle records, by hand, the outcome of a stalled execution that an
+// engineer has checked (SUCCEEDED or FAILED).
+func (s *Store) Settle(ctx context.Context, id string, to State, outcome string) (*Proposal, error) {
+	return s.update(ctx, id, func(p *Proposal, now time.Time) (bool, error) {
+		if p.State != Executing || !p.Stalled {
+			return false, ErrNotStalled
+		}
+		if to != Succeeded && to != Failed {
+			return false, fmt.Errorf("%w: %s → %s", ErrBadTransition, p.State, to)
+		}
+		p.State, p.Outcome = to, clipOutcome(outcome)
+		return true, nil
+	})
+}
+
+// RequestUndo records that undoID undoes id; only once, and only after
+// the action ran.
+func (s *Store) RequestUndo(ctx context.Context, id, undoID string) (*Proposal, error) {
+	return s.update(ctx, id, func(p *Proposal, now time.Time) (bool, error) {
+		switch {
+		case p.State != Succeeded && p.State != Verified && p.State != VerifyFailed:
+			return false, ErrNotUndoable
+		case p.UndoID == undoID:
+			return false, nil
+		case p.UndoID != "":
+			return false, ErrUndoRequested
+		}
+		p.UndoID = undoID
+		return true, nil
+	})
+}
+
+func clipOutcome(s string) string {
+	if len(s) > 2000 {
+		return s[:2000]
+	}
+	return s
+}
+
 var allowed = map[State][]State{
 	Executing:    {Succeeded, Failed},
 	Succeeded:    {Verified, VerifyFailed, Undone},
@@ -264,19 +369,22 @@ var allowed = map[State][]State{
 
 // Finish records an outcome; from EXECUTING only with the current fence.
 func (s *Store) Finish(ctx context.Context, id string, fence int64, to State, outcome string) (*Proposal, error) {
-	return s.update(ctx, id, func(p *Proposal, now time.Time) (bool, error) {
+	p, err := s.update(ctx, id, func(p *Proposal, now time.Time) (bool, error) {
 		if p.State == Executing && p.Fence != fence {
 			return false, ErrFenced
 		}
 		if !slices.Contains(allowed[p.State], to) {
 			return false, fmt.Errorf("%w: %s → %s", ErrBadTransition, p.State, to)
 		}
-		if len(outcome) > 2000 {
-			outcome = outcome[:2000]
-		}
-		p.State, p.Outcome = to, outcome
+		p.State, p.Outcome = to, clipOutcome(outcome)
 		return true, nil
 	})
+	if err == nil && p.State != Executing {
+		if zerr := s.rdb.ZRem(ctx, ExecutingKey, id).Err(); zerr != nil {
+			return p, fmt.Errorf("unindex execution: %w", zerr)
+		}
+	}
+	return p, err
 }
 
 // SetMessage records where the proposal's message was posted.

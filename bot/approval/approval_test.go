@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -107,7 +108,7 @@ func TestExpiryAndReject(t *testing.T) {
 	if err != nil || got.State != approval.Rejected || got.RejectedBy != "U0ALICE" || got.Reason != "wrong target" {
 		t.Fatalf("%+v %v", got, err)
 	}
-	if _, _, err := s.Begin(ctx, "R1"); !errors.Is(err, approval.ErrNotApproved) {
+	if _, _, err := s.Begin(ctx, "R1", time.Minute); !errors.Is(err, approval.ErrNotApproved) {
 		t.Fatalf("%v", err)
 	}
 }
@@ -154,7 +155,7 @@ func TestConcurrentApprovalsExecuteOnce(t *testing.T) {
 			if i%2 == 1 {
 				s = s2
 			}
-			if _, f, err := s.Begin(context.Background(), "C1"); err == nil {
+			if _, f, err := s.Begin(context.Background(), "C1", time.Minute); err == nil {
 				winners.Add(1)
 				fence.Store(f)
 			}
@@ -196,5 +197,98 @@ func TestHashBindsActionAndParams(t *testing.T) {
 		if other == a {
 			t.Fatal("different proposals share a hash")
 		}
+	}
+}
+
+func runToSuccess(t *testing.T, s *approval.Store, c *clock, id string) *approval.Proposal {
+	t.Helper()
+	ctx := context.Background()
+	p := propose(t, s, c, id, 1)
+	if _, done, err := s.Approve(ctx, id, "U0ALICE", p.Hash, true); err != nil || !done {
+		t.Fatal(done, err)
+	}
+	_, fence, err := s.Begin(ctx, id, time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.Finish(ctx, id, fence, approval.Succeeded, "ok")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return got
+}
+
+func TestUndoIsOneProposalApprovedAsAnUndo(t *testing.T) {
+	s, c, _ := setup(t)
+	ctx := context.Background()
+	pending := propose(t, s, c, "P1-aaaaaaaaaa", 1)
+	undoID := approval.UndoID(pending.ID)
+	if !strings.HasPrefix(undoID, "P1-") || len(undoID) != len(pending.ID) || undoID == pending.ID {
+		t.Fatalf("undo id %q", undoID)
+	}
+	if _, err := s.RequestUndo(ctx, pending.ID, undoID); !errors.Is(err, approval.ErrNotUndoable) {
+		t.Fatalf("a pending proposal cannot be undone: %v", err)
+	}
+	done := runToSuccess(t, s, c, "P1-bbbbbbbbbb")
+	undoID = approval.UndoID(done.ID)
+	for i := 0; i < 2; i++ { // a double click asks once
+		got, err := s.RequestUndo(ctx, done.ID, undoID)
+		if err != nil || got.UndoID != undoID {
+			t.Fatalf("%+v %v", got, err)
+		}
+	}
+	if _, err := s.RequestUndo(ctx, done.ID, "P1-cccccccccc"); !errors.Is(err, approval.ErrUndoRequested) {
+		t.Fatalf("%v", err)
+	}
+	u := approval.Proposal{ID: undoID, IncidentID: "P1", ActionID: done.ActionID, Params: done.Params, UndoOf: done.ID, Required: 1}
+	if ok, err := s.Create(ctx, u); !ok || err != nil {
+		t.Fatal(ok, err)
+	}
+	got, _ := s.Get(ctx, undoID)
+	if got.Hash == done.Hash || !got.IsUndo() {
+		t.Fatal("an undo must not share the action's approval hash: an approval of one is never an approval of the other")
+	}
+	if _, _, err := s.Approve(ctx, undoID, "U0ALICE", done.Hash, true); !errors.Is(err, approval.ErrChanged) {
+		t.Fatalf("%v", err)
+	}
+}
+
+func TestStalledExecutionReportedOnceAndSettledByHand(t *testing.T) {
+	s, c, srv := setup(t)
+	ctx := context.Background()
+	p := propose(t, s, c, "S1", 1)
+	if _, _, err := s.Approve(ctx, "S1", "U0ALICE", p.Hash, true); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := s.Begin(ctx, "S1", 3*time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	finished := runToSuccess(t, s, c, "S2") // finished executions leave the index
+	if n, _ := srv.Client().ZCard(ctx, approval.ExecutingKey).Result(); n != 1 {
+		t.Fatalf("index holds %d, want 1 (S1 only; %s finished)", n, finished.ID)
+	}
+	if got, err := s.Stalled(ctx); err != nil || len(got) != 0 {
+		t.Fatalf("before the deadline: %v %v", got, err)
+	}
+	if _, err := s.Settle(ctx, "S1", approval.Succeeded, "checked"); !errors.Is(err, approval.ErrNotStalled) {
+		t.Fatalf("a running execution cannot be settled by hand: %v", err)
+	}
+	c.add(4 * time.Minute) // the worker died: nothing finished it
+	got, err := s.Stalled(ctx)
+	if err != nil || len(got) != 1 || got[0].ID != "S1" || !got[0].Stalled || got[0].State != approval.Executing {
+		t.Fatalf("%+v %v", got, err)
+	}
+	if again, _ := s.Stalled(ctx); len(again) != 0 {
+		t.Fatal("a stalled execution is reported once")
+	}
+	if _, _, err := s.Begin(ctx, "S1", time.Minute); !errors.Is(err, approval.ErrNotApproved) {
+		t.Fatalf("a stalled execution must never be re-run: %v", err)
+	}
+	if _, err := s.Settle(ctx, "S1", approval.Verified, ""); !errors.Is(err, approval.ErrBadTransition) {
+		t.Fatalf("%v", err)
+	}
+	settled, err := s.Settle(ctx, "S1", approval.Failed, "pods were not restarted (checked by U0ALICE)")
+	if err != nil || settled.State != approval.Failed {
+		t.Fatalf("%+v %v", settled, err)
 	}
 }

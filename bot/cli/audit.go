@@ -12,21 +12,29 @@ import (
 	"github.com/opsgate/opsgate/bot/config"
 )
 
-// auditLog opens the audit trail on REDIS_URL (an embedded store would be
-// empty: refusing is clearer).
-func auditLog() (*audit.Log, func(), error) {
+// redisFromEnv connects to REDIS_URL (an embedded store would be empty:
+// refusing is clearer). what names the command in the error.
+func redisFromEnv(what string) (*redis.Client, error) {
 	env, err := config.LoadEnv()
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	if env.RedisURL == "" {
-		return nil, nil, fmt.Errorf("audit: REDIS_URL is required (the audit trail lives in Redis)")
+		return nil, fmt.Errorf("%s: REDIS_URL is required (the %s live in Redis)", what, what)
 	}
 	opt, err := redis.ParseURL(env.RedisURL.Reveal())
 	if err != nil {
-		return nil, nil, fmt.Errorf("%w: REDIS_URL: not a valid redis URL", config.ErrInvalid)
+		return nil, fmt.Errorf("%w: REDIS_URL: not a valid redis URL", config.ErrInvalid)
 	}
-	rdb := redis.NewClient(opt)
+	return redis.NewClient(opt), nil
+}
+
+// auditLog opens the audit trail on REDIS_URL.
+func auditLog() (*audit.Log, func(), error) {
+	rdb, err := redisFromEnv("audit")
+	if err != nil {
+		return nil, nil, err
+	}
 	return audit.New(rdb, nil), func() { _ = rdb.Close() }, nil
 }
 

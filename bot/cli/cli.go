@@ -46,7 +46,7 @@ func NewRoot(stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	root.SetIn(stdin)
-	root.AddCommand(serveCmd(stderr), demoCmd(stdout, stderr), versionCmd(stdout), redactCmd(stdin, stdout), templatesCmd(stdin, stdout), kbCmd(stdin, stdout, stderr), triageCmd(stdout, stderr), actionsCmd(stdout), auditCmd(stdout))
+	root.AddCommand(serveCmd(stderr), demoCmd(stdout, stderr), versionCmd(stdout), redactCmd(stdin, stdout), templatesCmd(stdin, stdout), kbCmd(stdin, stdout, stderr), triageCmd(stdout, stderr), actionsCmd(stdout), auditCmd(stdout), proposalsCmd(stdout))
 	return root
 }
 

@@ -51,6 +51,16 @@ type Handler struct {
 	MaxLines int           `yaml:"max_lines"` // per source (default 5000)
 	Logs     []Source      `yaml:"logs"`
 	Metrics  []Source      `yaml:"metrics"`
+	// Actions are the runbook steps this kind of incident usually needs,
+	// offered as proposals (approved like any other).
+	Actions []Action `yaml:"actions"`
+}
+
+// Action is a default remediation: a catalog action id and its
+// parameters, which may use the trusted template fields ({{.Service}}…).
+type Action struct {
+	ID     string            `yaml:"id"`
+	Params map[string]string `yaml:"params"`
 }
 
 // Source is one log or metric source; exactly one kind is set.
@@ -88,6 +98,7 @@ type Result struct {
 	Lines   []Line
 	Metrics []string // one-line summaries (baseline vs now, peak, change)
 	Sources []Status
+	Actions []Action // the handler's default actions, parameters filled
 }
 
 // Window is the collection interval and the incident start inside it.
@@ -138,7 +149,43 @@ func (h *Handler) compile() error {
 			return fmt.Errorf("handler %q: %w", h.Name, err)
 		}
 	}
+	for i, a := range h.Actions {
+		if a.ID == "" {
+			return fmt.Errorf("handler %q: actions[%d]: id is required", h.Name, i)
+		}
+		for k, v := range a.Params {
+			if _, err := fill(v, Params{}); err != nil {
+				return fmt.Errorf("handler %q: actions[%d].params.%s: %w", h.Name, i, k, err)
+			}
+		}
+	}
 	return nil
+}
+
+// actions fills the default actions' parameters; an action whose
+// parameters would take an unsafe incident field is left out and
+// reported as a failed source.
+func (h *Handler) actions(p Params) ([]Action, []Status) {
+	var out []Action
+	var bad []Status
+	for _, a := range h.Actions {
+		filled := Action{ID: a.ID, Params: map[string]string{}}
+		var err error
+		for k, v := range a.Params {
+			if err = checkParams(p, []string{v}); err != nil {
+				break
+			}
+			if filled.Params[k], err = fill(v, p); err != nil {
+				break
+			}
+		}
+		if err != nil {
+			bad = append(bad, Status{Source: "action " + a.ID, Kind: "action", Error: err.Error()})
+			continue
+		}
+		out = append(out, filled)
+	}
+	return out, bad
 }
 
 func (h *Handler) matches(in Incident) bool {
@@ -207,6 +254,7 @@ func (c *Collector) run(ctx context.Context, h *Handler, in Incident) Result {
 	timeout := orDur(h.Timeout, 10*time.Second)
 
 	res := Result{Handler: h.Name}
+	res.Actions, res.Sources = h.actions(p)
 	var mu sync.Mutex
 	var wg sync.WaitGroup
 	run := func(i int, s Source, metric bool) {

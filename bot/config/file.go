@@ -154,8 +154,16 @@ func ParseFile(data []byte) (*File, error) {
 	if _, err := redact.New(cfg.Redaction); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrInvalid, err)
 	}
-	if _, err := cfg.Catalog(); err != nil {
+	cat, err := cfg.Catalog()
+	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrInvalid, err)
+	}
+	for _, h := range cfg.Handlers {
+		for i, a := range h.Actions {
+			if _, ok := cat.Get(a.ID); !ok {
+				return nil, fmt.Errorf("%w: handler %q: actions[%d]: %q is not in the action catalog", ErrInvalid, h.Name, i, a.ID)
+			}
+		}
 	}
 	if _, err := cfg.Collector(); err != nil {
 		return nil, fmt.Errorf("%w: handlers: %v", ErrInvalid, err)

@@ -98,6 +98,13 @@ type Record struct {
 	Sources         []collect.Status `json:"sources,omitempty"` // how each context source fared
 	RCA             *rca.Analysis    `json:"rca,omitempty"`     // checked root-cause analysis (sanitized text; the first one wins)
 	RCAPosted       bool             `json:"rca_posted,omitempty"`
+	// Suggested are the handler's default actions (filled, not yet checked);
+	// SuggestedProposed is set once they were offered as proposals.
+	Suggested         []rca.Action `json:"suggested,omitempty"`
+	SuggestedProposed bool         `json:"suggested_proposed,omitempty"`
+	// TriggeredBy is the Slack user whose /triage opened the incident's
+	// thread (for actions with allow_self: false, they cannot approve).
+	TriggeredBy string `json:"triggered_by,omitempty"`
 
 	// Masked is how many values the sanitized view hides (set for rendering, not stored).
 	Masked int `json:"-"`
@@ -129,6 +136,7 @@ type Update struct {
 	Similar    []Similar        // similar past incidents, found once
 	Metrics    []string         // metric summaries, collected once
 	Sources    []collect.Status // context sources' outcomes, collected once
+	Suggested  []rca.Action     // the handler's default actions, collected once
 }
 
 // maxEvents bounds the remembered event ids per incident.
@@ -174,6 +182,10 @@ func Apply(r *Record, u Update, now time.Time) bool {
 	}
 	if u.Excerpt != nil && r.Excerpt == nil {
 		r.Excerpt = u.Excerpt
+		changed = true
+	}
+	if len(u.Suggested) > 0 && len(r.Suggested) == 0 {
+		r.Suggested = u.Suggested
 		changed = true
 	}
 	if u.EventID != "" {

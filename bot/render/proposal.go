@@ -16,6 +16,7 @@ import (
 const (
 	ActionApprove = "proposal_approve"
 	ActionReject  = "proposal_reject"
+	ActionUndo    = "proposal_undo"
 )
 
 var stateLabel = map[approval.State]string{
@@ -26,28 +27,43 @@ var stateLabel = map[approval.State]string{
 }
 
 // ProposalMessage renders a proposal: the action, its parameters, risk,
-// exactly what it will run (preview), the approvals so far (who, when),
-// the expiry, and — while it waits — Approve and Reject buttons. It is
+// exactly what it will run (its preview), the approvals so far (who,
+// when), the expiry, and — while it waits — Approve and Reject buttons;
+// once the action ran, an Undo button if the action has an undo. It is
 // pure: the same proposal renders the same message, so clicks update it
 // in place.
-func ProposalMessage(p approval.Proposal, spec catalog.Spec, preview []string) slackapi.Message {
+func ProposalMessage(p approval.Proposal, spec catalog.Spec) slackapi.Message {
 	label, ok := stateLabel[p.State]
 	if !ok {
 		label = Escape(string(p.State))
 	}
+	if p.Stalled && p.State == approval.Executing {
+		label = ":warning: Outcome unknown — the worker running it stopped; it will not be re-run"
+	}
+	kind := "Proposed action"
+	if p.IsUndo() {
+		kind = "Proposed undo of"
+	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "*Proposed action* `%s` — risk *%s* — %s\n", Escape(p.ActionID), Escape(string(spec.Risk)), label)
+	fmt.Fprintf(&b, "*%s* `%s` — risk *%s* — %s\n", kind, Escape(p.ActionID), Escape(string(spec.Risk)), label)
 	if spec.Description != "" {
 		b.WriteString(Escape(Truncate(oneLine(spec.Description), 200)) + "\n")
 	}
 	if len(p.Params) > 0 {
 		fmt.Fprintf(&b, "*Parameters:* `%s`\n", codeSafe(params(p.Params)))
 	}
-	if len(preview) > 0 {
-		fmt.Fprintf(&b, "*Will run:* `%s`\n", strings.ReplaceAll(codeSafe(Truncate(strings.Join(preview, " "), 600)), "`", "'"))
+	if len(p.Preview) > 0 {
+		fmt.Fprintf(&b, "*Will run:* `%s`\n", strings.ReplaceAll(codeSafe(Truncate(strings.Join(p.Preview, " "), 600)), "`", "'"))
 	}
-	src := map[string]string{"rca": "the root-cause analysis", "handler": "the incident's handler", "human": "<@" + Escape(p.Proposer) + ">"}[p.Source]
-	if src == "" {
+	src := map[string]string{"rca": "the root-cause analysis", "handler": "the incident's handler (runbook step)",
+		"verify": "opsgate, because verification failed"}[p.Source]
+	switch {
+	case src != "":
+	case p.Proposer != "":
+		src = "<@" + Escape(p.Proposer) + ">"
+	case p.Source == "undo":
+		src = "a one-click undo (low-risk action)"
+	default:
 		src = Escape(p.Source)
 	}
 	fmt.Fprintf(&b, "Proposed by %s", src)
@@ -71,6 +87,9 @@ func ProposalMessage(p approval.Proposal, spec catalog.Spec, preview []string) s
 	if p.Outcome != "" {
 		ctx = append(ctx, Escape(Truncate(oneLine(p.Outcome), 300)))
 	}
+	if p.UndoID != "" && p.State != approval.Undone {
+		ctx = append(ctx, "undo requested")
+	}
 	blocks = append(blocks, slack.NewContextBlock("proposal_status", mrkdwn(Truncate(strings.Join(ctx, " · "), maxSectionText))))
 	if p.State == approval.Proposed {
 		approve := slack.NewButtonBlockElement(ActionApprove, p.ID+"|"+p.Hash, slack.NewTextBlockObject(slack.PlainTextType, "Approve", false, false))
@@ -78,6 +97,11 @@ func ProposalMessage(p approval.Proposal, spec catalog.Spec, preview []string) s
 		reject := slack.NewButtonBlockElement(ActionReject, p.ID+"|"+p.Hash, slack.NewTextBlockObject(slack.PlainTextType, "Reject", false, false))
 		reject.Style = slack.StyleDanger
 		blocks = append(blocks, slack.NewActionBlock("proposal_actions", approve, reject))
+	}
+	ran := p.State == approval.Succeeded || p.State == approval.Verified || p.State == approval.VerifyFailed
+	if ran && spec.Undo != nil && !p.IsUndo() && p.UndoID == "" {
+		undo := slack.NewButtonBlockElement(ActionUndo, p.ID+"|"+p.Hash, slack.NewTextBlockObject(slack.PlainTextType, "Undo", false, false))
+		blocks = append(blocks, slack.NewActionBlock("proposal_actions", undo))
 	}
 	return slackapi.Message{Text: Escape(fmt.Sprintf("Proposed action %s (risk %s): %s", p.ActionID, spec.Risk, p.State)), Blocks: blocks}
 }

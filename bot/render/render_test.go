@@ -238,24 +238,46 @@ func TestExcerptWithSourcesGolden(t *testing.T) {
 
 func TestProposalGolden(t *testing.T) {
 	spec := catalog.Spec{ID: "scale-deployment", Description: "set a deployment's replica count", Risk: catalog.RiskMedium}
+	undoable := spec
+	undoable.Undo = &catalog.Exec{Kubectl: []string{"rollout", "undo", "deployment/{{.deployment}}"}}
 	base := approval.Proposal{ID: "PR1", IncidentID: "Q1ABC", ActionID: "scale-deployment", Params: map[string]string{"deployment": "checkout-api", "replicas": "6"},
 		Source: "rca", Required: 2, State: approval.Proposed, ExpiresAt: t0.Add(30 * time.Minute),
-		Approvals: []approval.Approval{{User: "U0ALICE", At: t0.Add(time.Minute)}}}
-	preview := []string{"kubectl", "scale", "deployment/checkout-api", "--replicas=6"}
+		Approvals: []approval.Approval{{User: "U0ALICE", At: t0.Add(time.Minute)}},
+		Preview:   []string{"kubectl", "scale", "deployment/checkout-api", "--replicas=6"}}
 	rejected := base
 	rejected.State, rejected.RejectedBy, rejected.Reason, rejected.Source, rejected.Proposer = approval.Rejected, "U0BOB", "<!channel> wrong `service`", "human", "U0CAROL"
 	done := base
 	done.State, done.Outcome = approval.Succeeded, "deployment.apps/checkout-api scaled"
-	for name, p := range map[string]approval.Proposal{"proposal_waiting": base, "proposal_rejected": rejected, "proposal_succeeded": done} {
-		m := ProposalMessage(p, spec, preview)
+	undo := base
+	undo.ID, undo.UndoOf, undo.Source, undo.Proposer, undo.Approvals = "PR2", "PR1", "undo", "U0DAVE", nil
+	undo.Preview = []string{"kubectl", "rollout", "undo", "deployment/checkout-api"}
+	undone := done
+	undone.State, undone.UndoID = approval.Undone, "PR2"
+	stalled := base
+	stalled.State, stalled.Stalled, stalled.Fence = approval.Executing, true, 1
+	cases := []struct {
+		name      string
+		p         approval.Proposal
+		spec      catalog.Spec
+		undoShown bool
+	}{
+		{"proposal_waiting", base, spec, false}, {"proposal_rejected", rejected, spec, false}, {"proposal_succeeded", done, spec, false},
+		{"proposal_undo_offered", done, undoable, true}, {"proposal_undo", undo, undoable, false}, {"proposal_undone", undone, undoable, false},
+		{"proposal_stalled", stalled, spec, false},
+	}
+	for _, tc := range cases {
+		m := ProposalMessage(tc.p, tc.spec)
 		raw, _ := json.Marshal(m.Blocks)
 		if err := fakeslack.ValidateBlocks(raw); err != nil {
-			t.Fatal(name, err)
+			t.Fatal(tc.name, err)
 		}
 		hasButtons := strings.Contains(string(raw), `"Approve"`) && strings.Contains(string(raw), `"Reject"`)
-		if hasButtons != (p.State == approval.Proposed) || strings.Contains(string(raw), "<!channel>") {
-			t.Fatalf("%s: %s", name, raw)
+		if hasButtons != (tc.p.State == approval.Proposed) || strings.Contains(string(raw), "<!channel>") {
+			t.Fatalf("%s: %s", tc.name, raw)
 		}
-		golden(t, name, map[string]any{"text": m.Text, "blocks": m.Blocks})
+		if strings.Contains(string(raw), `"Undo"`) != tc.undoShown {
+			t.Fatalf("%s: Undo button shown=%v: %s", tc.name, !tc.undoShown, raw)
+		}
+		golden(t, tc.name, map[string]any{"text": m.Text, "blocks": m.Blocks})
 	}
 }

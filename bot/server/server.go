@@ -60,6 +60,10 @@ type Server struct {
 	Knowledge interface {
 		Search(q kb.Query, n int) []kb.Result
 	}
+	// Audit records refused proposal clicks (nil: not recorded).
+	Audit Auditor
+
+	refused budget
 }
 
 // Handler returns the routes.

@@ -42,10 +42,18 @@ func (s *Server) verifySlack(w http.ResponseWriter, r *http.Request, endpoint st
 		_, _ = sv.Write(body)
 		err = sv.Ensure()
 	}
+	if errors.Is(err, slack.ErrExpiredTimestamp) {
+		count("stale")
+		s.Log.Warn("slack request rejected: timestamp outside ±5 min", "endpoint", endpoint, "remote", r.RemoteAddr)
+		s.auditRefusedDecision(r.Context(), body, "request timestamp outside ±5 minutes (replayed or delayed)", false)
+		apiError(w, http.StatusUnauthorized, "stale_request", "the request timestamp is more than 5 minutes from now; nothing was done — click again")
+		return false
+	}
 	if err != nil {
 		count("bad_signature")
 		s.Log.Warn("slack request rejected: signature", "endpoint", endpoint, "remote", r.RemoteAddr, "err", err)
-		apiError(w, http.StatusUnauthorized, "bad_signature", "Slack signature or timestamp invalid")
+		s.auditRefusedDecision(r.Context(), body, "invalid Slack signature", false)
+		apiError(w, http.StatusUnauthorized, "bad_signature", "the Slack signature is invalid; nothing was done")
 		return false
 	}
 	first, err := s.firstSeen(r.Context(), endpoint, r.Header.Get("X-Slack-Signature"))
@@ -57,7 +65,8 @@ func (s *Server) verifySlack(w http.ResponseWriter, r *http.Request, endpoint st
 	if !first {
 		count("replay")
 		s.Log.Warn("slack request rejected: replay", "endpoint", endpoint)
-		writeJSON(w, http.StatusOK, ephemeral("This request was already handled."))
+		s.auditRefusedDecision(r.Context(), body, "replayed request (already handled)", true)
+		writeJSON(w, http.StatusOK, ephemeral("This request was already handled; nothing was done again."))
 		return false
 	}
 	return true
@@ -101,7 +110,24 @@ func (s *Server) slashCommand(w http.ResponseWriter, r *http.Request) {
 		s.answer(w, s.triageIncident(r, cmd, parsed.IncidentID))
 	case triage.KindSearch:
 		s.answer(w, s.searchKB(parsed.Text))
+	case triage.KindPropose:
+		s.answer(w, s.propose(r, cmd, parsed))
 	}
+}
+
+// propose queues a human's proposal; the worker checks it against the
+// catalog and the incident's scope and answers through response_url.
+func (s *Server) propose(r *http.Request, cmd slack.SlashCommand, c triage.Command) string {
+	if !validResponseURL(cmd.ResponseURL) {
+		return "Slack did not send a usable response_url; try again."
+	}
+	payload, _ := json.Marshal(threads.ProposeRequest{IncidentID: c.IncidentID, ActionID: c.ActionID, Params: c.Params,
+		UserID: cmd.UserID, ChannelID: cmd.ChannelID, ResponseURL: cmd.ResponseURL})
+	if _, _, err := s.Queue.Enqueue(r.Context(), "", 0, threads.KindPropose, payload); err != nil {
+		s.Log.Error("proposal not queued", "incident", c.IncidentID, "err", err)
+		return "opsgate cannot queue the request right now; try again in a minute."
+	}
+	return fmt.Sprintf("Checking `%s` for incident %s…", c.ActionID, c.IncidentID)
 }
 
 // triageIncident links an existing thread at once, or queues a request to
@@ -163,13 +189,13 @@ func (s *Server) interaction(w http.ResponseWriter, r *http.Request) {
 				return
 			}
 		}
-		if a.ActionID == render.ActionApprove || a.ActionID == render.ActionReject {
+		if a.ActionID == render.ActionApprove || a.ActionID == render.ActionReject || a.ActionID == render.ActionUndo {
 			id, hash, _ := strings.Cut(a.Value, "|")
 			if !validProposalID(id) || len(hash) > 64 {
 				continue
 			}
 			payload, _ := json.Marshal(threads.DecisionRequest{ProposalID: id, Hash: hash, UserID: cb.User.ID, Approve: a.ActionID == render.ActionApprove,
-				ChannelID: cb.Channel.ID, ResponseURL: cb.ResponseURL})
+				Undo: a.ActionID == render.ActionUndo, ChannelID: cb.Channel.ID, ResponseURL: cb.ResponseURL})
 			key := "" // one click is one request: a redelivered click (same action_ts) counts once
 			if a.ActionTs != "" {
 				key = fmt.Sprintf("decision:%s:%s:%s", cb.User.ID, id, a.ActionTs)

@@ -117,7 +117,30 @@ func (s *Syncer) analyze(ctx context.Context, id string) error {
 	if err != nil {
 		return err
 	}
-	return s.propose(ctx, rec, a.Actions)
+	return s.propose(ctx, rec, a.Actions, SourceRCA)
+}
+
+// offer proposes the handler's default actions once per incident, as
+// soon as its thread exists (before the analysis: a runbook step needs
+// no model). Proposing is idempotent (ids derive from the action), so a
+// retry after a failure re-offers only what is missing.
+func (s *Syncer) offer(ctx context.Context, id string) error {
+	if s.Proposals == nil {
+		return nil
+	}
+	rec, err := s.Store.Get(ctx, id)
+	if err != nil || len(rec.Suggested) == 0 || rec.SuggestedProposed || !rec.HasThread() {
+		return err
+	}
+	if err := s.propose(ctx, rec, rec.Suggested, SourceHandler); err != nil {
+		return err
+	}
+	_, err = s.Store.Update(ctx, id, func(r *incident.Record) (bool, error) {
+		changed := !r.SuggestedProposed
+		r.SuggestedProposed = true
+		return changed, nil
+	})
+	return err
 }
 
 // collect runs the incident's handler, if any. Only trusted fields of the

@@ -144,6 +144,12 @@ func (s *Syncer) Handle(ctx context.Context, e queue.Entry) error {
 			return fmt.Errorf("decision: malformed: %w", queue.ErrPermanent)
 		}
 		return s.handleDecision(ctx, req)
+	case KindPropose:
+		var req ProposeRequest
+		if err := json.Unmarshal(e.Payload, &req); err != nil || !pagerduty.ValidID(req.IncidentID) || req.UserID == "" || req.ActionID == "" {
+			return fmt.Errorf("propose: malformed: %w", queue.ErrPermanent)
+		}
+		return s.handlePropose(ctx, req)
 	case KindTriage:
 		var req TriageRequest
 		if err := json.Unmarshal(e.Payload, &req); err != nil || !pagerduty.ValidID(req.IncidentID) {
@@ -243,6 +249,9 @@ func (s *Syncer) handleWebhook(ctx context.Context, body []byte) error {
 		return err
 	}
 	if ev.EventType == "incident.triggered" {
+		if err := s.offer(ctx, id); err != nil {
+			return err
+		}
 		return s.analyze(ctx, id)
 	}
 	return nil
@@ -279,6 +288,9 @@ func (s *Syncer) handleTriage(ctx context.Context, req TriageRequest) error {
 			if r.Channel == "" && s.Route(d.Service.ID, d.Service.Summary) == "" && fallback != "" {
 				r.Channel, changed = fallback, true // no route: open it where it was asked for
 			}
+			if r.TriggeredBy == "" && req.UserID != "" {
+				r.TriggeredBy, changed = req.UserID, true
+			}
 			return changed, nil
 		}); err != nil {
 			return err
@@ -294,6 +306,9 @@ func (s *Syncer) handleTriage(ctx context.Context, req TriageRequest) error {
 	}
 	if err := s.respond(ctx, req, "Thread for incident "+req.IncidentID+": "+threadLink(rec)); err != nil {
 		return err
+	}
+	if err := s.offer(ctx, req.IncidentID); err != nil {
+		s.log().Warn("handler actions not proposed", "incident", req.IncidentID, "err", err)
 	}
 	if err := s.analyze(ctx, req.IncidentID); err != nil {
 		// The thread is linked; a retry would answer the engineer twice.
@@ -318,6 +333,9 @@ func (s *Syncer) gather(ctx context.Context, id string, u *incident.Update, at t
 	}
 	res := <-collected
 	u.Metrics, u.Sources = res.Metrics, res.Sources
+	for _, a := range res.Actions {
+		u.Suggested = append(u.Suggested, rca.Action{ID: a.ID, Params: a.Params})
+	}
 	x, err := s.buildExcerpt(ctx, u.Snapshot, alerts, res.Lines, at)
 	if err != nil {
 		return fmt.Errorf("excerpt: %w", err)

@@ -18,6 +18,7 @@ const (
 	KindHelp     Kind = "help"
 	KindIncident Kind = "incident" // link or (re)open an incident's thread
 	KindSearch   Kind = "search"   // search the knowledge base
+	KindPropose  Kind = "propose"  // propose a catalog action
 )
 
 // MaxText bounds the command text.
@@ -30,7 +31,9 @@ var ErrUsage = errors.New("usage")
 type Command struct {
 	Kind       Kind
 	IncidentID string
-	Text       string // search text
+	Text       string            // search text
+	ActionID   string            // propose
+	Params     map[string]string // propose
 }
 
 var incidentID = regexp.MustCompile(`^[A-Z0-9]{5,20}$`)
@@ -39,6 +42,7 @@ var incidentID = regexp.MustCompile(`^[A-Z0-9]{5,20}$`)
 const Help = "*opsgate* — incident triage in Slack\n" +
 	"• `/triage <incident id or PagerDuty URL>` — link to the incident's thread, or open one\n" +
 	"• `/triage search <text>` — similar past incidents, tickets and runbooks\n" +
+	"• `/triage propose <incident> <action> [key=value ...]` — propose a catalog action; someone else approves it\n" +
 	"• `/triage help` — this help"
 
 // Parse reads the text after /triage.
@@ -57,6 +61,9 @@ func Parse(text string) (Command, error) {
 		}
 		return Command{Kind: KindSearch, Text: q}, nil
 	}
+	if strings.EqualFold(fields[0], "propose") {
+		return parsePropose(fields[1:])
+	}
 	if len(fields) > 1 {
 		return Command{}, fmt.Errorf("%w: expected one incident id or URL", ErrUsage)
 	}
@@ -65,6 +72,45 @@ func Parse(text string) (Command, error) {
 		return Command{}, err
 	}
 	return Command{Kind: KindIncident, IncidentID: id}, nil
+}
+
+var (
+	actionID  = regexp.MustCompile(`^[a-z][a-z0-9-]{0,62}$`)
+	paramName = regexp.MustCompile(`^[a-z][a-z0-9_]{0,30}$`)
+)
+
+// MaxParams bounds a proposal's parameters.
+const MaxParams = 16
+
+func parsePropose(args []string) (Command, error) {
+	if len(args) < 2 {
+		return Command{}, fmt.Errorf("%w: /triage propose <incident id or URL> <action id> [key=value ...]", ErrUsage)
+	}
+	id, err := IncidentRef(args[0])
+	if err != nil {
+		return Command{}, err
+	}
+	if !actionID.MatchString(args[1]) {
+		return Command{}, fmt.Errorf("%w: %q is not an action id (lowercase letters, digits, dashes)", ErrUsage, clip(args[1]))
+	}
+	if len(args)-2 > MaxParams {
+		return Command{}, fmt.Errorf("%w: at most %d parameters", ErrUsage, MaxParams)
+	}
+	params := map[string]string{}
+	for _, kv := range args[2:] {
+		k, v, ok := strings.Cut(kv, "=")
+		switch {
+		case !ok || !paramName.MatchString(k):
+			return Command{}, fmt.Errorf("%w: %q is not key=value with a lowercase key", ErrUsage, clip(kv))
+		case v == "":
+			return Command{}, fmt.Errorf("%w: parameter %s has no value", ErrUsage, k)
+		}
+		if _, dup := params[k]; dup {
+			return Command{}, fmt.Errorf("%w: parameter %s is given twice", ErrUsage, k)
+		}
+		params[k] = v
+	}
+	return Command{Kind: KindPropose, IncidentID: id, ActionID: args[1], Params: params}, nil
 }
 
 // IncidentRef extracts an incident id from an id ("Q1ABCD2EFGH") or a

@@ -49,7 +49,7 @@ func TestParse(t *testing.T) {
 }
 
 func FuzzParse(f *testing.F) {
-	for _, s := range []string{"", "help", "PGR0VU2", "https://acme.pagerduty.com/incidents/PGR0VU2", "<https://x.pagerduty.com/incidents/ABCDE|y>", "%%%", "https://[::1"} {
+	for _, s := range []string{"", "help", "PGR0VU2", "propose PGR0VU2 restart-deployment deployment=x", "propose PGR0VU2 a b=c=d", "https://acme.pagerduty.com/incidents/PGR0VU2", "<https://x.pagerduty.com/incidents/ABCDE|y>", "%%%", "https://[::1"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
@@ -69,6 +69,16 @@ func FuzzParse(f *testing.F) {
 			if strings.TrimSpace(c.Text) == "" {
 				t.Fatal("empty search")
 			}
+		case KindPropose:
+			if !actionID.MatchString(c.ActionID) || len(c.Params) > MaxParams {
+				t.Fatalf("bad proposal %+v from %q", c, s)
+			}
+			for k, v := range c.Params {
+				if !paramName.MatchString(k) || v == "" || strings.ContainsAny(v, " \t\n") {
+					t.Fatalf("bad parameter %q=%q from %q", k, v, s)
+				}
+			}
+			fallthrough
 		case KindIncident:
 			if !incidentID.MatchString(c.IncidentID) || !strings.Contains(s, c.IncidentID) {
 				t.Fatalf("bad id %q from %q", c.IncidentID, s)
@@ -78,4 +88,30 @@ func FuzzParse(f *testing.F) {
 		}
 		_ = utf8.ValidString(c.IncidentID)
 	})
+}
+
+func TestParsePropose(t *testing.T) {
+	got, err := Parse("propose https://acme.pagerduty.com/incidents/PGR0VU2 scale-deployment deployment=checkout-api replicas=6")
+	if err != nil || got.Kind != KindPropose || got.IncidentID != "PGR0VU2" || got.ActionID != "scale-deployment" ||
+		got.Params["deployment"] != "checkout-api" || got.Params["replicas"] != "6" || len(got.Params) != 2 {
+		t.Fatalf("%+v %v", got, err)
+	}
+	if got, err := Parse("PROPOSE PGR0VU2 restart-deployment"); err != nil || got.Kind != KindPropose || len(got.Params) != 0 {
+		t.Fatalf("%+v %v", got, err)
+	}
+	// Values pass through as written (the catalog validates them against
+	// the action's types and the incident's scope); the syntax is checked here.
+	if got, _ := Parse("propose PGR0VU2 restart-deployment deployment=a;rm"); got.Params["deployment"] != "a;rm" {
+		t.Fatalf("%+v", got)
+	}
+	for _, bad := range []string{
+		"propose", "propose PGR0VU2", "propose pgr0vu2 restart", "propose PGR0VU2 Restart", "propose PGR0VU2 restart;ls",
+		"propose PGR0VU2 restart deployment", "propose PGR0VU2 restart deployment=", "propose PGR0VU2 restart Dep=x",
+		"propose PGR0VU2 restart --kubeconfig=/x", "propose PGR0VU2 restart a=1 a=2",
+		"propose PGR0VU2 restart" + strings.Repeat(" a=1", MaxParams+1),
+	} {
+		if _, err := Parse(bad); !errors.Is(err, ErrUsage) {
+			t.Errorf("Parse(%q) = %v, want a usage error", bad, err)
+		}
+	}
 }

@@ -1,0 +1,89 @@
+package cli
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"regexp"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/opsgate/opsgate/bot/app"
+	"github.com/opsgate/opsgate/bot/approval"
+	"github.com/opsgate/opsgate/bot/audit"
+)
+
+var proposalIDRe = regexp.MustCompile(`^[A-Z0-9]{5,20}-[0-9a-f]{10}$`)
+
+func proposalsCmd(stdout io.Writer) *cobra.Command {
+	root := &cobra.Command{Use: "proposals", Short: "Proposed actions: show one, settle a stalled execution"}
+	show := &cobra.Command{
+		Use:   "show PROPOSAL_ID",
+		Short: "Print a proposal (state, approvals, outcome) as JSON",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if !proposalIDRe.MatchString(args[0]) {
+				return fmt.Errorf("%q is not a proposal id such as Q1ABCD2-0123456789", clipArg(args[0]))
+			}
+			rdb, err := redisFromEnv("proposals")
+			if err != nil {
+				return err
+			}
+			defer rdb.Close()
+			p, err := approval.NewStore(rdb, app.IncidentTTL, nil).Get(cmd.Context(), args[0])
+			if err != nil {
+				return err
+			}
+			enc := json.NewEncoder(stdout)
+			enc.SetIndent("", "  ")
+			return enc.Encode(p)
+		},
+	}
+	var by, note string
+	settle := &cobra.Command{
+		Use:   "settle PROPOSAL_ID succeeded|failed --by NAME [--note TEXT]",
+		Short: "Record the checked outcome of a stalled execution (never re-runs it)",
+		Args:  cobra.ExactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if !proposalIDRe.MatchString(args[0]) {
+				return fmt.Errorf("%q is not a proposal id such as Q1ABCD2-0123456789", clipArg(args[0]))
+			}
+			to := map[string]approval.State{"succeeded": approval.Succeeded, "failed": approval.Failed}[strings.ToLower(args[1])]
+			if to == "" {
+				return fmt.Errorf("the outcome must be succeeded or failed, not %q", clipArg(args[1]))
+			}
+			if strings.TrimSpace(by) == "" || len(by) > 100 || len(note) > 500 {
+				return errors.New("--by NAME is required (who checked the outcome; at most 100 characters), --note at most 500")
+			}
+			rdb, err := redisFromEnv("proposals")
+			if err != nil {
+				return err
+			}
+			defer rdb.Close()
+			ctx := cmd.Context()
+			p, err := approval.NewStore(rdb, app.IncidentTTL, nil).Settle(ctx, args[0], to, strings.TrimSpace("settled by hand: "+note))
+			if err != nil {
+				return err
+			}
+			if _, err := audit.New(rdb, nil).Append(ctx, audit.Entry{Actor: by, Action: "settled", Incident: p.IncidentID,
+				Details: map[string]string{"proposal": p.ID, "state": string(p.State), "note": note}}); err != nil {
+				return err
+			}
+			fmt.Fprintf(stdout, "%s is now %s (recorded in the audit trail)\n", p.ID, p.State)
+			return nil
+		},
+	}
+	settle.Flags().StringVar(&by, "by", "", "who checked the outcome (recorded in the audit trail)")
+	settle.Flags().StringVar(&note, "note", "", "what was checked")
+	root.AddCommand(show, settle)
+	return root
+}
+
+func clipArg(s string) string {
+	if len(s) > 40 {
+		return s[:40] + "…"
+	}
+	return s
+}

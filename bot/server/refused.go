@@ -1,0 +1,89 @@
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/slack-go/slack"
+
+	"github.com/opsgate/opsgate/bot/audit"
+	"github.com/opsgate/opsgate/bot/render"
+)
+
+// Auditor records refused requests (declared here, where it is used).
+type Auditor interface {
+	Append(ctx context.Context, e audit.Entry) (audit.Entry, error)
+}
+
+// refusedBudget bounds how many refused requests per minute are written
+// to the audit trail: forged requests cost an attacker nothing, and the
+// chain must not be flooded (the rest are counted in the metrics).
+const refusedBudget = 60
+
+type budget struct {
+	mu     sync.Mutex
+	window time.Time
+	used   int
+}
+
+func (b *budget) take(now time.Time) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if w := now.Truncate(time.Minute); !w.Equal(b.window) {
+		b.window, b.used = w, 0
+	}
+	if b.used >= refusedBudget {
+		return false
+	}
+	b.used++
+	return true
+}
+
+// auditRefusedDecision records a refused Approve / Reject / Undo click
+// (forged signature, stale timestamp, replay) in the audit trail. The
+// user id is what the request claims: it is marked verified only for a
+// replay, whose signature was valid.
+func (s *Server) auditRefusedDecision(ctx context.Context, body []byte, reason string, verified bool) {
+	if s.Audit == nil {
+		return
+	}
+	form, err := url.ParseQuery(string(body))
+	if err != nil {
+		return
+	}
+	var cb slack.InteractionCallback
+	if json.Unmarshal([]byte(form.Get("payload")), &cb) != nil {
+		return
+	}
+	for _, a := range cb.ActionCallback.BlockActions {
+		if a.ActionID != render.ActionApprove && a.ActionID != render.ActionReject && a.ActionID != render.ActionUndo {
+			continue
+		}
+		id, _, _ := strings.Cut(a.Value, "|")
+		if !validProposalID(id) {
+			continue
+		}
+		if !s.refused.take(s.Now()) {
+			s.Metrics.SlackReqs.WithLabelValues("interactions", "refused_unaudited").Inc()
+			return
+		}
+		user := cb.User.ID
+		if len(user) > 32 {
+			user = user[:32]
+		}
+		inc, _, _ := strings.Cut(id, "-")
+		v := "false"
+		if verified {
+			v = "true"
+		}
+		if _, err := s.Audit.Append(ctx, audit.Entry{Actor: user, Action: "decision_refused", Incident: inc,
+			Details: map[string]string{"proposal": id, "button": a.ActionID, "reason": reason, "user_verified": v}}); err != nil {
+			s.Log.Warn("could not audit a refused click", "err", err)
+		}
+		return
+	}
+}
