@@ -52,6 +52,7 @@ type env struct {
 	http   *httptest.Server
 	waited *sleeps
 	logs   *syncWriter
+	opts   app.Options // how app was built (a replica reuses them)
 }
 
 type opt func(*config.Env)
@@ -109,23 +110,37 @@ func startFull(t testing.TB, file *config.File, opts ...opt) *env {
 		t.Fatal(err)
 	}
 	fast := retry.Policy{Attempts: 5, Base: time.Second, Max: 4 * time.Second, Budget: time.Minute, Sleep: e.waited.sleep}
-	a, err := app.New(context.Background(), app.Options{Env: cfg, File: file, Log: slog.New(slog.NewTextHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
-		SlackRetry: fast, PagerDutyRetry: fast, GeminiRetry: fast, ConsumerBlock: 50 * time.Millisecond, LockWait: 10 * time.Second, LockTTL: time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.app = a
-	e.http = httptest.NewServer(a.Handler)
+	e.opts = app.Options{Env: cfg, File: file, Log: slog.New(slog.NewTextHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+		SlackRetry: fast, PagerDutyRetry: fast, GeminiRetry: fast, ConsumerBlock: 50 * time.Millisecond, LockWait: 10 * time.Second, LockTTL: time.Second}
 	t.Cleanup(func() {
-		e.http.Close()
-		a.Close()
 		for _, secret := range []string{slackToken, signingSecret, pdSecret, pdSecretOld, pdToken} {
 			if strings.Contains(e.logs.String(), secret) {
 				t.Errorf("logs contain a secret")
 			}
 		}
 	})
+	e.serve() // closed before the logs are checked (cleanups run last-first)
 	return e
+}
+
+// serve builds an app from e.opts and its HTTP server.
+func (e *env) serve() {
+	a, err := app.New(context.Background(), e.opts)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	srv := httptest.NewServer(a.Handler)
+	e.app, e.http = a, srv
+	e.t.Cleanup(func() { srv.Close(); a.Close() })
+}
+
+// replica starts a second opsgate instance — its own HTTP server and
+// workers — on the same Redis, Slack and PagerDuty.
+func (e *env) replica() *env {
+	r := *e
+	r.serve()
+	r.runWorkers()
+	return &r
 }
 
 // incidentEvent builds a webhook v3 body for an incident event.
@@ -189,9 +204,11 @@ func (e *env) postSlack(path string, form url.Values, ts time.Time, secret strin
 	return do(e.t, req)
 }
 
-func slashForm(text, responseURL string) url.Values {
+func slashForm(text, responseURL string) url.Values { return slashFormAs("U0ALICE", text, responseURL) }
+
+func slashFormAs(user, text, responseURL string) url.Values {
 	return url.Values{"token": {"legacy"}, "team_id": {"T1"}, "team_domain": {"acme"}, "channel_id": {channel}, "channel_name": {"incidents"},
-		"user_id": {"U0ALICE"}, "user_name": {"alice"}, "command": {"/triage"}, "text": {text}, "api_app_id": {"A1"},
+		"user_id": {user}, "user_name": {strings.ToLower(user)}, "command": {"/triage"}, "text": {text}, "api_app_id": {"A1"},
 		"response_url": {responseURL}, "trigger_id": {"1.2.3"}}
 }
 
