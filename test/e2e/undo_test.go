@@ -361,6 +361,7 @@ func TestStalledExecutionReportedNeverRerun(t *testing.T) {
 	e.proposeAs("U0CAROL", "PSTL001 flush-cache key=sessions")
 	var value string
 	e.eventually("the proposal", func() bool { value = e.buttonFor("proposal_approve", "flush-cache"); return value != "" })
+	e.settled() // the proposal knows where its message is
 	id, hash, _ := strings.Cut(value, "|")
 	ctx := context.Background()
 	st := e.app.Syncer.Proposals
