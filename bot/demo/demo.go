@@ -47,6 +47,9 @@ func Run(ctx context.Context, out io.Writer, log *slog.Logger) error {
 	fs := fakeslack.New(slackToken, map[string]string{demoChannel: "incidents"})
 	defer fs.Close()
 	fs.AddUser("U0DEMO", "sre-alice")
+	fs.AddUser("U0BOB", "sre-bob")
+	svc := newPoolService()
+	defer svc.Close()
 	fpd := fakepagerduty.New(pdToken)
 	defer fpd.Close()
 	start := time.Now().Add(-2 * time.Minute).UTC()
@@ -85,7 +88,7 @@ func Run(ctx context.Context, out io.Writer, log *slog.Logger) error {
 	fmt.Fprintln(out, "opsgate demo: the real server and workers, an embedded Redis-compatible store,")
 	fmt.Fprintln(out, "and local stand-ins for Slack, PagerDuty and Prometheus. No accounts, no network.")
 	fmt.Fprintln(out)
-	file, err := config.ParseFile([]byte(fmt.Sprintf(`redaction:
+	file, err := config.ParseFile([]byte(actionsConfig(svc.URL) + fmt.Sprintf(`redaction:
   internal_domains: [corp.example.com]
 approvers:
   users: [U0DEMO]
@@ -97,6 +100,8 @@ handlers:
         prometheus: {url: %q, query: 'sum(rate(http_requests_total{service="{{.Service}}",code=~"5.."}[1m]))'}
       - name: db connections
         prometheus: {url: %q, query: 'max(pg_stat_activity_count{instance="db-primary"})'}
+    actions:
+      - {id: recycle-db-pool, params: {service: "{{.Service}}"}}
 `, prom.URL, prom.URL)))
 	if err != nil {
 		return err
@@ -180,7 +185,7 @@ handlers:
 	if err := slash(ctx, out, base, signing, fs.ResponseURL("demo"), demoIncident); err != nil {
 		return err
 	}
-	if err := clickReveal(ctx, base, signing, fs.ResponseURL("demo-reveal")); err != nil {
+	if err := click(ctx, base, signing, fs.ResponseURL("demo-reveal"), "U0DEMO", "reveal_masked", demoIncident, "1.0"); err != nil {
 		return err
 	}
 	if err := waitFor("the reveal", func() bool { return len(fs.Ephemerals()) >= 1 }); err != nil {
@@ -188,6 +193,9 @@ handlers:
 	}
 	n, verr := a.Audit.Verify(ctx)
 	fmt.Fprintf(out, "→ sre-alice (an approver) clicks Reveal: only she sees the masked values (ephemeral);\n  audit trail: %d entries, hash chain verified: %v\n", n, verr == nil)
+	if err := approveAct(ctx, out, base, signing, fs, svc, a.Audit, a.Queue, waitFor); err != nil {
+		return err
+	}
 	fmt.Fprintln(out)
 	fmt.Fprint(out, fs.Transcript(demoChannel))
 	fmt.Fprintf(out, "\nSlack API calls: chat.postMessage=%d chat.update=%d; PagerDuty REST: alerts fetched=%d\n",
@@ -227,23 +235,6 @@ func postSlack(ctx context.Context, target, secret string, form url.Values) (*ht
 	req.Header.Set("X-Slack-Request-Timestamp", stamp)
 	req.Header.Set("X-Slack-Signature", slackSignature(secret, stamp, body))
 	return http.DefaultClient.Do(req)
-}
-
-// clickReveal sends a signed block_actions click on the Reveal button.
-func clickReveal(ctx context.Context, base, secret, responseURL string) error {
-	payload := `{"type":"block_actions","user":{"id":"U0DEMO","username":"sre-alice","name":"sre-alice","team_id":"TDEMO"},"api_app_id":"A1","token":"x",` +
-		`"container":{"type":"message","message_ts":"1","channel_id":"` + demoChannel + `","is_ephemeral":false},"trigger_id":"1.2",` +
-		`"team":{"id":"TDEMO","domain":"demo"},"channel":{"id":"` + demoChannel + `","name":"incidents"},"response_url":"` + responseURL + `",` +
-		`"actions":[{"action_id":"reveal_masked","block_id":"incident_actions","type":"button","value":"` + demoIncident + `","text":{"type":"plain_text","text":"Reveal"},"action_ts":"1.0"}]}`
-	resp, err := postSlack(ctx, base+"/slack/interactions", secret, url.Values{"payload": {payload}})
-	if err != nil {
-		return err
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("demo: reveal click answered %d", resp.StatusCode)
-	}
-	return nil
 }
 
 // slash sends a signed `/triage <id>` as Slack would and prints the answer.

@@ -42,6 +42,9 @@ func (s *Syncer) execute(ctx context.Context, p *approval.Proposal, spec catalog
 	s.refresh(ctx, p, spec)
 	res, runErr := s.Runner.Run(ctx, scoped, p.ActionID, p.IsUndo(), p.Params, false)
 	to, outcome := approval.Succeeded, fmt.Sprintf("exit %d", res.ExitCode)
+	if e := spec.Run; (p.IsUndo() && spec.Undo != nil && spec.Undo.HTTP != nil) || (!p.IsUndo() && e.HTTP != nil) {
+		outcome = fmt.Sprintf("HTTP %d", res.ExitCode)
+	}
 	if runErr != nil {
 		to, outcome = approval.Failed, runErr.Error()
 	}
