@@ -107,7 +107,9 @@ func ephemeralFor(fs *fakeslack.Server, user string) string {
 // approves, opsgate runs the action once, verifies it, and the audit
 // trail holds every step.
 func approveAct(ctx context.Context, out io.Writer, base, signing string, fs *fakeslack.Server, svc *poolService, log *audit.Log,
-	q interface{ Len(context.Context) (int64, error) }, waitFor func(string, func() bool) error) error {
+	q interface {
+		Len(context.Context) (int64, error)
+	}, waitFor func(string, func() bool) error) error {
 	if err := waitFor("the handler's proposal", func() bool { return proposalButton(fs) != "" }); err != nil {
 		return err
 	}
