@@ -59,8 +59,11 @@ var (
 	ErrNotStalled    = errors.New("the execution is not stalled")
 )
 
-// ExecutingKey is the sorted set of executions by deadline (unix seconds).
-const ExecutingKey = "opsgate:executing"
+// Index keys: sorted sets of proposal ids by deadline (unix seconds).
+const (
+	ExecutingKey = "opsgate:executing" // executions by deadline
+	PendingKey   = "opsgate:pending"   // proposals waiting for approval, by expiry
+)
 
 // Approval is one approver's click.
 type Approval struct {
@@ -153,11 +156,48 @@ func (s *Store) Create(ctx context.Context, p Proposal) (bool, error) {
 	if p.Required < 1 {
 		p.Required = 1
 	}
+	if !p.ExpiresAt.IsZero() {
+		// Indexed first (a crash after the swap must leave it findable);
+		// a member that is not pending is dropped by Expire.
+		if err := s.rdb.ZAdd(ctx, PendingKey, redis.Z{Score: float64(p.ExpiresAt.Unix()), Member: p.ID}).Err(); err != nil {
+			return false, fmt.Errorf("index proposal: %w", err)
+		}
+	}
 	ok, err := versioned.Swap(ctx, s.rdb, Key(p.ID), 0, p, s.ttl)
 	if err != nil {
 		return false, fmt.Errorf("create proposal: %w", err)
 	}
 	return ok, nil
+}
+
+// Expire moves pending proposals past their expiry to EXPIRED and returns
+// them (each once), so their buttons can be taken away.
+func (s *Store) Expire(ctx context.Context) ([]*Proposal, error) {
+	ids, err := s.rdb.ZRangeByScore(ctx, PendingKey, &redis.ZRangeBy{Min: "-inf", Max: fmt.Sprint(s.now().Unix())}).Result()
+	if err != nil {
+		return nil, fmt.Errorf("expire proposals: %w", err)
+	}
+	var out []*Proposal
+	for _, id := range ids {
+		expired := false
+		p, err := s.update(ctx, id, func(p *Proposal, now time.Time) (bool, error) {
+			expired = expire(p, now)
+			return expired, nil
+		})
+		if err != nil && !errors.Is(err, ErrNotFound) {
+			return out, err
+		}
+		if expired {
+			out = append(out, p)
+		}
+		if p != nil && p.State == Proposed {
+			continue // not yet due (its score was rounded): keep it indexed
+		}
+		if err := s.rdb.ZRem(ctx, PendingKey, id).Err(); err != nil {
+			return out, fmt.Errorf("expire proposals: %w", err)
+		}
+	}
+	return out, nil
 }
 
 // Get loads a proposal.

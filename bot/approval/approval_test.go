@@ -292,3 +292,30 @@ func TestStalledExecutionReportedOnceAndSettledByHand(t *testing.T) {
 		t.Fatalf("%+v %v", settled, err)
 	}
 }
+
+func TestExpireSweep(t *testing.T) {
+	s, c, srv := setup(t)
+	ctx := context.Background()
+	propose(t, s, c, "W1", 1)
+	p2 := propose(t, s, c, "W2", 1)
+	if _, err := s.Reject(ctx, "W2", "U0ALICE", "", true); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.Expire(ctx); err != nil || len(got) != 0 {
+		t.Fatalf("nothing is due yet: %v %v", got, err)
+	}
+	c.add(31 * time.Minute)
+	got, err := s.Expire(ctx)
+	if err != nil || len(got) != 1 || got[0].ID != "W1" || got[0].State != approval.Expired {
+		t.Fatalf("%+v %v", got, err)
+	}
+	if again, _ := s.Expire(ctx); len(again) != 0 {
+		t.Fatal("expired twice")
+	}
+	if n, _ := srv.Client().ZCard(ctx, approval.PendingKey).Result(); n != 0 {
+		t.Fatalf("index keeps %d ids", n)
+	}
+	if w2, _ := s.Get(ctx, p2.ID); w2.State != approval.Rejected {
+		t.Fatalf("a rejected proposal must stay rejected: %s", w2.State)
+	}
+}

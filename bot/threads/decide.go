@@ -118,7 +118,7 @@ func (s *Syncer) handleDecision(ctx context.Context, req DecisionRequest) error 
 		}
 	}
 	answer(p.IncidentID, text)
-	if err == nil {
+	if err == nil || errors.Is(err, approval.ErrExpired) { // an expiry changed the state too
 		s.refresh(ctx, p, spec)
 	}
 	if completed {

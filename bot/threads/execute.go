@@ -142,13 +142,27 @@ func (s *Syncer) auditAppend(ctx context.Context, action, incidentID string, det
 	return err
 }
 
-// Sweep reports executions whose worker stopped before finishing (they
-// stay EXECUTING past their deadline): each once, in its thread and the
-// audit trail. They are never re-run; an engineer checks and settles them
-// (`opsgate proposals settle`).
+// Sweep expires proposals nobody decided in time (their buttons go) and
+// reports executions whose worker stopped before finishing (they stay
+// EXECUTING past their deadline): each once, in its thread and the audit
+// trail. Stalled executions are never re-run; an engineer checks and
+// settles them (`opsgate proposals settle`). It returns how many stalled
+// executions it reported.
 func (s *Syncer) Sweep(ctx context.Context) (int, error) {
 	if s.Proposals == nil {
 		return 0, nil
+	}
+	expired, err := s.Proposals.Expire(ctx)
+	for _, p := range expired {
+		if aerr := s.auditAppend(ctx, "expired", p.IncidentID, map[string]string{"proposal": p.ID}); aerr != nil {
+			s.log().Warn("could not audit an expiry", "proposal", p.ID, "err", aerr)
+		}
+		if spec, ok := s.catalog().Get(p.ActionID); ok {
+			s.refresh(ctx, p, spec)
+		}
+	}
+	if err != nil {
+		return 0, err
 	}
 	stalled, err := s.Proposals.Stalled(ctx)
 	for _, p := range stalled {

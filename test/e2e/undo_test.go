@@ -394,3 +394,51 @@ func TestStalledExecutionReportedNeverRerun(t *testing.T) {
 		t.Fatalf("audit: %v", a)
 	}
 }
+
+// A click after expiry is refused with the reason and takes the buttons
+// away; a proposal nobody clicks loses its buttons at the next sweep.
+func TestExpiredProposalsLoseTheirButtons(t *testing.T) {
+	f := newActions(t, "U0ALICE, U0BOB", "")
+	f.file.Actions[1].Expiry = time.Second
+	e := startWith(t, f.file)
+	e.slack.AddUser("U0BOB", "bob")
+	e.postWebhook(incidentEvent("EVT-X1", "incident.triggered", "PEXP001", "triggered", time.Now()), pdSecret)
+	e.eventually("the thread", func() bool { return len(e.slack.Threads(channel)) == 1 })
+	e.settled()
+	e.proposeAs("U0CAROL", "PEXP001 flush-cache key=sessions")
+	e.proposeAs("U0CAROL", "PEXP001 flush-cache key=carts")
+	var clicked, ignored string
+	e.eventually("two proposals", func() bool {
+		clicked, ignored = e.buttonFor("proposal_approve", "key=sessions"), e.buttonFor("proposal_approve", "key=carts")
+		return clicked != "" && ignored != ""
+	})
+	e.settled()
+	ctx := context.Background()
+	for _, v := range []string{clicked, ignored} {
+		id, _, _ := strings.Cut(v, "|")
+		p, err := e.app.Syncer.Proposals.Get(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		e.eventually("the expiry", func() bool { return time.Now().After(p.ExpiresAt) })
+	}
+	click(e, "U0BOB", "proposal_approve", clicked, "1700000600.000")
+	e.eventually("the refusal", func() bool { return strings.Contains(e.answers(), "has expired") })
+	e.settled()
+	if e.buttonFor("proposal_approve", "key=sessions") != "" {
+		t.Fatal("an expired proposal still offers Approve")
+	}
+	if _, err := e.app.Syncer.Sweep(ctx); err != nil {
+		t.Fatal(err)
+	}
+	e.eventually("the sweep's expiry", func() bool { return e.buttonFor("proposal_approve", "key=carts") == "" })
+	if n := strings.Count(e.slack.Transcript(channel), ":zzz: Expired"); n != 2 {
+		t.Fatalf("%d expired messages:\n%s", n, e.slack.Transcript(channel))
+	}
+	if len(f.ran()) != 0 {
+		t.Fatal("an expired proposal ran")
+	}
+	if a := e.auditActions(); a["approve_denied"] != 1 || a["expired"] != 1 {
+		t.Fatalf("audit: %v", a)
+	}
+}
