@@ -77,6 +77,9 @@ func ProposalMessage(p approval.Proposal, spec catalog.Spec) slackapi.Message {
 	if p.State == approval.Proposed && !p.ExpiresAt.IsZero() {
 		ctx = append(ctx, "expires "+p.ExpiresAt.UTC().Format("15:04 UTC"))
 	}
+	if p.State == approval.Proposed {
+		ctx = append(ctx, fmt.Sprintf("id `%s` (reject with a reason: `/triage reject %s <reason>`)", Escape(p.ID), Escape(p.ID)))
+	}
 	if p.State == approval.Rejected {
 		r := fmt.Sprintf("rejected by <@%s>", Escape(p.RejectedBy))
 		if p.Reason != "" {

@@ -112,6 +112,14 @@ func (s *Server) slashCommand(w http.ResponseWriter, r *http.Request) {
 		s.answer(w, s.searchKB(parsed.Text))
 	case triage.KindPropose:
 		s.answer(w, s.propose(r, cmd, parsed))
+	case triage.KindReject:
+		payload, _ := json.Marshal(threads.DecisionRequest{ProposalID: parsed.ProposalID, UserID: cmd.UserID, Reason: parsed.Reason,
+			ChannelID: cmd.ChannelID, ResponseURL: cmd.ResponseURL})
+		if _, _, err := s.Queue.Enqueue(r.Context(), "", 0, threads.KindDecision, payload); err != nil {
+			s.answer(w, "opsgate cannot queue the request right now; try again in a minute.")
+			return
+		}
+		s.answer(w, "Rejecting "+parsed.ProposalID+"…")
 	}
 }
 

@@ -24,6 +24,7 @@ type DecisionRequest struct {
 	UserID      string `json:"user_id"`
 	Approve     bool   `json:"approve"`
 	Undo        bool   `json:"undo,omitempty"`
+	Reason      string `json:"reason,omitempty"` // a rejection's reason (/triage reject)
 	ChannelID   string `json:"channel_id"`
 	ResponseURL string `json:"response_url"`
 }
@@ -91,12 +92,15 @@ func (s *Syncer) handleDecision(ctx context.Context, req DecisionRequest) error 
 		p, completed, err = s.Proposals.Approve(ctx, p.ID, req.UserID, req.Hash, may)
 	default:
 		verb = "reject"
-		p, err = s.Proposals.Reject(ctx, p.ID, req.UserID, "", may)
+		p, err = s.Proposals.Reject(ctx, p.ID, req.UserID, req.Reason, may)
 	}
 	if err != nil && !denial(err) {
 		return err // Redis trouble: the click stays queued and is retried
 	}
 	entry := audit.Entry{Actor: req.UserID, Action: verb, Incident: p.IncidentID, Details: map[string]string{"proposal": p.ID, "params_hash": p.Hash}}
+	if verb == "reject" && err == nil && p.Reason != "" {
+		entry.Details["reason"] = p.Reason
+	}
 	text := ""
 	switch {
 	case err != nil:

@@ -19,6 +19,7 @@ const (
 	KindIncident Kind = "incident" // link or (re)open an incident's thread
 	KindSearch   Kind = "search"   // search the knowledge base
 	KindPropose  Kind = "propose"  // propose a catalog action
+	KindReject   Kind = "reject"   // reject a proposal, with a reason
 )
 
 // MaxText bounds the command text.
@@ -34,6 +35,8 @@ type Command struct {
 	Text       string            // search text
 	ActionID   string            // propose
 	Params     map[string]string // propose
+	ProposalID string            // reject
+	Reason     string            // reject
 }
 
 var incidentID = regexp.MustCompile(`^[A-Z0-9]{5,20}$`)
@@ -43,6 +46,7 @@ const Help = "*opsgate* — incident triage in Slack\n" +
 	"• `/triage <incident id or PagerDuty URL>` — link to the incident's thread, or open one\n" +
 	"• `/triage search <text>` — similar past incidents, tickets and runbooks\n" +
 	"• `/triage propose <incident> <action> [key=value ...]` — propose a catalog action; someone else approves it\n" +
+	"• `/triage reject <proposal id> <reason>` — reject a proposal and say why\n" +
 	"• `/triage help` — this help"
 
 // Parse reads the text after /triage.
@@ -63,6 +67,9 @@ func Parse(text string) (Command, error) {
 	}
 	if strings.EqualFold(fields[0], "propose") {
 		return parsePropose(fields[1:])
+	}
+	if strings.EqualFold(fields[0], "reject") {
+		return parseReject(fields[1:])
 	}
 	if len(fields) > 1 {
 		return Command{}, fmt.Errorf("%w: expected one incident id or URL", ErrUsage)
@@ -111,6 +118,25 @@ func parsePropose(args []string) (Command, error) {
 		params[k] = v
 	}
 	return Command{Kind: KindPropose, IncidentID: id, ActionID: args[1], Params: params}, nil
+}
+
+var proposalID = regexp.MustCompile(`^[A-Z0-9]{5,20}-[0-9a-f]{10}$`)
+
+// MaxReason bounds a rejection's reason.
+const MaxReason = 500
+
+func parseReject(args []string) (Command, error) {
+	if len(args) < 2 {
+		return Command{}, fmt.Errorf("%w: /triage reject <proposal id> <reason>", ErrUsage)
+	}
+	if !proposalID.MatchString(args[0]) {
+		return Command{}, fmt.Errorf("%w: %q is not a proposal id such as Q1ABCD2-0123456789 (shown under the proposal)", ErrUsage, clip(args[0]))
+	}
+	reason := strings.Join(args[1:], " ")
+	if len(reason) > MaxReason {
+		return Command{}, fmt.Errorf("%w: the reason is longer than %d characters", ErrUsage, MaxReason)
+	}
+	return Command{Kind: KindReject, ProposalID: args[0], Reason: reason}, nil
 }
 
 // IncidentRef extracts an incident id from an id ("Q1ABCD2EFGH") or a

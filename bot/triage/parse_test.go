@@ -49,7 +49,7 @@ func TestParse(t *testing.T) {
 }
 
 func FuzzParse(f *testing.F) {
-	for _, s := range []string{"", "help", "PGR0VU2", "propose PGR0VU2 restart-deployment deployment=x", "propose PGR0VU2 a b=c=d", "https://acme.pagerduty.com/incidents/PGR0VU2", "<https://x.pagerduty.com/incidents/ABCDE|y>", "%%%", "https://[::1"} {
+	for _, s := range []string{"", "help", "PGR0VU2", "propose PGR0VU2 restart-deployment deployment=x", "propose PGR0VU2 a b=c=d", "reject PGR0VU2-0123456789 wrong service", "https://acme.pagerduty.com/incidents/PGR0VU2", "<https://x.pagerduty.com/incidents/ABCDE|y>", "%%%", "https://[::1"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
@@ -68,6 +68,10 @@ func FuzzParse(f *testing.F) {
 		case KindSearch:
 			if strings.TrimSpace(c.Text) == "" {
 				t.Fatal("empty search")
+			}
+		case KindReject:
+			if !proposalID.MatchString(c.ProposalID) || c.Reason == "" || len(c.Reason) > MaxReason {
+				t.Fatalf("bad reject %+v from %q", c, s)
 			}
 		case KindPropose:
 			if !actionID.MatchString(c.ActionID) || len(c.Params) > MaxParams {
@@ -110,6 +114,19 @@ func TestParsePropose(t *testing.T) {
 		"propose PGR0VU2 restart --kubeconfig=/x", "propose PGR0VU2 restart a=1 a=2",
 		"propose PGR0VU2 restart" + strings.Repeat(" a=1", MaxParams+1),
 	} {
+		if _, err := Parse(bad); !errors.Is(err, ErrUsage) {
+			t.Errorf("Parse(%q) = %v, want a usage error", bad, err)
+		}
+	}
+}
+
+func TestParseReject(t *testing.T) {
+	got, err := Parse("reject PGR0VU2-0123abcdef  wrong   target: it is payments ")
+	if err != nil || got.Kind != KindReject || got.ProposalID != "PGR0VU2-0123abcdef" || got.Reason != "wrong target: it is payments" {
+		t.Fatalf("%+v %v", got, err)
+	}
+	for _, bad := range []string{"reject", "reject PGR0VU2-0123abcdef", "reject PGR0VU2 no", "reject pgr0vu2-0123abcdef x",
+		"reject PGR0VU2-0123ABCDEF x", "reject PGR0VU2-0123abcdef " + strings.Repeat("x ", MaxReason)} {
 		if _, err := Parse(bad); !errors.Is(err, ErrUsage) {
 			t.Errorf("Parse(%q) = %v, want a usage error", bad, err)
 		}

@@ -442,3 +442,47 @@ func TestExpiredProposalsLoseTheirButtons(t *testing.T) {
 		t.Fatalf("audit: %v", a)
 	}
 }
+
+// `/triage reject <id> <reason>`: only an approver may, the reason shows
+// under the proposal, and nothing runs afterwards.
+func TestRejectWithReason(t *testing.T) {
+	f := newActions(t, "U0ALICE, U0BOB", "")
+	e := startWith(t, f.file)
+	e.slack.AddUser("U0BOB", "bob")
+	e.postWebhook(incidentEvent("EVT-J1", "incident.triggered", "PREJ001", "triggered", time.Now()), pdSecret)
+	e.eventually("the thread", func() bool { return len(e.slack.Threads(channel)) == 1 })
+	e.settled()
+	e.proposeAs("U0CAROL", "PREJ001 flush-cache key=sessions")
+	var value string
+	e.eventually("the proposal", func() bool { value = e.buttonFor("proposal_approve", "flush-cache"); return value != "" })
+	id, _, _ := strings.Cut(value, "|")
+	if !strings.Contains(e.slack.Transcript(channel), "/triage reject "+id) {
+		t.Fatalf("the proposal does not say how to reject it with a reason:\n%s", e.slack.Transcript(channel))
+	}
+	reject := func(user, text string) {
+		form := slashFormAs(user, "reject "+text, e.slack.ResponseURL(fmt.Sprintf("rej-%d", time.Now().UnixNano())))
+		if code, body := e.postSlack("/slack/commands", form, time.Now(), signingSecret); code != 200 || !strings.Contains(body, "Rejecting") {
+			t.Fatalf("%d %s", code, body)
+		}
+	}
+	reject("U0CAROL", id+" I changed my mind") // the proposer is not an approver here
+	e.eventually("the refusal", func() bool { return strings.Contains(e.answers(), "Not rejected: not an approver") })
+	reject("U0BOB", id+" wrong key: <!channel> it is carts")
+	e.eventually("the rejection shown", func() bool { return strings.Contains(e.slack.Transcript(channel), "rejected by <@U0BOB>: wrong key") })
+	click(e, "U0ALICE", "proposal_approve", value, "1700000700.000")
+	e.eventually("the late approval refused", func() bool { return strings.Contains(e.answers(), "no longer waiting") })
+	e.settled()
+	if strings.Contains(e.slack.Transcript(channel), "<!channel>") {
+		t.Fatal("a reason pinged the channel")
+	}
+	if len(f.ran()) != 0 {
+		t.Fatal("a rejected proposal ran")
+	}
+	rej := e.auditEntries("reject")
+	if len(rej) != 1 || rej[0].Actor != "U0BOB" || !strings.HasPrefix(rej[0].Details["reason"], "wrong key") {
+		t.Fatalf("%+v", rej)
+	}
+	if a := e.auditActions(); a["reject_denied"] != 1 || a["approve_denied"] != 1 {
+		t.Fatalf("audit: %v", a)
+	}
+}
