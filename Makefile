@@ -7,14 +7,19 @@ GOFILES := $(shell git ls-files '*.go' 2>/dev/null)
 test: deps fmt-check vet
 	$(GO) test -race -count=1 ./...
 
-# redis-server is needed by the tests (they start their own on free ports).
+# Programs the tests run: redis-server (they start their own on free
+# ports) and kubectl (against an in-test fake API server). Missing ones
+# are installed with apt-get: redis-server, kubernetes-client.
 deps:
-	@if ! command -v redis-server >/dev/null 2>&1 && [ ! -x /usr/bin/redis-server ]; then \
+	@missing=""; \
+	command -v redis-server >/dev/null 2>&1 || [ -x /usr/bin/redis-server ] || missing="$$missing redis-server"; \
+	command -v kubectl >/dev/null 2>&1 || missing="$$missing kubernetes-client"; \
+	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = "0" ]; then \
-	    echo "installing redis-server with apt-get"; \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends redis-server >/dev/null; \
+	    echo "installing$$missing with apt-get"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
 	  else \
-	    echo "redis-server is missing: run 'sudo apt-get install redis-server' (or make test as root)" >&2; exit 1; \
+	    echo "missing:$$missing — run 'sudo apt-get install$$missing' (or make test as root)" >&2; exit 1; \
 	  fi; \
 	fi
 

@@ -16,7 +16,9 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/opsgate/opsgate/bot/catalog"
@@ -48,6 +50,8 @@ type Runner struct {
 	PrometheusURL string        // for verify: prometheus
 	VerifyEvery   time.Duration // poll interval (default 15s)
 	Sleep         retry.Sleeper // nil: a real timer
+
+	dryRuns sync.Map // kubectl subcommand → takes --dry-run
 }
 
 type capWriter struct {
@@ -65,6 +69,44 @@ func (c *capWriter) Write(p []byte) (int, error) {
 		return len(p), nil
 	}
 	return c.buf.Write(p)
+}
+
+// ErrNoDryRun: the tool has no server-side dry run for this command
+// (kubectl rollout restart, for one); the argument vector is the preview.
+var ErrNoDryRun = errors.New("no server-side dry run")
+
+// subcommand is the leading words of a kubectl argument vector
+// ("rollout restart"), before the first resource, value or flag.
+func subcommand(slots []string) string {
+	var words []string
+	for _, s := range slots {
+		if strings.ContainsAny(s, "/=-.{") || len(words) == 2 {
+			break
+		}
+		words = append(words, s)
+	}
+	return strings.Join(words, " ")
+}
+
+// kubectlCacheDir is kubectl's discovery cache.
+func kubectlCacheDir() string { return filepath.Join(os.TempDir(), "opsgate-kubectl-cache") }
+
+// kubectlDryRuns asks kubectl's own help whether the subcommand takes
+// --dry-run (answers are cached per program and subcommand).
+func (r *Runner) kubectlDryRuns(ctx context.Context, prog string, slots []string) bool {
+	key := prog + "\x00" + subcommand(slots)
+	if v, ok := r.dryRuns.Load(key); ok {
+		return v.(bool)
+	}
+	args := append(strings.Fields(subcommand(slots)), "--help")
+	cmd := exec.CommandContext(ctx, prog, args...)
+	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "LANG=C"}
+	out, err := cmd.Output()
+	ok := err == nil && bytes.Contains(out, []byte("--dry-run"))
+	if err == nil {
+		r.dryRuns.Store(key, ok)
+	}
+	return ok
 }
 
 // Run validates params and executes action id's run (or undo) within the
@@ -88,11 +130,17 @@ func (r *Runner) Run(ctx context.Context, s catalog.Scoped, id string, undo bool
 		if prog == "" {
 			prog = "kubectl"
 		}
-		args := append(append([]string(nil), r.KubectlArgs...), argv[1:]...)
+		// kubectl's discovery cache goes to a private directory, never
+		// into opsgate's working directory; HOME and KUBECONFIG pass
+		// through so a kubeconfig works as it does in the operator's shell.
+		args := append(append([]string{"--cache-dir=" + kubectlCacheDir()}, r.KubectlArgs...), argv[1:]...)
 		if dryRun {
+			if !r.kubectlDryRuns(ctx, prog, argv[1:]) {
+				return Result{Argv: append([]string{prog}, args...), DryRun: true}, fmt.Errorf("%w: kubectl %s", ErrNoDryRun, subcommand(argv[1:]))
+			}
 			args = append(args, "--dry-run=server")
 		}
-		return r.command(ctx, prog, args, nil, "", dryRun)
+		return r.command(ctx, prog, args, []string{"HOME", "KUBECONFIG"}, "", dryRun)
 	case e.Command != nil:
 		if dryRun {
 			return Result{Argv: argv, DryRun: true}, nil

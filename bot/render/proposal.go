@@ -55,6 +55,9 @@ func ProposalMessage(p approval.Proposal, spec catalog.Spec) slackapi.Message {
 	if len(p.Preview) > 0 {
 		fmt.Fprintf(&b, "*Will run:* `%s`\n", strings.ReplaceAll(codeSafe(Truncate(strings.Join(p.Preview, " "), 600)), "`", "'"))
 	}
+	if p.DryRun != "" {
+		fmt.Fprintf(&b, "*Server dry run:* `%s`\n", strings.ReplaceAll(codeSafe(Truncate(oneLine(p.DryRun), 400)), "`", "'"))
+	}
 	src := map[string]string{"rca": "the root-cause analysis", "handler": "the incident's handler (runbook step)",
 		"verify": "opsgate, because verification failed"}[p.Source]
 	switch {

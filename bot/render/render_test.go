@@ -243,7 +243,7 @@ func TestProposalGolden(t *testing.T) {
 	base := approval.Proposal{ID: "PR1", IncidentID: "Q1ABC", ActionID: "scale-deployment", Params: map[string]string{"deployment": "checkout-api", "replicas": "6"},
 		Source: "rca", Required: 2, State: approval.Proposed, ExpiresAt: t0.Add(30 * time.Minute),
 		Approvals: []approval.Approval{{User: "U0ALICE", At: t0.Add(time.Minute)}},
-		Preview:   []string{"kubectl", "scale", "deployment/checkout-api", "--replicas=6"}}
+		Preview:   []string{"kubectl", "scale", "deployment/checkout-api", "--replicas=6"}, DryRun: "deployment.apps/checkout-api scaled (server dry run)"}
 	rejected := base
 	rejected.State, rejected.RejectedBy, rejected.Reason, rejected.Source, rejected.Proposer = approval.Rejected, "U0BOB", "<!channel> wrong `service`", "human", "U0CAROL"
 	done := base

@@ -10,6 +10,7 @@ import (
 	"github.com/opsgate/opsgate/bot/approval"
 	"github.com/opsgate/opsgate/bot/audit"
 	"github.com/opsgate/opsgate/bot/catalog"
+	"github.com/opsgate/opsgate/bot/executor"
 	"github.com/opsgate/opsgate/bot/incident"
 	"github.com/opsgate/opsgate/bot/rca"
 	"github.com/opsgate/opsgate/bot/render"
@@ -95,6 +96,13 @@ func (s *Syncer) open(ctx context.Context, rec *incident.Record, scoped catalog.
 		return nil, false, err
 	}
 	p.Preview = preview
+	if exists, err := s.Proposals.Get(ctx, p.ID); err == nil {
+		p = *exists // a redelivery: no second dry run
+	} else if !errors.Is(err, approval.ErrNotFound) {
+		return nil, false, err
+	} else {
+		p.DryRun = s.dryRun(ctx, rec, scoped, spec, p)
+	}
 	created, err := s.Proposals.Create(ctx, p)
 	if err != nil {
 		return nil, false, err
@@ -127,6 +135,47 @@ func (s *Syncer) open(ctx context.Context, rec *incident.Record, scoped catalog.
 	}
 	got, err = s.Proposals.SetMessage(ctx, got.ID, rec.Thread.Channel, ts)
 	return got, created, err
+}
+
+// dryRun asks the tool for a server-side dry run (kubectl
+// --dry-run=server) where it has one, and says so where it has none; its
+// output is masked like any other.
+func (s *Syncer) dryRun(ctx context.Context, rec *incident.Record, scoped catalog.Scoped, spec catalog.Spec, p approval.Proposal) string {
+	e := &spec.Run
+	if p.IsUndo() {
+		e = spec.Undo
+	}
+	if s.Runner == nil || e == nil || len(e.Kubectl) == 0 {
+		return ""
+	}
+	ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	defer cancel()
+	res, err := s.Runner.Run(ctx, scoped, p.ActionID, p.IsUndo(), p.Params, true)
+	out := strings.TrimSpace(res.Output)
+	switch {
+	case errors.Is(err, executor.ErrNoDryRun):
+		out = err.Error() + " — the command above is the preview"
+	case err != nil:
+		if out == "" {
+			out = err.Error()
+		}
+		out = "failed: " + lastLine(out)
+	}
+	if s.Vault != nil {
+		if sess, verr := s.Vault.Session(ctx, rec.Snapshot.ID); verr == nil {
+			out = sess.String(out)
+			_ = s.Vault.Save(ctx, rec.Snapshot.ID, sess)
+		}
+	}
+	return render.Truncate(out, 400)
+}
+
+func lastLine(s string) string {
+	s = strings.TrimSpace(s)
+	if i := strings.LastIndexByte(s, '\n'); i >= 0 {
+		return s[i+1:]
+	}
+	return s
 }
 
 // handlePropose answers `/triage propose`: the action must be in the
