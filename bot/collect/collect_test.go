@@ -273,3 +273,26 @@ func TestOnlyUsedFieldsAreChecked(t *testing.T) {
 		}
 	}
 }
+
+// Default actions take their parameters from trusted incident fields
+// only; an unsafe field leaves the action out, reported, never filled in.
+func TestHandlerActions(t *testing.T) {
+	c, err := collect.New([]collect.Handler{{Actions: []collect.Action{
+		{ID: "restart-deployment", Params: map[string]string{"deployment": "{{.Service}}"}},
+		{ID: "flush-cache", Params: map[string]string{"key": "sessions"}},
+	}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, ok := c.Collect(context.Background(), collect.Incident{Service: "checkout-api", Start: t0})
+	if !ok || len(res.Actions) != 2 || res.Actions[0].Params["deployment"] != "checkout-api" || res.Actions[1].Params["key"] != "sessions" {
+		t.Fatalf("%+v", res.Actions)
+	}
+	res, _ = c.Collect(context.Background(), collect.Incident{Service: "x; rm -rf /", Start: t0})
+	if len(res.Actions) != 1 || res.Actions[0].ID != "flush-cache" {
+		t.Fatalf("an action took an unsafe service name: %+v", res.Actions)
+	}
+	if len(res.Sources) != 1 || res.Sources[0].Kind != "action" || !strings.Contains(res.Sources[0].Error, "could change a query") {
+		t.Fatalf("the refused action is not reported: %+v", res.Sources)
+	}
+}

@@ -76,6 +76,9 @@ func TestParseFileErrors(t *testing.T) {
 		"two kinds":       "handlers:\n  - logs:\n      - file: {glob: /x}\n        command: {argv: [ls]}\n",
 		"bad duration":    "handlers:\n  - before: soon\n",
 		"prom as log":     "handlers:\n  - logs:\n      - prometheus: {url: http://p, query: up}\n",
+		"unknown action":  "handlers:\n  - actions:\n      - {id: nuke-prod}\n",
+		"action no id":    "handlers:\n  - actions:\n      - {params: {deployment: x}}\n",
+		"action bad tmpl": "handlers:\n  - actions:\n      - {id: restart-deployment, params: {deployment: \"{{.Service\"}}\n",
 	}
 	for name, doc := range cases {
 		if _, err := ParseFile([]byte(doc)); !errors.Is(err, ErrInvalid) {
