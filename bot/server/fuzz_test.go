@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/opsgate/opsgate/bot/audit"
 	"github.com/opsgate/opsgate/bot/incident"
 	"github.com/opsgate/opsgate/bot/queue"
 	"github.com/opsgate/opsgate/bot/server"
@@ -39,10 +40,14 @@ func FuzzSlackEndpoints(f *testing.F) {
 	f.Add("payload=%7B%22type%22%3A%22block_actions%22%7D", true)
 	f.Add("%zz&&==", true)
 	f.Add("command=%2Ftriage&text=P1", false)
+	f.Add("command=%2Ftriage&text=propose+P1ABCDE+scale-deployment+deployment%3Dx+replicas%3D6&user_id=U1&response_url=https%3A%2F%2Fhooks.slack.com%2Fx", true)
+	f.Add("command=%2Ftriage&text=reject+P1ABCDE-0123456789+wrong&user_id=U1", true)
+	f.Add(`payload={"type":"block_actions","user":{"id":"U1"},"actions":[{"type":"button","block_id":"b","action_id":"proposal_approve","value":"P1ABCDE-0123456789|abcd"}]}`, false)
+	f.Add(`payload={"type":"block_actions","user":{"id":"U1"},"actions":[{"type":"button","block_id":"b","action_id":"proposal_undo","value":"P1ABCDE-0123456789|abcd","action_ts":"1.2"}]}`, true)
 	srv := redistest.Start(f)
 	rdb := srv.Client()
 	s := &server.Server{Queue: queue.New(rdb), Incidents: incident.NewStore(rdb, time.Hour, nil), Redis: rdb,
-		SigningSecret: slackSecret, MaxAge: 49 * time.Hour, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+		SigningSecret: slackSecret, MaxAge: 49 * time.Hour, Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Audit: audit.New(rdb, nil)}
 	h := s.Handler()
 	allowed := map[int]bool{200: true, 400: true, 401: true, 413: true, 503: true}
 	f.Fuzz(func(t *testing.T, body string, signed bool) {
