@@ -17,6 +17,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"time"
@@ -51,7 +52,9 @@ type Runner struct {
 	VerifyEvery   time.Duration // poll interval (default 15s)
 	Sleep         retry.Sleeper // nil: a real timer
 
-	dryRuns sync.Map // kubectl subcommand → takes --dry-run
+	dryRuns   sync.Map // kubectl subcommand → takes --dry-run
+	cacheOnce sync.Once
+	cache     string
 }
 
 type capWriter struct {
@@ -88,8 +91,36 @@ func subcommand(slots []string) string {
 	return strings.Join(words, " ")
 }
 
-// kubectlCacheDir is kubectl's discovery cache.
-func kubectlCacheDir() string { return filepath.Join(os.TempDir(), "opsgate-kubectl-cache") }
+// cacheDir is kubectl's discovery cache: a private (0700) directory made
+// once per runner, never a shared path another user could plant.
+func (r *Runner) cacheDir() string {
+	r.cacheOnce.Do(func() {
+		if d, err := os.MkdirTemp("", "opsgate-kubectl-"); err == nil {
+			r.cache = d
+		} else {
+			r.cache = filepath.Join(os.TempDir(), "opsgate-kubectl-nocache")
+		}
+	})
+	return r.cache
+}
+
+// dryRunFlag matches --dry-run in the flags section of kubectl's help
+// (an indented "--dry-run=..." line), not in its examples ("kubectl ...").
+var dryRunFlag = regexp.MustCompile(`(?m)^\s+--dry-run[=:\s]`)
+
+// withDryRun places --dry-run=server among the flags: before a "--"
+// (after which kubectl passes arguments on to a container), never after.
+func withDryRun(args []string) []string {
+	out := make([]string, 0, len(args)+1)
+	for i, a := range args {
+		if a == "--" {
+			out = append(append(out, "--dry-run=server"), args[i:]...)
+			return out
+		}
+		out = append(out, a)
+	}
+	return append(out, "--dry-run=server")
+}
 
 // kubectlDryRuns asks kubectl's own help whether the subcommand takes
 // --dry-run (answers are cached per program and subcommand).
@@ -102,7 +133,7 @@ func (r *Runner) kubectlDryRuns(ctx context.Context, prog string, slots []string
 	cmd := exec.CommandContext(ctx, prog, args...)
 	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "LANG=C"}
 	out, err := cmd.Output()
-	ok := err == nil && bytes.Contains(out, []byte("--dry-run"))
+	ok := err == nil && dryRunFlag.Match(out)
 	if err == nil {
 		r.dryRuns.Store(key, ok)
 	}
@@ -133,12 +164,12 @@ func (r *Runner) Run(ctx context.Context, s catalog.Scoped, id string, undo bool
 		// kubectl's discovery cache goes to a private directory, never
 		// into opsgate's working directory; HOME and KUBECONFIG pass
 		// through so a kubeconfig works as it does in the operator's shell.
-		args := append(append([]string{"--cache-dir=" + kubectlCacheDir()}, r.KubectlArgs...), argv[1:]...)
+		args := append(append([]string{"--cache-dir=" + r.cacheDir()}, r.KubectlArgs...), argv[1:]...)
 		if dryRun {
 			if !r.kubectlDryRuns(ctx, prog, argv[1:]) {
 				return Result{Argv: append([]string{prog}, args...), DryRun: true}, fmt.Errorf("%w: kubectl %s", ErrNoDryRun, subcommand(argv[1:]))
 			}
-			args = append(args, "--dry-run=server")
+			args = withDryRun(args)
 		}
 		return r.command(ctx, prog, args, []string{"HOME", "KUBECONFIG"}, "", dryRun)
 	case e.Command != nil:

@@ -140,3 +140,25 @@ func TestUndoRunsTheDeclaredUndoOnly(t *testing.T) {
 		t.Fatalf("%v", err)
 	}
 }
+
+// --dry-run=server goes among kubectl's flags, before a "--" (after which
+// kubectl hands arguments to a container and would run the action for
+// real), and only when kubectl's help lists it as a flag — a mention in
+// the help's examples does not count.
+func TestKubectlDryRunPlacementAndDetection(t *testing.T) {
+	specs := []catalog.Spec{{ID: "cleanup", Risk: catalog.RiskLow, Approvals: catalog.Approvals{Required: 1},
+		Params: map[string]*catalog.Param{"deployment": {EnumFrom: "scope.targets"}},
+		Run:    catalog.Exec{Kubectl: []string{"create", "job", "cleanup-{{.deployment}}", "--image=busybox", "--", "/bin/cleanup"}}}}
+	s := scoped(t, specs)
+	p := map[string]string{"deployment": "checkout-api"}
+	withFlag := script(t, `case "$*" in *--help*) echo "Options:"; echo "    --dry-run='none':"; exit 0;; esac; for a in "$@"; do printf '[%s]' "$a"; done`)
+	res, err := (&executor.Runner{Kubectl: withFlag}).Run(context.Background(), s, "cleanup", false, p, true)
+	if err != nil || !strings.Contains(res.Output, "[--image=busybox][--dry-run=server][--][/bin/cleanup]") {
+		t.Fatalf("%+v %v", res, err)
+	}
+	exampleOnly := script(t, `case "$*" in *--help*) echo "Examples:"; echo "  kubectl rollout undo --dry-run=server deployment/abc"; exit 0;; esac; echo RAN`)
+	res, err = (&executor.Runner{Kubectl: exampleOnly}).Run(context.Background(), s, "cleanup", false, p, true)
+	if !errors.Is(err, executor.ErrNoDryRun) || strings.Contains(res.Output, "RAN") {
+		t.Fatalf("a help example was taken for the flag: %+v %v", res, err)
+	}
+}
