@@ -11,6 +11,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -69,6 +70,16 @@ func (l *Log) Append(ctx context.Context, e Entry) (Entry, error) {
 	if e.At.IsZero() {
 		e.At = l.now().UTC()
 	}
+	// Invalid UTF-8 would hash one way when written and another when read
+	// back (JSON replaces it), breaking the chain: make every field valid.
+	e.Actor, e.Action, e.Incident = valid(e.Actor), valid(e.Action), valid(e.Incident)
+	if len(e.Details) > 0 {
+		d := make(map[string]string, len(e.Details))
+		for k, v := range e.Details {
+			d[valid(k)] = valid(v)
+		}
+		e.Details = d
+	}
 	for attempt := 0; attempt < 10000; attempt++ {
 		if err := ctx.Err(); err != nil {
 			return Entry{}, err
@@ -90,6 +101,8 @@ func (l *Log) Append(ctx context.Context, e Entry) (Entry, error) {
 	}
 	return Entry{}, fmt.Errorf("audit: too much contention")
 }
+
+func valid(s string) string { return strings.ToValidUTF8(s, "\uFFFD") }
 
 // Entries returns entries [from, to] by position (-1 = last).
 func (l *Log) Entries(ctx context.Context, from, to int64) ([]Entry, error) {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -71,5 +72,23 @@ func TestChainAppendVerifyAndTamper(t *testing.T) {
 	rewrite(func(int, *audit.Entry) bool { return true })
 	if n, err := l.Verify(ctx); err != nil || n != 20 {
 		t.Fatalf("restored: %d %v", n, err)
+	}
+}
+
+// Invalid UTF-8 in any field (a forged request's user id, say) must not
+// break the chain: it is made valid before hashing.
+func TestInvalidUTF8KeepsTheChain(t *testing.T) {
+	srv := redistest.Start(t)
+	l := audit.New(srv.Client(), nil)
+	ctx := context.Background()
+	bad := strings.Repeat("A", 31) + "\xe2\x82" // a cut "€"
+	if _, err := l.Append(ctx, audit.Entry{Actor: bad, Action: "decision_refused", Details: map[string]string{bad: bad}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := l.Append(ctx, audit.Entry{Actor: "U1", Action: "reveal"}); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := l.Verify(ctx); err != nil || n != 2 {
+		t.Fatalf("%d %v", n, err)
 	}
 }

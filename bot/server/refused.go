@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/url"
+	"regexp"
 	"strings"
 	"sync"
 	"time"
@@ -18,6 +19,8 @@ import (
 type Auditor interface {
 	Append(ctx context.Context, e audit.Entry) (audit.Entry, error)
 }
+
+var slackUserID = regexp.MustCompile(`^[UW][A-Z0-9]{2,20}$`)
 
 // refusedBudget bounds how many refused requests per minute are written
 // to the audit trail: forged requests cost an attacker nothing, and the
@@ -71,9 +74,9 @@ func (s *Server) auditRefusedDecision(ctx context.Context, body []byte, reason s
 			s.Metrics.SlackReqs.WithLabelValues("interactions", "refused_unaudited").Inc()
 			return
 		}
-		user := cb.User.ID
-		if len(user) > 32 {
-			user = user[:32]
+		user := cb.User.ID // claimed, not verified: kept only if it looks like a Slack user id
+		if !slackUserID.MatchString(user) {
+			user = "invalid-user-id"
 		}
 		inc, _, _ := strings.Cut(id, "-")
 		v := "false"
