@@ -67,8 +67,9 @@ const (
 
 // Approval is one approver's click.
 type Approval struct {
-	User string    `json:"user"`
-	At   time.Time `json:"at"`
+	User  string    `json:"user"`
+	At    time.Time `json:"at"`
+	Click string    `json:"click,omitempty"` // the click's id (Slack action_ts)
 }
 
 // Proposal is a remediation waiting for, or past, its approvals.
@@ -103,17 +104,29 @@ type Proposal struct {
 	// Stalled is set when an execution outlived its deadline: the worker
 	// running it stopped, its outcome is unknown, and it is never re-run.
 	Stalled bool `json:"stalled,omitempty"`
+	// StartedAt and Deadline bound the execution (set by Begin).
+	StartedAt time.Time `json:"started_at,omitzero"`
+	Deadline  time.Time `json:"deadline,omitzero"`
+	// Requester asked for a one-click undo (and is its one approval).
+	Requester string `json:"requester,omitempty"`
 }
 
 // IsUndo reports whether p runs an action's undo.
 func (p *Proposal) IsUndo() bool { return p.UndoOf != "" }
 
-// UndoID is the id of the proposal that undoes id: one per proposal, so a
-// double click on Undo asks once.
-func UndoID(id string) string {
+// UndoID is the id of the proposal that undoes id: derived, so a double
+// click on Undo asks once; attempt > 0 names a fresh undo after an earlier
+// one was rejected, expired or failed.
+func UndoID(id string, attempt int) string {
 	inc, _, _ := strings.Cut(id, "-")
-	sum := sha256.Sum256([]byte("undo\x00" + id))
+	sum := sha256.Sum256([]byte(fmt.Sprintf("undo\x00%s\x00%d", id, attempt)))
 	return inc + "-" + hex.EncodeToString(sum[:])[:10]
+}
+
+// Dead reports whether p ended without doing anything (an undo may be
+// asked for again).
+func (p *Proposal) Dead() bool {
+	return p.State == Rejected || p.State == Expired || p.State == Failed
 }
 
 // Hash binds approvals to the exact action and parameters.
@@ -259,13 +272,26 @@ func expire(p *Proposal, now time.Time) bool {
 // Approve records user's approval. isApprover answers whether the user
 // may approve this action (config users and Slack user-group members);
 // hash is the proposal hash the user saw. It reports whether this click
-// completed the approvals (exactly one caller ever gets true).
+// completed the approvals (exactly one click ever does).
 func (s *Store) Approve(ctx context.Context, id, user, hash string, isApprover bool) (*Proposal, bool, error) {
+	return s.ApproveClick(ctx, id, user, hash, "", isApprover)
+}
+
+// ApproveClick is Approve for one identified click (Slack's action_ts):
+// the same click delivered again after it completed the approvals — its
+// worker failed before the execution began — completes again, so the
+// action is not stranded in APPROVED (Begin still lets one executor in).
+func (s *Store) ApproveClick(ctx context.Context, id, user, hash, click string, isApprover bool) (*Proposal, bool, error) {
 	completed := false
 	p, err := s.update(ctx, id, func(p *Proposal, now time.Time) (bool, error) {
 		completed = false
 		if expire(p, now) {
 			return true, ErrExpired
+		}
+		if click != "" && p.State == Approved && hash == p.Hash &&
+			slices.ContainsFunc(p.Approvals, func(a Approval) bool { return a.User == user && a.Click == click }) {
+			completed = true
+			return false, nil
 		}
 		switch {
 		case p.State != Proposed:
@@ -279,7 +305,7 @@ func (s *Store) Approve(ctx context.Context, id, user, hash string, isApprover b
 		case slices.ContainsFunc(p.Approvals, func(a Approval) bool { return a.User == user }):
 			return false, ErrAlreadyVoted
 		}
-		p.Approvals = append(p.Approvals, Approval{User: user, At: now})
+		p.Approvals = append(p.Approvals, Approval{User: user, At: now, Click: click})
 		if len(p.Approvals) >= p.Required {
 			p.State = Approved
 			completed = true
@@ -324,7 +350,7 @@ func (s *Store) Begin(ctx context.Context, id string, timeout time.Duration) (*P
 		if p.State != Approved {
 			return false, ErrNotApproved
 		}
-		p.State = Executing
+		p.State, p.StartedAt, p.Deadline = Executing, now, deadline
 		p.Fence++
 		return true, nil
 	})
@@ -373,6 +399,18 @@ func (s *Store) Settle(ctx context.Context, id string, to State, outcome string)
 			return false, fmt.Errorf("%w: %s → %s", ErrBadTransition, p.State, to)
 		}
 		p.State, p.Outcome = to, clipOutcome(outcome)
+		return true, nil
+	})
+}
+
+// ClearUndo unlinks an undo that ended without undoing (rejected, expired,
+// failed), so the action can be undone again.
+func (s *Store) ClearUndo(ctx context.Context, id, undoID string) (*Proposal, error) {
+	return s.update(ctx, id, func(p *Proposal, now time.Time) (bool, error) {
+		if p.UndoID != undoID || p.State == Undone {
+			return false, nil
+		}
+		p.UndoID = ""
 		return true, nil
 	})
 }

@@ -222,7 +222,7 @@ func TestUndoIsOneProposalApprovedAsAnUndo(t *testing.T) {
 	s, c, _ := setup(t)
 	ctx := context.Background()
 	pending := propose(t, s, c, "P1-aaaaaaaaaa", 1)
-	undoID := approval.UndoID(pending.ID)
+	undoID := approval.UndoID(pending.ID, 0)
 	if !strings.HasPrefix(undoID, "P1-") || len(undoID) != len(pending.ID) || undoID == pending.ID {
 		t.Fatalf("undo id %q", undoID)
 	}
@@ -230,7 +230,7 @@ func TestUndoIsOneProposalApprovedAsAnUndo(t *testing.T) {
 		t.Fatalf("a pending proposal cannot be undone: %v", err)
 	}
 	done := runToSuccess(t, s, c, "P1-bbbbbbbbbb")
-	undoID = approval.UndoID(done.ID)
+	undoID = approval.UndoID(done.ID, 0)
 	for i := 0; i < 2; i++ { // a double click asks once
 		got, err := s.RequestUndo(ctx, done.ID, undoID)
 		if err != nil || got.UndoID != undoID {
@@ -250,6 +250,50 @@ func TestUndoIsOneProposalApprovedAsAnUndo(t *testing.T) {
 	}
 	if _, _, err := s.Approve(ctx, undoID, "U0ALICE", done.Hash, true); !errors.Is(err, approval.ErrChanged) {
 		t.Fatalf("%v", err)
+	}
+	if approval.UndoID(done.ID, 1) == undoID {
+		t.Fatal("a fresh undo needs a fresh id")
+	}
+	// An undo that ended without undoing is unlinked: the action can be undone afresh.
+	if _, err := s.Reject(ctx, undoID, "U0ALICE", "not now", true); err != nil {
+		t.Fatal(err)
+	}
+	if dead, _ := s.Get(ctx, undoID); !dead.Dead() {
+		t.Fatalf("%s", dead.State)
+	}
+	if got, err := s.ClearUndo(ctx, done.ID, undoID); err != nil || got.UndoID != "" {
+		t.Fatalf("%+v %v", got, err)
+	}
+	if got, err := s.RequestUndo(ctx, done.ID, approval.UndoID(done.ID, 1)); err != nil || got.UndoID != approval.UndoID(done.ID, 1) {
+		t.Fatalf("%+v %v", got, err)
+	}
+}
+
+// A redelivered click of an approver whose approval completed M-of-N (the
+// worker failed before it began the execution) completes again, so the
+// action is not stranded in APPROVED; Begin still lets one executor in.
+func TestRedeliveredCompletingClick(t *testing.T) {
+	s, c, _ := setup(t)
+	ctx := context.Background()
+	p := propose(t, s, c, "D1", 1)
+	if _, done, err := s.ApproveClick(ctx, "D1", "U0ALICE", p.Hash, "1.1", true); err != nil || !done {
+		t.Fatal(done, err)
+	}
+	if _, done, err := s.ApproveClick(ctx, "D1", "U0ALICE", p.Hash, "1.1", true); err != nil || !done {
+		t.Fatalf("redelivery: %v %v", done, err)
+	}
+	if _, done, err := s.ApproveClick(ctx, "D1", "U0ALICE", p.Hash, "1.2", true); !errors.Is(err, approval.ErrNotPending) || done {
+		t.Fatalf("a second click is not a redelivery: %v %v", done, err)
+	}
+	if _, done, err := s.ApproveClick(ctx, "D1", "U0BOB", p.Hash, "1.1", true); !errors.Is(err, approval.ErrNotPending) || done {
+		t.Fatalf("a late approver: %v %v", done, err)
+	}
+	got, fence, err := s.Begin(ctx, "D1", time.Minute)
+	if err != nil || fence != 1 || !got.StartedAt.Equal(c.now()) || !got.Deadline.Equal(c.now().Add(time.Minute)) {
+		t.Fatalf("%+v %d %v", got, fence, err)
+	}
+	if _, done, err := s.ApproveClick(ctx, "D1", "U0ALICE", p.Hash, "1.1", true); !errors.Is(err, approval.ErrNotPending) || done {
+		t.Fatalf("after Begin: %v %v", done, err)
 	}
 }
 

@@ -64,6 +64,8 @@ func ProposalMessage(p approval.Proposal, spec catalog.Spec) slackapi.Message {
 	case src != "":
 	case p.Proposer != "":
 		src = "<@" + Escape(p.Proposer) + ">"
+	case p.Source == "undo" && p.Requester != "":
+		src = "<@" + Escape(p.Requester) + ">, one-click undo (low-risk action)"
 	case p.Source == "undo":
 		src = "a one-click undo (low-risk action)"
 	default:
@@ -104,7 +106,8 @@ func ProposalMessage(p approval.Proposal, spec catalog.Spec) slackapi.Message {
 		reject.Style = slack.StyleDanger
 		blocks = append(blocks, slack.NewActionBlock("proposal_actions", approve, reject))
 	}
-	ran := p.State == approval.Succeeded || p.State == approval.Verified || p.State == approval.VerifyFailed
+	// Undo once the action ran and its verification (if any) has finished.
+	ran := p.State == approval.Verified || p.State == approval.VerifyFailed || (p.State == approval.Succeeded && spec.Verify == nil)
 	if ran && spec.Undo != nil && !p.IsUndo() && p.UndoID == "" {
 		undo := slack.NewButtonBlockElement(ActionUndo, p.ID+"|"+p.Hash, slack.NewTextBlockObject(slack.PlainTextType, "Undo", false, false))
 		blocks = append(blocks, slack.NewActionBlock("proposal_actions", undo))

@@ -203,7 +203,7 @@ func (s *Server) interaction(w http.ResponseWriter, r *http.Request) {
 				continue
 			}
 			payload, _ := json.Marshal(threads.DecisionRequest{ProposalID: id, Hash: hash, UserID: cb.User.ID, Approve: a.ActionID == render.ActionApprove,
-				Undo: a.ActionID == render.ActionUndo, ChannelID: cb.Channel.ID, ResponseURL: cb.ResponseURL})
+				Undo: a.ActionID == render.ActionUndo, Click: a.ActionTs, ChannelID: cb.Channel.ID, ResponseURL: cb.ResponseURL})
 			key := "" // one click is one request: a redelivered click (same action_ts) counts once
 			if a.ActionTs != "" {
 				key = fmt.Sprintf("decision:%s:%s:%s", cb.User.ID, id, a.ActionTs)

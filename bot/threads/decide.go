@@ -25,6 +25,7 @@ type DecisionRequest struct {
 	Approve     bool   `json:"approve"`
 	Undo        bool   `json:"undo,omitempty"`
 	Reason      string `json:"reason,omitempty"` // a rejection's reason (/triage reject)
+	Click       string `json:"click,omitempty"`  // Slack's action_ts: identifies a redelivered click
 	ChannelID   string `json:"channel_id"`
 	ResponseURL string `json:"response_url"`
 }
@@ -47,7 +48,8 @@ func (s *Syncer) mayApprove(ctx context.Context, user string, a catalog.Approval
 // denial reports whether err is a refusal to answer (not a failure to retry).
 func denial(err error) bool {
 	for _, d := range []error{approval.ErrNotApprover, approval.ErrSelfApproval, approval.ErrExpired, approval.ErrNotPending,
-		approval.ErrChanged, approval.ErrAlreadyVoted, approval.ErrNotUndoable, approval.ErrUndoRequested, catalog.ErrNoUndo} {
+		approval.ErrChanged, approval.ErrAlreadyVoted, approval.ErrNotUndoable, approval.ErrUndoRequested, catalog.ErrNoUndo,
+		ErrVerifying, ErrNotValidNow} {
 		if errors.Is(err, d) {
 			return true
 		}
@@ -84,12 +86,12 @@ func (s *Syncer) handleDecision(ctx context.Context, req DecisionRequest) error 
 	case req.Undo:
 		verb = "undo"
 		var undo *approval.Proposal
-		undo, completed, err = s.requestUndo(ctx, p, spec, req.UserID, req.Hash, may)
+		undo, completed, err = s.requestUndo(ctx, p, spec, req.UserID, req.Hash, req.Click, may)
 		if err == nil {
 			p = undo
 		}
 	case req.Approve:
-		p, completed, err = s.Proposals.Approve(ctx, p.ID, req.UserID, req.Hash, may)
+		p, completed, err = s.Proposals.ApproveClick(ctx, p.ID, req.UserID, req.Hash, req.Click, may)
 	default:
 		verb = "reject"
 		p, err = s.Proposals.Reject(ctx, p.ID, req.UserID, req.Reason, may)
@@ -124,6 +126,7 @@ func (s *Syncer) handleDecision(ctx context.Context, req DecisionRequest) error 
 	answer(p.IncidentID, text)
 	if err == nil || errors.Is(err, approval.ErrExpired) { // an expiry changed the state too
 		s.refresh(ctx, p, spec)
+		s.undoEnded(ctx, p)
 	}
 	if completed {
 		return s.execute(ctx, p, spec)
@@ -131,12 +134,21 @@ func (s *Syncer) handleDecision(ctx context.Context, req DecisionRequest) error 
 	return nil
 }
 
-// requestUndo proposes the undo of p (once: its id is derived from p's).
-// requester "" is opsgate itself (after a failed verification). The undo
-// goes through the action's approval rules; for a low-risk action the
-// requester's click is the approval (one-click undo). It returns the undo
-// proposal and whether it is approved.
-func (s *Syncer) requestUndo(ctx context.Context, p *approval.Proposal, spec catalog.Spec, requester, hash string, may bool) (*approval.Proposal, bool, error) {
+// ErrVerifying: the action's verification is still running; undo waits
+// for its result.
+var ErrVerifying = errors.New("its verification is still running; undo once it has finished")
+
+// maxUndoAttempts bounds fresh undo proposals per action.
+const maxUndoAttempts = 5
+
+// requestUndo proposes the undo of p. requester "" is opsgate itself
+// (after a failed verification). The undo is its own proposal (its id
+// derives from p's, so a double click asks once) and goes through the
+// action's approval rules; for a low-risk action that needs one approval
+// the requester's click is that approval (one-click undo). After an undo
+// was rejected, expired or failed, a fresh one may be asked for. It
+// returns the undo proposal and whether it is approved.
+func (s *Syncer) requestUndo(ctx context.Context, p *approval.Proposal, spec catalog.Spec, requester, hash, click string, may bool) (*approval.Proposal, bool, error) {
 	switch {
 	case spec.Undo == nil:
 		return nil, false, fmt.Errorf("%s: %w", p.ActionID, catalog.ErrNoUndo)
@@ -146,34 +158,65 @@ func (s *Syncer) requestUndo(ctx context.Context, p *approval.Proposal, spec cat
 		return nil, false, approval.ErrNotApprover
 	case requester != "" && hash != p.Hash:
 		return nil, false, approval.ErrChanged
-	}
-	undoID := approval.UndoID(p.ID)
-	orig, err := s.Proposals.RequestUndo(ctx, p.ID, undoID)
-	if err != nil {
-		return nil, false, err
+	case p.State == approval.Succeeded && spec.Verify != nil:
+		return nil, false, ErrVerifying
 	}
 	rec, err := s.Store.Get(ctx, p.IncidentID)
 	if err != nil {
 		return nil, false, err
 	}
-	oneClick := spec.Risk == catalog.RiskLow && requester != ""
-	u := newProposal(rec, spec, p.ActionID, p.Params, SourceUndo, requester, 0)
-	u.ID, u.UndoOf, u.Triggerer = undoID, p.ID, p.Triggerer
-	if requester == "" {
-		u.Source = SourceVerify
+	oneClick := spec.Risk == catalog.RiskLow && spec.Approvals.Required <= 1 && requester != ""
+	for attempt := 0; attempt < maxUndoAttempts; attempt++ {
+		undoID := approval.UndoID(p.ID, attempt)
+		if prev, err := s.Proposals.Get(ctx, undoID); err == nil && prev.Dead() {
+			continue // that undo ended without undoing: ask afresh
+		} else if err != nil && !errors.Is(err, approval.ErrNotFound) {
+			return nil, false, err
+		}
+		orig, err := s.Proposals.RequestUndo(ctx, p.ID, undoID)
+		if err != nil {
+			return nil, false, err
+		}
+		u := newProposal(rec, spec, p.ActionID, p.Params, SourceUndo, requester, 0)
+		u.ID, u.UndoOf, u.Triggerer = undoID, p.ID, p.Triggerer
+		if requester == "" {
+			u.Source = SourceVerify
+		}
+		if oneClick {
+			u.Proposer, u.Requester = "", requester
+		}
+		undo, _, err := s.open(ctx, rec, s.catalog().For(s.scopeFor(rec)), spec, u)
+		if err != nil {
+			// Unlink it, so that the action is not left "undo requested"
+			// with no undo to approve; a retry links it again.
+			if _, cerr := s.Proposals.ClearUndo(ctx, p.ID, undoID); cerr != nil {
+				s.log().Warn("could not unlink a failed undo", "proposal", p.ID, "err", cerr)
+			}
+			return nil, false, err
+		}
+		s.refresh(ctx, orig, spec)
+		if !oneClick {
+			return undo, false, nil
+		}
+		return s.Proposals.ApproveClick(ctx, undoID, requester, undo.Hash, click, true)
 	}
-	if oneClick {
-		u.Proposer, u.Required = "", 1
+	return nil, false, fmt.Errorf("%w (%d undos were asked for already)", approval.ErrUndoRequested, maxUndoAttempts)
+}
+
+// undoEnded unlinks an undo that ended without undoing (rejected, expired,
+// failed) from its action, whose Undo button comes back.
+func (s *Syncer) undoEnded(ctx context.Context, undo *approval.Proposal) {
+	if !undo.IsUndo() || !undo.Dead() {
+		return
 	}
-	undo, _, err := s.open(ctx, rec, s.catalog().For(s.scopeFor(rec)), spec, u)
+	orig, err := s.Proposals.ClearUndo(ctx, undo.UndoOf, undo.ID)
 	if err != nil {
-		return nil, false, err
+		s.log().Warn("could not unlink an undo", "undo", undo.ID, "err", err)
+		return
 	}
-	s.refresh(ctx, orig, spec)
-	if !oneClick {
-		return undo, false, nil
+	if spec, ok := s.catalog().Get(orig.ActionID); ok {
+		s.refresh(ctx, orig, spec)
 	}
-	return s.Proposals.Approve(ctx, undoID, requester, undo.Hash, true)
 }
 
 // refresh edits the proposal's message in place.

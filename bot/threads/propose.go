@@ -29,6 +29,10 @@ type ProposeRequest struct {
 	ResponseURL string            `json:"response_url"`
 }
 
+// ErrNotValidNow: the action's parameters no longer pass the catalog or
+// the incident's scope (they changed since it was proposed).
+var ErrNotValidNow = errors.New("not valid for this incident now")
+
 // Proposal sources.
 const (
 	SourceRCA     = "rca"     // the checked root-cause analysis
@@ -93,7 +97,7 @@ func newProposal(rec *incident.Record, spec catalog.Spec, actionID string, param
 func (s *Syncer) open(ctx context.Context, rec *incident.Record, scoped catalog.Scoped, spec catalog.Spec, p approval.Proposal) (*approval.Proposal, bool, error) {
 	preview, err := scoped.Render(p.ActionID, p.IsUndo(), p.Params)
 	if err != nil {
-		return nil, false, err
+		return nil, false, fmt.Errorf("%w: %v", ErrNotValidNow, err)
 	}
 	p.Preview = preview
 	if exists, err := s.Proposals.Get(ctx, p.ID); err == nil {
@@ -117,6 +121,9 @@ func (s *Syncer) open(ctx context.Context, rec *incident.Record, scoped catalog.
 			d["undo_of"] = got.UndoOf
 		}
 		actor := got.Proposer
+		if actor == "" {
+			actor = got.Requester
+		}
 		if actor == "" {
 			actor = "opsgate"
 		}
@@ -161,13 +168,31 @@ func (s *Syncer) dryRun(ctx context.Context, rec *incident.Record, scoped catalo
 		}
 		out = "failed: " + lastLine(out)
 	}
-	if s.Vault != nil {
-		if sess, verr := s.Vault.Session(ctx, rec.Snapshot.ID); verr == nil {
-			out = sess.String(out)
-			_ = s.Vault.Save(ctx, rec.Snapshot.ID, sess)
+	s.mask(ctx, rec.Snapshot.ID, &out)
+	return render.Truncate(out, 400)
+}
+
+// mask replaces secrets and PII in texts with the incident's placeholders;
+// when masking is unavailable the texts are withheld (fail closed).
+func (s *Syncer) mask(ctx context.Context, incidentID string, texts ...*string) {
+	if s.Vault == nil {
+		return
+	}
+	sess, err := s.Vault.Session(ctx, incidentID)
+	if err == nil {
+		for _, t := range texts {
+			*t = sess.String(*t)
+		}
+		err = s.Vault.Save(ctx, incidentID, sess)
+	}
+	if err != nil {
+		s.log().Warn("masking unavailable: output withheld", "incident", incidentID, "err", err)
+		for _, t := range texts {
+			if *t != "" {
+				*t = "(withheld: masking unavailable)"
+			}
 		}
 	}
-	return render.Truncate(out, 400)
 }
 
 func lastLine(s string) string {

@@ -250,7 +250,8 @@ func (s *Syncer) handleWebhook(ctx context.Context, body []byte) error {
 	}
 	if ev.EventType == "incident.triggered" {
 		if err := s.offer(ctx, id); err != nil {
-			return err
+			// The analysis still runs; the runbook step can be proposed by hand.
+			s.log().Warn("handler actions not proposed", "incident", id, "err", err)
 		}
 		return s.analyze(ctx, id)
 	}

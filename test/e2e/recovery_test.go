@@ -1,0 +1,120 @@
+package e2e
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/opsgate/opsgate/bot/approval"
+	"github.com/opsgate/opsgate/bot/queue"
+	"github.com/opsgate/opsgate/bot/threads"
+)
+
+// openProposal opens an incident thread and a human proposal of
+// flush-cache key=sessions; it returns the button value "id|hash".
+func openProposal(t *testing.T, e *env, incidentID string) string {
+	t.Helper()
+	e.slack.AddUser("U0BOB", "bob")
+	e.postWebhook(incidentEvent("EVT-"+incidentID, "incident.triggered", incidentID, "triggered", time.Now()), pdSecret)
+	e.eventually("the thread", func() bool { return len(e.slack.Threads(channel)) == 1 })
+	e.settled()
+	e.proposeAs("U0CAROL", incidentID+" flush-cache key=sessions")
+	var value string
+	e.eventually("the proposal", func() bool { value = e.buttonFor("proposal_approve", "flush-cache"); return value != "" })
+	e.settled()
+	return value
+}
+
+func (e *env) handle(kind string, v any) error {
+	b, _ := json.Marshal(v)
+	return e.app.Syncer.Handle(context.Background(), queue.Entry{ID: "0-1", Kind: kind, Payload: b})
+}
+
+// A worker recorded the completing approval and died before it began the
+// execution: the queue redelivers the same click, which runs the action
+// (once); another click by the same approver does not.
+func TestRedeliveredCompletingClickRunsTheAction(t *testing.T) {
+	f := newActions(t, "U0ALICE, U0BOB", "")
+	e := startWith(t, f.file)
+	value := openProposal(t, e, "PRED001")
+	id, hash, _ := strings.Cut(value, "|")
+	if _, done, err := e.app.Syncer.Proposals.ApproveClick(context.Background(), id, "U0BOB", hash, "1700000900.000", true); err != nil || !done {
+		t.Fatal(done, err)
+	}
+	req := threads.DecisionRequest{ProposalID: id, Hash: hash, UserID: "U0BOB", Approve: true, Click: "1700000900.000", ChannelID: channel}
+	if err := e.handle(threads.KindDecision, req); err != nil {
+		t.Fatal(err)
+	}
+	req.Click = "1700000901.000"
+	if err := e.handle(threads.KindDecision, req); err != nil {
+		t.Fatal(err)
+	}
+	e.eventually("the execution", func() bool { return strings.Contains(e.slack.Transcript(channel), "SUCCEEDED") })
+	if got := f.ran(); len(got) != 1 {
+		t.Fatalf("ran %v", got)
+	}
+}
+
+// An approved proposal whose command no longer renders as its approvers
+// saw it (the catalog changed, e.g. during a rolling deploy) fails
+// without running.
+func TestChangedCommandIsNotRun(t *testing.T) {
+	f := newActions(t, "U0ALICE, U0BOB", "")
+	e := startWith(t, f.file)
+	openProposal(t, e, "PCHG001")
+	ctx := context.Background()
+	st := e.app.Syncer.Proposals
+	stale := approval.Proposal{ID: "PCHG001-00000000aa", IncidentID: "PCHG001", ActionID: "flush-cache", Params: map[string]string{"key": "sessions"},
+		Source: "human", Proposer: "U0CAROL", Required: 1, ExpiresAt: time.Now().Add(time.Hour), Preview: []string{"/usr/bin/old-flush", "sessions"}}
+	if ok, err := st.Create(ctx, stale); !ok || err != nil {
+		t.Fatal(ok, err)
+	}
+	p, _ := st.Get(ctx, stale.ID)
+	if err := e.handle(threads.KindDecision, threads.DecisionRequest{ProposalID: p.ID, Hash: p.Hash, UserID: "U0BOB", Approve: true, Click: "1.1", ChannelID: channel}); err != nil {
+		t.Fatal(err)
+	}
+	got, _ := st.Get(ctx, stale.ID)
+	if got.State != approval.Failed || !strings.Contains(got.Outcome, "not run: the command changed") || len(f.ran()) != 0 {
+		t.Fatalf("%s %q ran=%v", got.State, got.Outcome, f.ran())
+	}
+}
+
+// Undo of a medium-risk action needs another approver; when that undo is
+// rejected, the action offers Undo again and a fresh undo can be asked for.
+func TestRejectedUndoOffersUndoAgain(t *testing.T) {
+	f := newActions(t, "U0ALICE, U0BOB", "")
+	f.file.Actions[0].Verify = nil // restart-worker: undoable at once
+	e := startWith(t, f.file)
+	e.slack.AddUser("U0BOB", "bob")
+	e.postWebhook(incidentEvent("EVT-RU1", "incident.triggered", "PRUN001", "triggered", time.Now()), pdSecret)
+	e.eventually("the thread", func() bool { return len(e.slack.Threads(channel)) == 1 })
+	e.settled()
+	e.proposeAs("U0CAROL", "PRUN001 restart-worker service=checkout-api")
+	var value string
+	e.eventually("the proposal", func() bool { value = e.buttonFor("proposal_approve", "restart-worker"); return value != "" })
+	click(e, "U0BOB", "proposal_approve", value, "1700001000.000")
+	var undo string
+	e.eventually("Undo", func() bool { undo = e.buttonFor("proposal_undo", "restart-worker"); return undo != "" })
+	click(e, "U0ALICE", "proposal_undo", undo, "1700001001.000") // medium risk: a proposal, not one click
+	var first string
+	e.eventually("the undo proposal", func() bool { first = e.buttonFor("proposal_approve", "Proposed undo of"); return first != "" })
+	e.eventually("no Undo while an undo is pending", func() bool { return e.buttonFor("proposal_undo", "restart-worker") == "" })
+	click(e, "U0ALICE", "proposal_approve", first, "1700001002.000") // she asked for it: not hers to approve
+	e.eventually("self-approval refused", func() bool { return strings.Contains(e.answers(), "proposer") })
+	click(e, "U0BOB", "proposal_reject", first, "1700001003.000")
+	e.eventually("Undo offered again", func() bool { return e.buttonFor("proposal_undo", "restart-worker") != "" })
+	click(e, "U0ALICE", "proposal_undo", undo, "1700001004.000")
+	var second string
+	e.eventually("a fresh undo proposal", func() bool {
+		second = e.buttonFor("proposal_approve", "Proposed undo of")
+		return second != "" && second != first
+	})
+	click(e, "U0BOB", "proposal_approve", second, "1700001005.000")
+	e.eventually("undone", func() bool { return strings.Contains(e.slack.Transcript(channel), "Undone") })
+	e.settled()
+	if got := f.ran(); len(got) != 2 || got[1] != "unrestart_checkout-api" {
+		t.Fatalf("runs %v", got)
+	}
+}
