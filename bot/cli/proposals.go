@@ -13,6 +13,8 @@ import (
 	"github.com/opsgate/opsgate/bot/app"
 	"github.com/opsgate/opsgate/bot/approval"
 	"github.com/opsgate/opsgate/bot/audit"
+	"github.com/opsgate/opsgate/bot/queue"
+	"github.com/opsgate/opsgate/bot/threads"
 )
 
 var proposalIDRe = regexp.MustCompile(`^[A-Z0-9]{5,20}-[0-9a-f]{10}$`)
@@ -69,9 +71,14 @@ func proposalsCmd(stdout io.Writer) *cobra.Command {
 			}
 			if _, err := audit.New(rdb, nil).Append(ctx, audit.Entry{Actor: by, Action: "settled", Incident: p.IncidentID,
 				Details: map[string]string{"proposal": p.ID, "state": string(p.State), "note": note}}); err != nil {
-				return err
+				return fmt.Errorf("%s is now %s, but its audit entry failed (%w): record it by hand", p.ID, p.State, err)
 			}
-			fmt.Fprintf(stdout, "%s is now %s (recorded in the audit trail)\n", p.ID, p.State)
+			// The workers update the thread (message, note, the undo link).
+			payload, _ := json.Marshal(threads.SettledNotice{ProposalID: p.ID, By: by})
+			if _, _, err := queue.New(rdb).Enqueue(ctx, "", 0, threads.KindSettled, payload); err != nil {
+				return fmt.Errorf("%s is now %s (audited), but the thread could not be told: %w", p.ID, p.State, err)
+			}
+			fmt.Fprintf(stdout, "%s is now %s (recorded in the audit trail; the thread will say so)\n", p.ID, p.State)
 			return nil
 		},
 	}

@@ -250,3 +250,40 @@ func (s *Syncer) Sweep(ctx context.Context) (int, error) {
 	}
 	return len(stalled), err
 }
+
+// KindSettled is queued by `opsgate proposals settle`: the thread learns
+// the outcome an engineer recorded by hand.
+const KindSettled = "settled" // payload: SettledNotice
+
+// SettledNotice names a proposal settled by hand.
+type SettledNotice struct {
+	ProposalID string `json:"proposal_id"`
+	By         string `json:"by"`
+}
+
+// handleSettled updates a settled proposal's message, says so in the
+// thread, and, for an undo, marks (or unlinks) what it undid.
+func (s *Syncer) handleSettled(ctx context.Context, n SettledNotice) error {
+	if s.Proposals == nil {
+		return nil
+	}
+	p, err := s.Proposals.Get(ctx, n.ProposalID)
+	if err != nil {
+		return err
+	}
+	spec, ok := s.catalog().Get(p.ActionID)
+	if !ok {
+		return nil
+	}
+	s.refresh(ctx, p, spec)
+	if rec, err := s.Store.Get(ctx, p.IncidentID); err == nil && rec.HasThread() {
+		s.reply(ctx, rec, fmt.Sprintf("`%s` (proposal %s) was settled by hand as *%s* by %s.", p.ActionID, p.ID, p.State, render.Escape(n.By)), p.ID)
+	}
+	if p.IsUndo() {
+		if p.State == approval.Succeeded {
+			return s.markUndone(ctx, p, spec)
+		}
+		s.undoEnded(ctx, p)
+	}
+	return nil
+}

@@ -144,6 +144,12 @@ func (s *Syncer) Handle(ctx context.Context, e queue.Entry) error {
 			return fmt.Errorf("decision: malformed: %w", queue.ErrPermanent)
 		}
 		return s.handleDecision(ctx, req)
+	case KindSettled:
+		var n SettledNotice
+		if err := json.Unmarshal(e.Payload, &n); err != nil || n.ProposalID == "" {
+			return fmt.Errorf("settled: malformed: %w", queue.ErrPermanent)
+		}
+		return s.handleSettled(ctx, n)
 	case KindPropose:
 		var req ProposeRequest
 		if err := json.Unmarshal(e.Payload, &req); err != nil || !pagerduty.ValidID(req.IncidentID) || req.UserID == "" || req.ActionID == "" {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/opsgate/opsgate/bot/approval"
 	"github.com/opsgate/opsgate/bot/audit"
+	"github.com/opsgate/opsgate/bot/cli"
 	"github.com/opsgate/opsgate/bot/config"
 	"github.com/opsgate/opsgate/test/fakepagerduty"
 )
@@ -392,6 +393,19 @@ func TestStalledExecutionReportedNeverRerun(t *testing.T) {
 	}
 	if a := e.auditActions(); a["execution_stalled"] != 1 || a["executed"] != 0 {
 		t.Fatalf("audit: %v", a)
+	}
+	// The engineer checks by hand and settles it; the thread is told.
+	t.Setenv("REDIS_URL", e.redis.URL())
+	var out, errOut strings.Builder
+	if code := cli.Main([]string{"proposals", "settle", id, "failed", "--by", "alice", "--note", "cache untouched"}, strings.NewReader(""), &out, &errOut); code != 0 {
+		t.Fatalf("settle: %d %s", code, errOut.String())
+	}
+	e.eventually("the settlement in the thread", func() bool {
+		tr := e.slack.Transcript(channel)
+		return strings.Contains(tr, "settled by hand as *FAILED* by alice") && strings.Contains(tr, ":red_circle: Failed")
+	})
+	if a := e.auditActions(); a["settled"] != 1 || len(f.ran()) != 0 {
+		t.Fatalf("audit: %v, ran %v", a, f.ran())
 	}
 }
 
