@@ -363,3 +363,30 @@ func TestExpireSweep(t *testing.T) {
 		t.Fatalf("a rejected proposal must stay rejected: %s", w2.State)
 	}
 }
+
+// BenchmarkLifecycle: create → approve → begin → finish on a real
+// redis-server, every step a Lua compare-and-swap (one proposal per op).
+func BenchmarkLifecycle(b *testing.B) {
+	srv := redistest.Start(b)
+	s := approval.NewStore(srv.Client(), time.Hour, nil)
+	ctx := context.Background()
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		id := fmt.Sprintf("B%d", i)
+		if ok, err := s.Create(ctx, approval.Proposal{ID: id, IncidentID: "PB", ActionID: "restart-deployment",
+			Params: map[string]string{"deployment": "checkout-api"}, Required: 1, ExpiresAt: time.Now().Add(time.Hour)}); !ok || err != nil {
+			b.Fatal(ok, err)
+		}
+		p, _ := s.Get(ctx, id)
+		if _, done, err := s.Approve(ctx, id, "U0ALICE", p.Hash, true); !done || err != nil {
+			b.Fatal(done, err)
+		}
+		_, fence, err := s.Begin(ctx, id, time.Minute)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := s.Finish(ctx, id, fence, approval.Succeeded, "ok"); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
