@@ -3,7 +3,6 @@ package e2e
 import (
 	"context"
 	"fmt"
-	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -17,11 +16,7 @@ import (
 )
 
 func click(e *env, user, action, value, actionTs string) (int, string) {
-	payload := `{"type":"block_actions","user":{"id":"` + user + `","username":"u","name":"u","team_id":"T1"},"api_app_id":"A1","token":"x",` +
-		`"container":{"type":"message","message_ts":"1","channel_id":"` + channel + `","is_ephemeral":false},"trigger_id":"1.2",` +
-		`"team":{"id":"T1","domain":"acme"},"channel":{"id":"` + channel + `","name":"incidents"},"response_url":"` + e.slack.ResponseURL("ap-"+user) + `",` +
-		`"actions":[{"action_id":"` + action + `","block_id":"proposal_actions","type":"button","value":"` + value + `","text":{"type":"plain_text","text":"x"},"action_ts":"` + actionTs + `"}]}`
-	return e.postSlack("/slack/interactions", url.Values{"payload": {payload}}, time.Now(), signingSecret)
+	return clickAt(e, user, action, value, actionTs, time.Now(), signingSecret)
 }
 
 var buttonValue = regexp.MustCompile(`"action_id":"proposal_approve","value":"([^"]+)"`)

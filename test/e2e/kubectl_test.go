@@ -5,7 +5,6 @@ import (
 	"os/exec"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/opsgate/opsgate/test/fakekube"
 )
@@ -34,9 +33,7 @@ executor:
 `, kubectl, api.URL, ca))
 	e := startWith(t, cfg)
 	e.slack.AddUser("U0BOB", "bob")
-	e.postWebhook(incidentEvent("EVT-KB1", "incident.triggered", "PKUB001", "triggered", time.Now()), pdSecret)
-	e.eventually("the thread", func() bool { return len(e.slack.Threads(channel)) == 1 })
-	e.settled()
+	e.openThread("PKUB001")
 	e.proposeAs("U0CAROL", "PKUB001 scale-deployment deployment=checkout-api replicas=6")
 	e.proposeAs("U0CAROL", "PKUB001 restart-deployment deployment=checkout-api")
 	var scale string

@@ -12,14 +12,20 @@ import (
 	"github.com/opsgate/opsgate/bot/threads"
 )
 
+// openThread triggers incidentID by webhook and waits for its thread.
+func (e *env) openThread(incidentID string) {
+	e.t.Helper()
+	e.postWebhook(incidentEvent("EVT-"+incidentID, "incident.triggered", incidentID, "triggered", time.Now()), pdSecret)
+	e.eventually("the thread", func() bool { return len(e.slack.Threads(channel)) == 1 })
+	e.settled()
+}
+
 // openProposal opens an incident thread and a human proposal of
 // flush-cache key=sessions; it returns the button value "id|hash".
 func openProposal(t *testing.T, e *env, incidentID string) string {
 	t.Helper()
 	e.slack.AddUser("U0BOB", "bob")
-	e.postWebhook(incidentEvent("EVT-"+incidentID, "incident.triggered", incidentID, "triggered", time.Now()), pdSecret)
-	e.eventually("the thread", func() bool { return len(e.slack.Threads(channel)) == 1 })
-	e.settled()
+	e.openThread(incidentID)
 	e.proposeAs("U0CAROL", incidentID+" flush-cache key=sessions")
 	var value string
 	e.eventually("the proposal", func() bool { value = e.buttonFor("proposal_approve", "flush-cache"); return value != "" })
@@ -88,9 +94,7 @@ func TestRejectedUndoOffersUndoAgain(t *testing.T) {
 	f.file.Actions[0].Verify = nil // restart-worker: undoable at once
 	e := startWith(t, f.file)
 	e.slack.AddUser("U0BOB", "bob")
-	e.postWebhook(incidentEvent("EVT-RU1", "incident.triggered", "PRUN001", "triggered", time.Now()), pdSecret)
-	e.eventually("the thread", func() bool { return len(e.slack.Threads(channel)) == 1 })
-	e.settled()
+	e.openThread("PRUN001")
 	e.proposeAs("U0CAROL", "PRUN001 restart-worker service=checkout-api")
 	var value string
 	e.eventually("the proposal", func() bool { value = e.buttonFor("proposal_approve", "restart-worker"); return value != "" })

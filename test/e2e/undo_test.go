@@ -190,9 +190,7 @@ func TestHumanProposalOneClickUndo(t *testing.T) {
 	e := startWith(t, f.file)
 	e.slack.AddUser("U0BOB", "bob")
 	e.slack.AddUser("U0CAROL", "carol")
-	e.postWebhook(incidentEvent("EVT-H1", "incident.triggered", "PHUM001", "triggered", time.Now()), pdSecret)
-	e.eventually("the thread", func() bool { return len(e.slack.Threads(channel)) == 1 })
-	e.settled()
+	e.openThread("PHUM001")
 	for _, bad := range []struct{ text, want string }{
 		{"PHUM001 nuke-prod", "There is no action"},
 		{"PHUM001 flush-cache key=a;rm", "Not proposed"},
@@ -307,13 +305,7 @@ func clickAt(e *env, user, action, value, actionTs string, at time.Time, secret 
 func TestRefusedClicksAreAuditedAndRunNothing(t *testing.T) {
 	f := newActions(t, "U0ALICE, U0BOB", "")
 	e := startWith(t, f.file)
-	e.slack.AddUser("U0BOB", "bob")
-	e.postWebhook(incidentEvent("EVT-R1", "incident.triggered", "PREF001", "triggered", time.Now()), pdSecret)
-	e.eventually("the thread", func() bool { return len(e.slack.Threads(channel)) == 1 })
-	e.settled()
-	e.proposeAs("U0CAROL", "PREF001 flush-cache key=sessions")
-	var value string
-	e.eventually("the proposal", func() bool { value = e.buttonFor("proposal_approve", "flush-cache"); return value != "" })
+	value := openProposal(t, e, "PREF001")
 	now := time.Now()
 	if code, body := clickAt(e, "U0BOB", "proposal_approve", value, "1.1", now, "not-the-signing-secret"); code != 401 || !strings.Contains(body, "signature is invalid") {
 		t.Fatalf("forged: %d %s", code, body)
@@ -355,14 +347,7 @@ func TestRefusedClicksAreAuditedAndRunNothing(t *testing.T) {
 func TestStalledExecutionReportedNeverRerun(t *testing.T) {
 	f := newActions(t, "U0ALICE, U0BOB", "")
 	e := startWith(t, f.file)
-	e.slack.AddUser("U0BOB", "bob")
-	e.postWebhook(incidentEvent("EVT-S1", "incident.triggered", "PSTL001", "triggered", time.Now()), pdSecret)
-	e.eventually("the thread", func() bool { return len(e.slack.Threads(channel)) == 1 })
-	e.settled()
-	e.proposeAs("U0CAROL", "PSTL001 flush-cache key=sessions")
-	var value string
-	e.eventually("the proposal", func() bool { value = e.buttonFor("proposal_approve", "flush-cache"); return value != "" })
-	e.settled() // the proposal knows where its message is
+	value := openProposal(t, e, "PSTL001") // settled: the proposal knows where its message is
 	id, hash, _ := strings.Cut(value, "|")
 	ctx := context.Background()
 	st := e.app.Syncer.Proposals
@@ -416,9 +401,7 @@ func TestExpiredProposalsLoseTheirButtons(t *testing.T) {
 	f.file.Actions[1].Expiry = time.Second
 	e := startWith(t, f.file)
 	e.slack.AddUser("U0BOB", "bob")
-	e.postWebhook(incidentEvent("EVT-X1", "incident.triggered", "PEXP001", "triggered", time.Now()), pdSecret)
-	e.eventually("the thread", func() bool { return len(e.slack.Threads(channel)) == 1 })
-	e.settled()
+	e.openThread("PEXP001")
 	e.proposeAs("U0CAROL", "PEXP001 flush-cache key=sessions")
 	e.proposeAs("U0CAROL", "PEXP001 flush-cache key=carts")
 	var clicked, ignored string
@@ -462,13 +445,7 @@ func TestExpiredProposalsLoseTheirButtons(t *testing.T) {
 func TestRejectWithReason(t *testing.T) {
 	f := newActions(t, "U0ALICE, U0BOB", "")
 	e := startWith(t, f.file)
-	e.slack.AddUser("U0BOB", "bob")
-	e.postWebhook(incidentEvent("EVT-J1", "incident.triggered", "PREJ001", "triggered", time.Now()), pdSecret)
-	e.eventually("the thread", func() bool { return len(e.slack.Threads(channel)) == 1 })
-	e.settled()
-	e.proposeAs("U0CAROL", "PREJ001 flush-cache key=sessions")
-	var value string
-	e.eventually("the proposal", func() bool { value = e.buttonFor("proposal_approve", "flush-cache"); return value != "" })
+	value := openProposal(t, e, "PREJ001")
 	id, _, _ := strings.Cut(value, "|")
 	if !strings.Contains(e.slack.Transcript(channel), "/triage reject "+id) {
 		t.Fatalf("the proposal does not say how to reject it with a reason:\n%s", e.slack.Transcript(channel))
