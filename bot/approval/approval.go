@@ -17,7 +17,6 @@ import (
 	"fmt"
 	"maps"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -44,19 +43,20 @@ const (
 
 // Sentinel errors callers branch on (each maps to a clear ephemeral reason).
 var (
-	ErrNotFound      = errors.New("no such proposal")
-	ErrNotApprover   = errors.New("not an approver for this action")
-	ErrSelfApproval  = errors.New("the proposer (or, for this action, the person who triggered the triage) cannot approve it")
-	ErrExpired       = errors.New("the proposal has expired")
-	ErrNotPending    = errors.New("the proposal is no longer waiting for approval")
-	ErrChanged       = errors.New("the proposal changed since it was shown; approvals were voided")
-	ErrAlreadyVoted  = errors.New("you already approved this proposal")
-	ErrNotApproved   = errors.New("the proposal is not approved")
-	ErrFenced        = errors.New("another worker holds the execution")
-	ErrBadTransition = errors.New("transition not allowed from this state")
-	ErrNotUndoable   = errors.New("only an action that ran can be undone")
-	ErrUndoRequested = errors.New("an undo was already requested")
-	ErrNotStalled    = errors.New("the execution is not stalled")
+	ErrNotFound       = errors.New("no such proposal")
+	ErrNotApprover    = errors.New("not an approver for this action")
+	ErrSelfApproval   = errors.New("the proposer (or, for this action, the person who triggered the triage) cannot approve it")
+	ErrExpired        = errors.New("the proposal has expired")
+	ErrNotPending     = errors.New("the proposal is no longer waiting for approval")
+	ErrChanged        = errors.New("the proposal changed since it was shown; approvals were voided")
+	ErrAlreadyVoted   = errors.New("you already approved this proposal")
+	ErrNotApproved    = errors.New("the proposal is not approved")
+	ErrFenced         = errors.New("another worker holds the execution")
+	ErrBadTransition  = errors.New("transition not allowed from this state")
+	ErrNotUndoable    = errors.New("only an action that ran can be undone")
+	ErrUndoRequested  = errors.New("an undo was already requested")
+	ErrNotStalled     = errors.New("the execution is not stalled")
+	ErrDuplicateClick = errors.New("this click was already counted")
 )
 
 // Index keys: sorted sets of proposal ids by deadline (unix seconds).
@@ -109,25 +109,16 @@ type Proposal struct {
 	Deadline  time.Time `json:"deadline,omitzero"`
 	// Requester asked for a one-click undo (and is its one approval).
 	Requester string `json:"requester,omitempty"`
+	// Verifying: it succeeded and its verification has not finished yet
+	// (by VerifyBy, or the sweep reports it).
+	Verifying bool      `json:"verifying,omitempty"`
+	VerifyBy  time.Time `json:"verify_by,omitzero"`
+	// NotRun: it failed before anything ran (its command changed, …).
+	NotRun bool `json:"not_run,omitempty"`
 }
 
 // IsUndo reports whether p runs an action's undo.
 func (p *Proposal) IsUndo() bool { return p.UndoOf != "" }
-
-// UndoID is the id of the proposal that undoes id: derived, so a double
-// click on Undo asks once; attempt > 0 names a fresh undo after an earlier
-// one was rejected, expired or failed.
-func UndoID(id string, attempt int) string {
-	inc, _, _ := strings.Cut(id, "-")
-	sum := sha256.Sum256([]byte(fmt.Sprintf("undo\x00%s\x00%d", id, attempt)))
-	return inc + "-" + hex.EncodeToString(sum[:])[:10]
-}
-
-// Dead reports whether p ended without doing anything (an undo may be
-// asked for again).
-func (p *Proposal) Dead() bool {
-	return p.State == Rejected || p.State == Expired || p.State == Failed
-}
 
 // Hash binds approvals to the exact action and parameters.
 func Hash(actionID string, params map[string]string) string {
@@ -182,36 +173,6 @@ func (s *Store) Create(ctx context.Context, p Proposal) (bool, error) {
 		return false, fmt.Errorf("create proposal: %w", err)
 	}
 	return ok, nil
-}
-
-// Expire moves pending proposals past their expiry to EXPIRED and returns
-// them (each once), so their buttons can be taken away.
-func (s *Store) Expire(ctx context.Context) ([]*Proposal, error) {
-	ids, err := s.rdb.ZRangeByScore(ctx, PendingKey, &redis.ZRangeBy{Min: "-inf", Max: fmt.Sprint(s.now().Unix())}).Result()
-	if err != nil {
-		return nil, fmt.Errorf("expire proposals: %w", err)
-	}
-	var out []*Proposal
-	for _, id := range ids {
-		expired := false
-		p, err := s.update(ctx, id, func(p *Proposal, now time.Time) (bool, error) {
-			expired = expire(p, now)
-			return expired, nil
-		})
-		if err != nil && !errors.Is(err, ErrNotFound) {
-			return out, err
-		}
-		if expired {
-			out = append(out, p)
-		}
-		if p != nil && p.State == Proposed {
-			continue // not yet due (its score was rounded): keep it indexed
-		}
-		if err := s.rdb.ZRem(ctx, PendingKey, id).Err(); err != nil {
-			return out, fmt.Errorf("expire proposals: %w", err)
-		}
-	}
-	return out, nil
 }
 
 // Get loads a proposal.
@@ -288,10 +249,12 @@ func (s *Store) ApproveClick(ctx context.Context, id, user, hash, click string, 
 		if expire(p, now) {
 			return true, ErrExpired
 		}
-		if click != "" && p.State == Approved && hash == p.Hash &&
-			slices.ContainsFunc(p.Approvals, func(a Approval) bool { return a.User == user && a.Click == click }) {
-			completed = true
-			return false, nil
+		if click != "" && slices.ContainsFunc(p.Approvals, func(a Approval) bool { return a.User == user && a.Click == click }) {
+			if p.State == Approved && hash == p.Hash {
+				completed = true
+				return false, nil
+			}
+			return false, ErrDuplicateClick // counted already; the proposal has moved on
 		}
 		switch {
 		case p.State != Proposed:
@@ -343,7 +306,7 @@ func (s *Store) Begin(ctx context.Context, id string, timeout time.Duration) (*P
 	// Indexed first: a crash after the swap must leave it findable. A
 	// member whose proposal is not EXECUTING is dropped by Stalled.
 	deadline := s.now().Add(timeout)
-	if err := s.rdb.ZAdd(ctx, ExecutingKey, redis.Z{Score: float64(deadline.Unix()), Member: id}).Err(); err != nil {
+	if err := s.rdb.ZAddNX(ctx, ExecutingKey, redis.Z{Score: float64(deadline.Unix()), Member: id}).Err(); err != nil {
 		return nil, 0, fmt.Errorf("index execution: %w", err)
 	}
 	p, err := s.update(ctx, id, func(p *Proposal, now time.Time) (bool, error) {
@@ -358,78 +321,6 @@ func (s *Store) Begin(ctx context.Context, id string, timeout time.Duration) (*P
 		return p, 0, err
 	}
 	return p, p.Fence, nil
-}
-
-// Stalled returns the executions past their deadline, each marked stalled
-// exactly once (the caller reports it); finished ones leave the index.
-func (s *Store) Stalled(ctx context.Context) ([]*Proposal, error) {
-	ids, err := s.rdb.ZRangeByScore(ctx, ExecutingKey, &redis.ZRangeBy{Min: "-inf", Max: fmt.Sprint(s.now().Unix())}).Result()
-	if err != nil {
-		return nil, fmt.Errorf("stalled executions: %w", err)
-	}
-	var out []*Proposal
-	for _, id := range ids {
-		marked := false
-		p, err := s.update(ctx, id, func(p *Proposal, now time.Time) (bool, error) {
-			marked = p.State == Executing && !p.Stalled
-			p.Stalled = p.Stalled || marked
-			return marked, nil
-		})
-		if err != nil && !errors.Is(err, ErrNotFound) {
-			return out, err
-		}
-		if marked {
-			out = append(out, p)
-		}
-		if err := s.rdb.ZRem(ctx, ExecutingKey, id).Err(); err != nil {
-			return out, fmt.Errorf("stalled executions: %w", err)
-		}
-	}
-	return out, nil
-}
-
-// Settle records, by hand, the outcome of a stalled execution that an
-// engineer has checked (SUCCEEDED or FAILED).
-func (s *Store) Settle(ctx context.Context, id string, to State, outcome string) (*Proposal, error) {
-	return s.update(ctx, id, func(p *Proposal, now time.Time) (bool, error) {
-		if p.State != Executing || !p.Stalled {
-			return false, ErrNotStalled
-		}
-		if to != Succeeded && to != Failed {
-			return false, fmt.Errorf("%w: %s → %s", ErrBadTransition, p.State, to)
-		}
-		p.State, p.Outcome = to, clipOutcome(outcome)
-		return true, nil
-	})
-}
-
-// ClearUndo unlinks an undo that ended without undoing (rejected, expired,
-// failed), so the action can be undone again.
-func (s *Store) ClearUndo(ctx context.Context, id, undoID string) (*Proposal, error) {
-	return s.update(ctx, id, func(p *Proposal, now time.Time) (bool, error) {
-		if p.UndoID != undoID || p.State == Undone {
-			return false, nil
-		}
-		p.UndoID = ""
-		return true, nil
-	})
-}
-
-// RequestUndo records that undoID undoes id; only once, and only after
-// the action ran.
-func (s *Store) RequestUndo(ctx context.Context, id, undoID string) (*Proposal, error) {
-	return s.update(ctx, id, func(p *Proposal, now time.Time) (bool, error) {
-		switch {
-		case p.State != Succeeded && p.State != Verified && p.State != VerifyFailed:
-			return false, ErrNotUndoable
-		case p.UndoID == undoID:
-			return false, nil
-		case p.UndoID != "":
-			return false, ErrUndoRequested
-		}
-		p.UndoID = undoID
-		return true, nil
-	})
 }
 
 func clipOutcome(s string) string {
@@ -448,6 +339,19 @@ var allowed = map[State][]State{
 
 // Finish records an outcome; from EXECUTING only with the current fence.
 func (s *Store) Finish(ctx context.Context, id string, fence int64, to State, outcome string) (*Proposal, error) {
+	return s.FinishRun(ctx, id, fence, to, outcome, RunInfo{})
+}
+
+// RunInfo qualifies an execution's outcome.
+type RunInfo struct {
+	NotRun       bool          // it failed before anything ran
+	VerifyWithin time.Duration // > 0 with SUCCEEDED: verification follows and must finish within this
+}
+
+// FinishRun is Finish with what the outcome means: a SUCCEEDED whose
+// verification follows stays indexed until VerifyBy, so a verification
+// whose worker died is reported by the sweep too.
+func (s *Store) FinishRun(ctx context.Context, id string, fence int64, to State, outcome string, info RunInfo) (*Proposal, error) {
 	p, err := s.update(ctx, id, func(p *Proposal, now time.Time) (bool, error) {
 		if p.State == Executing && p.Fence != fence {
 			return false, ErrFenced
@@ -456,14 +360,25 @@ func (s *Store) Finish(ctx context.Context, id string, fence int64, to State, ou
 			return false, fmt.Errorf("%w: %s → %s", ErrBadTransition, p.State, to)
 		}
 		p.State, p.Outcome = to, clipOutcome(outcome)
+		p.NotRun = to == Failed && info.NotRun
+		p.Verifying = to == Succeeded && info.VerifyWithin > 0
+		if p.Verifying {
+			p.VerifyBy = now.Add(info.VerifyWithin)
+		}
 		return true, nil
 	})
-	if err == nil && p.State != Executing {
-		if zerr := s.rdb.ZRem(ctx, ExecutingKey, id).Err(); zerr != nil {
-			return p, fmt.Errorf("unindex execution: %w", zerr)
-		}
+	if err != nil {
+		return p, err
 	}
-	return p, err
+	if p.Verifying {
+		err = s.rdb.ZAdd(ctx, ExecutingKey, redis.Z{Score: float64(p.VerifyBy.Unix()), Member: id}).Err()
+	} else if p.State != Executing {
+		err = s.rdb.ZRem(ctx, ExecutingKey, id).Err()
+	}
+	if err != nil {
+		return p, fmt.Errorf("index execution: %w", err)
+	}
+	return p, nil
 }
 
 // SetMessage records where the proposal's message was posted.

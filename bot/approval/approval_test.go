@@ -226,18 +226,18 @@ func TestUndoIsOneProposalApprovedAsAnUndo(t *testing.T) {
 	if !strings.HasPrefix(undoID, "P1-") || len(undoID) != len(pending.ID) || undoID == pending.ID {
 		t.Fatalf("undo id %q", undoID)
 	}
-	if _, err := s.RequestUndo(ctx, pending.ID, undoID); !errors.Is(err, approval.ErrNotUndoable) {
+	if _, _, err := s.RequestUndo(ctx, pending.ID, undoID); !errors.Is(err, approval.ErrNotUndoable) {
 		t.Fatalf("a pending proposal cannot be undone: %v", err)
 	}
 	done := runToSuccess(t, s, c, "P1-bbbbbbbbbb")
 	undoID = approval.UndoID(done.ID, 0)
 	for i := 0; i < 2; i++ { // a double click asks once
-		got, err := s.RequestUndo(ctx, done.ID, undoID)
-		if err != nil || got.UndoID != undoID {
-			t.Fatalf("%+v %v", got, err)
+		got, linked, err := s.RequestUndo(ctx, done.ID, undoID)
+		if err != nil || got.UndoID != undoID || linked != (i == 0) {
+			t.Fatalf("%+v %v %v", got, linked, err)
 		}
 	}
-	if _, err := s.RequestUndo(ctx, done.ID, "P1-cccccccccc"); !errors.Is(err, approval.ErrUndoRequested) {
+	if _, _, err := s.RequestUndo(ctx, done.ID, "P1-cccccccccc"); !errors.Is(err, approval.ErrUndoRequested) {
 		t.Fatalf("%v", err)
 	}
 	u := approval.Proposal{ID: undoID, IncidentID: "P1", ActionID: done.ActionID, Params: done.Params, UndoOf: done.ID, Required: 1}
@@ -261,11 +261,12 @@ func TestUndoIsOneProposalApprovedAsAnUndo(t *testing.T) {
 	if dead, _ := s.Get(ctx, undoID); !dead.Dead() {
 		t.Fatalf("%s", dead.State)
 	}
-	if got, err := s.ClearUndo(ctx, done.ID, undoID); err != nil || got.UndoID != "" {
+	// A link to a dead undo is replaced even if nobody unlinked it.
+	if got, linked, err := s.RequestUndo(ctx, done.ID, approval.UndoID(done.ID, 1)); err != nil || !linked || got.UndoID != approval.UndoID(done.ID, 1) {
 		t.Fatalf("%+v %v", got, err)
 	}
-	if got, err := s.RequestUndo(ctx, done.ID, approval.UndoID(done.ID, 1)); err != nil || got.UndoID != approval.UndoID(done.ID, 1) {
-		t.Fatalf("%+v %v", got, err)
+	if got, err := s.ClearUndo(ctx, done.ID, undoID); err != nil || got.UndoID != approval.UndoID(done.ID, 1) {
+		t.Fatalf("unlinking an old undo must not unlink the live one: %+v %v", got, err)
 	}
 }
 
@@ -292,8 +293,8 @@ func TestRedeliveredCompletingClick(t *testing.T) {
 	if err != nil || fence != 1 || !got.StartedAt.Equal(c.now()) || !got.Deadline.Equal(c.now().Add(time.Minute)) {
 		t.Fatalf("%+v %d %v", got, fence, err)
 	}
-	if _, done, err := s.ApproveClick(ctx, "D1", "U0ALICE", p.Hash, "1.1", true); !errors.Is(err, approval.ErrNotPending) || done {
-		t.Fatalf("after Begin: %v %v", done, err)
+	if _, done, err := s.ApproveClick(ctx, "D1", "U0ALICE", p.Hash, "1.1", true); !errors.Is(err, approval.ErrDuplicateClick) || done {
+		t.Fatalf("after Begin, a redelivered click is counted already: %v %v", done, err)
 	}
 }
 
@@ -388,5 +389,45 @@ func BenchmarkLifecycle(b *testing.B) {
 		if _, err := s.Finish(ctx, id, fence, approval.Succeeded, "ok"); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// A failed undo that ran is not dead (it may have done part of its work);
+// one that failed before running is. A verification whose worker died is
+// reported by the sweep, and the action becomes undoable.
+func TestDeadUndosAndStalledVerification(t *testing.T) {
+	s, c, _ := setup(t)
+	ctx := context.Background()
+	for _, notRun := range []bool{false, true} {
+		id := fmt.Sprintf("F%v", notRun)
+		p := propose(t, s, c, id, 1)
+		s.Approve(ctx, id, "U0ALICE", p.Hash, true)
+		_, fence, _ := s.Begin(ctx, id, time.Minute)
+		got, err := s.FinishRun(ctx, id, fence, approval.Failed, "x", approval.RunInfo{NotRun: notRun})
+		if err != nil || got.Dead() != notRun {
+			t.Fatalf("notRun=%v: dead=%v %v", notRun, got.Dead(), err)
+		}
+	}
+	p := propose(t, s, c, "V1", 1)
+	s.Approve(ctx, "V1", "U0ALICE", p.Hash, true)
+	_, fence, _ := s.Begin(ctx, "V1", time.Minute)
+	got, err := s.FinishRun(ctx, "V1", fence, approval.Succeeded, "exit 0", approval.RunInfo{VerifyWithin: 2 * time.Minute})
+	if err != nil || !got.Verifying {
+		t.Fatalf("%+v %v", got, err)
+	}
+	c.add(time.Minute)
+	if st, _ := s.Stalled(ctx); len(st) != 0 {
+		t.Fatal("verification reported before its deadline")
+	}
+	c.add(2 * time.Minute) // the worker died while verifying
+	st, err := s.Stalled(ctx)
+	if err != nil || len(st) != 1 || st[0].Verifying || st[0].State != approval.Succeeded || !strings.Contains(st[0].Outcome, "verification did not finish") {
+		t.Fatalf("%+v %v", st, err)
+	}
+	if _, linked, err := s.RequestUndo(ctx, "V1", approval.UndoID("V1", 0)); err != nil || !linked {
+		t.Fatalf("undo after a stalled verification: %v", err)
+	}
+	if again, _ := s.Stalled(ctx); len(again) != 0 {
+		t.Fatal("reported twice")
 	}
 }

@@ -16,7 +16,6 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
@@ -55,6 +54,7 @@ type Runner struct {
 	dryRuns   sync.Map // kubectl subcommand → takes --dry-run
 	cacheOnce sync.Once
 	cache     string
+	cacheErr  error
 }
 
 type capWriter struct {
@@ -93,15 +93,12 @@ func subcommand(slots []string) string {
 
 // cacheDir is kubectl's discovery cache: a private (0700) directory made
 // once per runner, never a shared path another user could plant.
-func (r *Runner) cacheDir() string {
-	r.cacheOnce.Do(func() {
-		if d, err := os.MkdirTemp("", "opsgate-kubectl-"); err == nil {
-			r.cache = d
-		} else {
-			r.cache = filepath.Join(os.TempDir(), "opsgate-kubectl-nocache")
-		}
-	})
-	return r.cache
+func (r *Runner) cacheDir() (string, error) {
+	r.cacheOnce.Do(func() { r.cache, r.cacheErr = os.MkdirTemp("", "opsgate-kubectl-") })
+	if r.cacheErr != nil {
+		return "", fmt.Errorf("kubectl cache directory: %w", r.cacheErr)
+	}
+	return r.cache, nil
 }
 
 // dryRunFlag matches --dry-run in the flags section of kubectl's help
@@ -164,7 +161,11 @@ func (r *Runner) Run(ctx context.Context, s catalog.Scoped, id string, undo bool
 		// kubectl's discovery cache goes to a private directory, never
 		// into opsgate's working directory; HOME and KUBECONFIG pass
 		// through so a kubeconfig works as it does in the operator's shell.
-		args := append(append([]string{"--cache-dir=" + r.cacheDir()}, r.KubectlArgs...), argv[1:]...)
+		cache, err := r.cacheDir()
+		if err != nil {
+			return Result{Argv: argv}, err
+		}
+		args := append(append([]string{"--cache-dir=" + cache}, r.KubectlArgs...), argv[1:]...)
 		if dryRun {
 			if !r.kubectlDryRuns(ctx, prog, argv[1:]) {
 				return Result{Argv: append([]string{prog}, args...), DryRun: true}, fmt.Errorf("%w: kubectl %s", ErrNoDryRun, subcommand(argv[1:]))

@@ -114,7 +114,10 @@ func (c *Consumer) process(ctx context.Context, m redis.XMessage, reclaimed bool
 		return
 	}
 	start := c.Now()
-	hctx, stopBeat := context.WithCancel(ctx)
+	// The heartbeat and the ack outlive a shutdown that begins while the
+	// handler runs (an action, once begun, finishes): otherwise another
+	// replica reclaims the entry and handles it again.
+	hctx, stopBeat := context.WithCancel(context.WithoutCancel(ctx))
 	beat := make(chan struct{})
 	go func() { c.heartbeat(hctx, e.ID); close(beat) }()
 	err := c.Handle(ctx, e)
@@ -124,7 +127,7 @@ func (c *Consumer) process(ctx context.Context, m redis.XMessage, reclaimed bool
 	result := "ok"
 	switch {
 	case err == nil:
-		if aerr := c.Queue.ack(ctx, e, ""); aerr != nil {
+		if aerr := c.Queue.ack(context.WithoutCancel(ctx), e, ""); aerr != nil {
 			c.Log.Warn("ack failed; entry will be redelivered", "id", e.ID, "err", aerr)
 		}
 	case ctx.Err() != nil:

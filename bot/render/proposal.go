@@ -95,6 +95,9 @@ func ProposalMessage(p approval.Proposal, spec catalog.Spec) slackapi.Message {
 	if p.Outcome != "" {
 		ctx = append(ctx, Escape(Truncate(oneLine(p.Outcome), 300)))
 	}
+	if p.Verifying {
+		ctx = append(ctx, "verifying…")
+	}
 	if p.UndoID != "" && p.State != approval.Undone {
 		ctx = append(ctx, "undo requested")
 	}
@@ -107,7 +110,7 @@ func ProposalMessage(p approval.Proposal, spec catalog.Spec) slackapi.Message {
 		blocks = append(blocks, slack.NewActionBlock("proposal_actions", approve, reject))
 	}
 	// Undo once the action ran and its verification (if any) has finished.
-	ran := p.State == approval.Verified || p.State == approval.VerifyFailed || (p.State == approval.Succeeded && spec.Verify == nil)
+	ran := p.State == approval.Verified || p.State == approval.VerifyFailed || (p.State == approval.Succeeded && !p.Verifying)
 	if ran && spec.Undo != nil && !p.IsUndo() && p.UndoID == "" {
 		undo := slack.NewButtonBlockElement(ActionUndo, p.ID+"|"+p.Hash, slack.NewTextBlockObject(slack.PlainTextType, "Undo", false, false))
 		blocks = append(blocks, slack.NewActionBlock("proposal_actions", undo))

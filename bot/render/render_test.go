@@ -240,8 +240,6 @@ func TestProposalGolden(t *testing.T) {
 	spec := catalog.Spec{ID: "scale-deployment", Description: "set a deployment's replica count", Risk: catalog.RiskMedium}
 	undoable := spec
 	undoable.Undo = &catalog.Exec{Kubectl: []string{"rollout", "undo", "deployment/{{.deployment}}"}}
-	verifying := undoable
-	verifying.Verify = &catalog.Verify{Prometheus: "up == 1"}
 	base := approval.Proposal{ID: "PR1", IncidentID: "Q1ABC", ActionID: "scale-deployment", Params: map[string]string{"deployment": "checkout-api", "replicas": "6"},
 		Source: "rca", Required: 2, State: approval.Proposed, ExpiresAt: t0.Add(30 * time.Minute),
 		Approvals: []approval.Approval{{User: "U0ALICE", At: t0.Add(time.Minute)}},
@@ -255,6 +253,8 @@ func TestProposalGolden(t *testing.T) {
 	undo.Preview = []string{"kubectl", "rollout", "undo", "deployment/checkout-api"}
 	undone := done
 	undone.State, undone.UndoID = approval.Undone, "PR2"
+	verifying := done
+	verifying.Verifying = true
 	stalled := base
 	stalled.State, stalled.Stalled, stalled.Fence = approval.Executing, true, 1
 	cases := []struct {
@@ -266,7 +266,7 @@ func TestProposalGolden(t *testing.T) {
 		{"proposal_waiting", base, spec, false}, {"proposal_rejected", rejected, spec, false}, {"proposal_succeeded", done, spec, false},
 		{"proposal_undo_offered", done, undoable, true}, {"proposal_undo", undo, undoable, false}, {"proposal_undone", undone, undoable, false},
 		{"proposal_stalled", stalled, spec, false},
-		{"proposal_verifying", done, verifying, false}, // no Undo while the verification runs
+		{"proposal_verifying", verifying, undoable, false}, // no Undo while the verification runs
 	}
 	for _, tc := range cases {
 		m := ProposalMessage(tc.p, tc.spec)

@@ -49,7 +49,7 @@ func (s *Syncer) mayApprove(ctx context.Context, user string, a catalog.Approval
 func denial(err error) bool {
 	for _, d := range []error{approval.ErrNotApprover, approval.ErrSelfApproval, approval.ErrExpired, approval.ErrNotPending,
 		approval.ErrChanged, approval.ErrAlreadyVoted, approval.ErrNotUndoable, approval.ErrUndoRequested, catalog.ErrNoUndo,
-		ErrVerifying, ErrNotValidNow} {
+		ErrVerifying, ErrNotValidNow, ErrUndoFailed} {
 		if errors.Is(err, d) {
 			return true
 		}
@@ -96,8 +96,16 @@ func (s *Syncer) handleDecision(ctx context.Context, req DecisionRequest) error 
 		verb = "reject"
 		p, err = s.Proposals.Reject(ctx, p.ID, req.UserID, req.Reason, may)
 	}
+	if errors.Is(err, approval.ErrDuplicateClick) {
+		// A redelivered click whose approval counted: no second audit entry.
+		answer(p.IncidentID, fmt.Sprintf("Your approval was counted already; the proposal is %s.", p.State))
+		return nil
+	}
 	if err != nil && !denial(err) {
 		return err // Redis trouble: the click stays queued and is retried
+	}
+	if p.IsUndo() && p.Dead() {
+		s.undoEnded(ctx, p) // also on a retried click: the unlink must not be lost
 	}
 	entry := audit.Entry{Actor: req.UserID, Action: verb, Incident: p.IncidentID, Details: map[string]string{"proposal": p.ID, "params_hash": p.Hash}}
 	if verb == "reject" && err == nil && p.Reason != "" {
@@ -126,7 +134,6 @@ func (s *Syncer) handleDecision(ctx context.Context, req DecisionRequest) error 
 	answer(p.IncidentID, text)
 	if err == nil || errors.Is(err, approval.ErrExpired) { // an expiry changed the state too
 		s.refresh(ctx, p, spec)
-		s.undoEnded(ctx, p)
 	}
 	if completed {
 		return s.execute(ctx, p, spec)
@@ -137,6 +144,10 @@ func (s *Syncer) handleDecision(ctx context.Context, req DecisionRequest) error 
 // ErrVerifying: the action's verification is still running; undo waits
 // for its result.
 var ErrVerifying = errors.New("its verification is still running; undo once it has finished")
+
+// ErrUndoFailed: the action's undo ran and failed; it may have done part
+// of its work, so opsgate does not offer another.
+var ErrUndoFailed = errors.New("its undo ran and failed (it may have done part of its work): check by hand")
 
 // maxUndoAttempts bounds fresh undo proposals per action.
 const maxUndoAttempts = 5
@@ -158,7 +169,7 @@ func (s *Syncer) requestUndo(ctx context.Context, p *approval.Proposal, spec cat
 		return nil, false, approval.ErrNotApprover
 	case requester != "" && hash != p.Hash:
 		return nil, false, approval.ErrChanged
-	case p.State == approval.Succeeded && spec.Verify != nil:
+	case p.Verifying:
 		return nil, false, ErrVerifying
 	}
 	rec, err := s.Store.Get(ctx, p.IncidentID)
@@ -173,7 +184,7 @@ func (s *Syncer) requestUndo(ctx context.Context, p *approval.Proposal, spec cat
 		} else if err != nil && !errors.Is(err, approval.ErrNotFound) {
 			return nil, false, err
 		}
-		orig, err := s.Proposals.RequestUndo(ctx, p.ID, undoID)
+		orig, linked, err := s.Proposals.RequestUndo(ctx, p.ID, undoID)
 		if err != nil {
 			return nil, false, err
 		}
@@ -187,18 +198,29 @@ func (s *Syncer) requestUndo(ctx context.Context, p *approval.Proposal, spec cat
 		}
 		undo, _, err := s.open(ctx, rec, s.catalog().For(s.scopeFor(rec)), spec, u)
 		if err != nil {
-			// Unlink it, so that the action is not left "undo requested"
-			// with no undo to approve; a retry links it again.
-			if _, cerr := s.Proposals.ClearUndo(ctx, p.ID, undoID); cerr != nil {
-				s.log().Warn("could not unlink a failed undo", "proposal", p.ID, "err", cerr)
+			// Unlink what this call linked, so that the action is not left
+			// "undo requested" with no undo to approve.
+			if linked {
+				if _, cerr := s.Proposals.ClearUndo(ctx, p.ID, undoID); cerr != nil {
+					s.log().Warn("could not unlink a failed undo", "proposal", p.ID, "err", cerr)
+				}
 			}
 			return nil, false, err
 		}
 		s.refresh(ctx, orig, spec)
+		if undo.State == approval.Failed {
+			return nil, false, ErrUndoFailed
+		}
 		if !oneClick {
 			return undo, false, nil
 		}
-		return s.Proposals.ApproveClick(ctx, undoID, requester, undo.Hash, click, true)
+		approved, done, err := s.Proposals.ApproveClick(ctx, undoID, requester, undo.Hash, click, true)
+		if errors.Is(err, approval.ErrSelfApproval) {
+			// The requester opened the triage (allow_self: false): the
+			// undo stays proposed for another approver.
+			return undo, false, nil
+		}
+		return approved, done, err
 	}
 	return nil, false, fmt.Errorf("%w (%d undos were asked for already)", approval.ErrUndoRequested, maxUndoAttempts)
 }

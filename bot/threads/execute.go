@@ -14,6 +14,7 @@ import (
 	"github.com/opsgate/opsgate/bot/executor"
 	"github.com/opsgate/opsgate/bot/incident"
 	"github.com/opsgate/opsgate/bot/render"
+	"github.com/opsgate/opsgate/bot/retry"
 	slackapi "github.com/opsgate/opsgate/integrations/slack"
 )
 
@@ -23,11 +24,16 @@ const stallGrace = time.Minute
 
 // execute runs an approved proposal once: only the caller that wins the
 // fence runs it; the outcome, masked output and verification go to the
-// thread and the audit trail. Once begun it is not cancelled by a
-// shutdown (the drain waits for it), and it runs only what its approvers
-// saw: if the catalog or scope changed since, it fails without running.
-// An undo that succeeds marks what it undid UNDONE; a verification that
-// fails proposes the undo.
+// thread and the audit trail. It runs only what its approvers saw: if the
+// catalog or scope changed since, it fails without running. An undo that
+// succeeds marks what it undid UNDONE; a verification that fails proposes
+// the undo.
+//
+// Once begun, nothing here is left to a redelivery (a redelivered click
+// finds the proposal past APPROVED and cannot resume it): it is not
+// cancelled by a shutdown, its bookkeeping is retried in place, and what
+// still fails is logged — a run whose outcome could not be recorded stays
+// EXECUTING and the sweep reports it.
 func (s *Syncer) execute(ctx context.Context, p *approval.Proposal, spec catalog.Spec) error {
 	if s.Runner == nil {
 		return nil
@@ -38,15 +44,16 @@ func (s *Syncer) execute(ctx context.Context, p *approval.Proposal, spec catalog
 		return nil // another worker has it, or had it
 	}
 	if err != nil {
-		return err
+		return err // not begun: the click is retried
 	}
-	rec, err := s.Store.Get(ctx, p.IncidentID)
-	if err != nil {
-		return err
+	var rec *incident.Record
+	if err := s.persist(ctx, "load incident", func(ctx context.Context) (err error) { rec, err = s.Store.Get(ctx, p.IncidentID); return err }); err != nil {
+		return nil // not run; the sweep reports it stalled
 	}
 	scoped := s.catalog().For(s.scopeFor(rec))
 	if why := s.stillValid(ctx, scoped, p); why != "" {
-		return s.finishRun(ctx, rec, p, spec, fence, approval.Failed, "not run: "+why, executor.Result{})
+		s.finishRun(ctx, rec, p, spec, fence, approval.Failed, "not run: "+why, executor.Result{}, true)
+		return nil
 	}
 	s.refresh(ctx, p, spec)
 	runCtx, cancel := context.WithDeadline(ctx, p.StartedAt.Add(spec.Timeout)) // the stall deadline bounds the run
@@ -59,7 +66,23 @@ func (s *Syncer) execute(ctx context.Context, p *approval.Proposal, spec catalog
 	if runErr != nil {
 		to, outcome = approval.Failed, runErr.Error()
 	}
-	return s.finishRun(ctx, rec, p, spec, fence, to, outcome, res)
+	s.finishRun(ctx, rec, p, spec, fence, to, outcome, res, false)
+	return nil
+}
+
+// persist retries an idempotent bookkeeping step in place (Redis blips):
+// after Begin there is no redelivery to fall back on. Errors that are
+// answers (final) are returned at once.
+func (s *Syncer) persist(ctx context.Context, what string, fn func(ctx context.Context) error, final ...error) error {
+	isFinal := func(err error) bool {
+		return slices.ContainsFunc(final, func(f error) bool { return errors.Is(err, f) })
+	}
+	err := retry.Do(ctx, retry.Policy{Attempts: 8, Base: 250 * time.Millisecond, Max: 5 * time.Second, Sleep: s.Sleep},
+		func(err error) retry.Verdict { return retry.Verdict{Retry: !isFinal(err)} }, fn)
+	if err != nil && !isFinal(err) {
+		s.log().Error("action bookkeeping failed", "step", what, "err", err)
+	}
+	return err
 }
 
 func runExec(spec catalog.Spec, p *approval.Proposal) *catalog.Exec {
@@ -95,43 +118,48 @@ func (s *Syncer) stillValid(ctx context.Context, scoped catalog.Scoped, p *appro
 
 // finishRun records an execution's outcome (masked), posts it, and goes on
 // to verification or, for an undo, to marking what it undid.
-func (s *Syncer) finishRun(ctx context.Context, rec *incident.Record, p *approval.Proposal, spec catalog.Spec, fence int64, to approval.State, outcome string, res executor.Result) error {
+func (s *Syncer) finishRun(ctx context.Context, rec *incident.Record, p *approval.Proposal, spec catalog.Spec, fence int64, to approval.State, outcome string, res executor.Result, notRun bool) {
 	s.mask(ctx, p.IncidentID, &outcome, &res.Output)
-	done, err := s.Proposals.Finish(ctx, p.ID, fence, to, outcome)
+	info := approval.RunInfo{NotRun: notRun}
+	if to == approval.Succeeded && !p.IsUndo() && spec.Verify != nil {
+		info.VerifyWithin = spec.Verify.Within + stallGrace
+	}
+	var done *approval.Proposal
+	err := s.persist(ctx, "record outcome", func(ctx context.Context) (err error) {
+		done, err = s.Proposals.FinishRun(ctx, p.ID, fence, to, outcome, info)
+		return err
+	}, approval.ErrBadTransition, approval.ErrFenced)
 	if errors.Is(err, approval.ErrBadTransition) || errors.Is(err, approval.ErrFenced) {
 		// Settled by hand after it was reported stalled: keep the real
-		// outcome in the audit trail, change nothing else.
-		return s.auditAppend(ctx, "late_outcome", p.IncidentID, map[string]string{"proposal": p.ID, "state": string(to), "output_sha256": res.Digest})
+		// outcome in the audit trail and tell the thread.
+		s.auditLogged(ctx, "late_outcome", p.IncidentID, map[string]string{"proposal": p.ID, "state": string(to), "output_sha256": res.Digest})
+		s.reply(ctx, rec, fmt.Sprintf(":warning: `%s` (proposal %s) finished as *%s* after it was settled by hand; check the settlement.", p.ActionID, p.ID, to), p.ID)
+		return
 	}
 	if err != nil {
-		return err
+		return // stays EXECUTING: the sweep reports it
 	}
 	p = done
 	d := map[string]string{"proposal": p.ID, "state": string(p.State), "output_sha256": res.Digest, "exit": fmt.Sprint(res.ExitCode)}
 	if p.IsUndo() {
 		d["undo_of"] = p.UndoOf
 	}
-	if err := s.auditAppend(ctx, "executed", p.IncidentID, d); err != nil {
-		return err
-	}
+	s.auditLogged(ctx, "executed", p.IncidentID, d)
 	s.refresh(ctx, p, spec)
 	s.postOutput(ctx, rec, p, outcome, res.Output)
-	if p.IsUndo() {
-		if p.State == approval.Failed {
-			s.undoEnded(ctx, p)
-			return nil
-		}
-		return s.markUndone(ctx, p, spec)
+	switch {
+	case p.IsUndo() && p.State == approval.Succeeded:
+		s.markUndone(ctx, p, spec)
+	case p.IsUndo():
+		s.undoEnded(ctx, p)
+	case p.Verifying:
+		s.verify(ctx, rec, p, spec, fence)
 	}
-	if p.State != approval.Succeeded || spec.Verify == nil {
-		return nil
-	}
-	return s.verify(ctx, rec, p, spec, fence)
 }
 
 // verify runs the action's check and records the result; a failed check
 // proposes the undo.
-func (s *Syncer) verify(ctx context.Context, rec *incident.Record, p *approval.Proposal, spec catalog.Spec, fence int64) error {
+func (s *Syncer) verify(ctx context.Context, rec *incident.Record, p *approval.Proposal, spec catalog.Spec, fence int64) {
 	v, err := s.Runner.Verify(ctx, s.catalog().For(s.scopeFor(rec)), p.ActionID, p.Params)
 	to := approval.Verified
 	if err != nil || !v.Holds {
@@ -139,43 +167,36 @@ func (s *Syncer) verify(ctx context.Context, rec *incident.Record, p *approval.P
 	}
 	detail := v.Detail
 	s.mask(ctx, p.IncidentID, &detail)
-	done, err := s.Proposals.Finish(ctx, p.ID, fence, to, detail)
-	if errors.Is(err, approval.ErrBadTransition) {
-		return nil // undone meanwhile: the verification no longer matters
-	}
+	var done *approval.Proposal
+	err = s.persist(ctx, "record verification", func(ctx context.Context) (err error) {
+		done, err = s.Proposals.Finish(ctx, p.ID, fence, to, detail)
+		return err
+	}, approval.ErrBadTransition) // undone meanwhile: the verification no longer matters
 	if err != nil {
-		return err
+		return
 	}
-	if err := s.auditAppend(ctx, "verified", done.IncidentID, map[string]string{"proposal": done.ID, "state": string(done.State), "attempts": fmt.Sprint(v.Attempts)}); err != nil {
-		return err
-	}
+	s.auditLogged(ctx, "verified", done.IncidentID, map[string]string{"proposal": done.ID, "state": string(done.State), "attempts": fmt.Sprint(v.Attempts)})
 	s.refresh(ctx, done, spec)
 	if done.State == approval.VerifyFailed && spec.Undo != nil {
 		// The undo goes through the same approvals as any other proposal.
 		if _, _, err := s.requestUndo(ctx, done, spec, "", "", "", false); err != nil && !denial(err) {
-			return err
+			s.log().Warn("undo not proposed after a failed verification", "proposal", done.ID, "err", err)
 		}
 	}
-	return nil
 }
 
 // markUndone moves what an undo undid to UNDONE.
-func (s *Syncer) markUndone(ctx context.Context, undo *approval.Proposal, spec catalog.Spec) error {
-	if undo.State != approval.Succeeded {
-		return nil
-	}
-	orig, err := s.Proposals.Finish(ctx, undo.UndoOf, 0, approval.Undone, "undone by "+undo.ID)
-	if errors.Is(err, approval.ErrBadTransition) {
-		return nil // already undone
-	}
+func (s *Syncer) markUndone(ctx context.Context, undo *approval.Proposal, spec catalog.Spec) {
+	var orig *approval.Proposal
+	err := s.persist(ctx, "mark undone", func(ctx context.Context) (err error) {
+		orig, err = s.Proposals.Finish(ctx, undo.UndoOf, 0, approval.Undone, "undone by "+undo.ID)
+		return err
+	}, approval.ErrBadTransition) // already undone
 	if err != nil {
-		return err
+		return
 	}
-	if err := s.auditAppend(ctx, "undone", orig.IncidentID, map[string]string{"proposal": orig.ID, "by": undo.ID}); err != nil {
-		return err
-	}
+	s.auditLogged(ctx, "undone", orig.IncidentID, map[string]string{"proposal": orig.ID, "by": undo.ID})
 	s.refresh(ctx, orig, spec)
-	return nil
 }
 
 // postOutput posts an execution's masked, truncated output as a reply.
@@ -208,82 +229,8 @@ func (s *Syncer) auditAppend(ctx context.Context, action, incidentID string, det
 	return err
 }
 
-// Sweep expires proposals nobody decided in time (their buttons go) and
-// reports executions whose worker stopped before finishing (they stay
-// EXECUTING past their deadline): each once, in its thread and the audit
-// trail. Stalled executions are never re-run; an engineer checks and
-// settles them (`opsgate proposals settle`). It returns how many stalled
-// executions it reported.
-func (s *Syncer) Sweep(ctx context.Context) (int, error) {
-	if s.Proposals == nil {
-		return 0, nil
-	}
-	expired, err := s.Proposals.Expire(ctx)
-	for _, p := range expired {
-		if aerr := s.auditAppend(ctx, "expired", p.IncidentID, map[string]string{"proposal": p.ID}); aerr != nil {
-			s.log().Warn("could not audit an expiry", "proposal", p.ID, "err", aerr)
-		}
-		if spec, ok := s.catalog().Get(p.ActionID); ok {
-			s.refresh(ctx, p, spec)
-		}
-		s.undoEnded(ctx, p)
-	}
-	if err != nil {
-		return 0, err
-	}
-	stalled, err := s.Proposals.Stalled(ctx)
-	for _, p := range stalled {
-		if aerr := s.auditAppend(ctx, "execution_stalled", p.IncidentID, map[string]string{"proposal": p.ID, "fence": fmt.Sprint(p.Fence)}); aerr != nil {
-			s.log().Error("could not audit a stalled execution", "proposal", p.ID, "err", aerr)
-		}
-		s.log().Error("execution stalled: its worker stopped; outcome unknown, not re-run", "proposal", p.ID, "action", p.ActionID)
-		if spec, ok := s.catalog().Get(p.ActionID); ok {
-			s.refresh(ctx, p, spec)
-		}
-		rec, gerr := s.Store.Get(ctx, p.IncidentID)
-		if gerr != nil || !rec.HasThread() {
-			continue
-		}
-		s.reply(ctx, rec, fmt.Sprintf(":warning: `%s` (proposal %s) started at %s on a worker that stopped before reporting. "+
-			"Its outcome is unknown and opsgate will not run it again: check by hand, then record it with `opsgate proposals settle %s succeeded|failed`.",
-			p.ActionID, p.ID, p.StartedAt.UTC().Format("15:04:05 UTC"), p.ID), p.ID)
-	}
-	return len(stalled), err
-}
-
-// KindSettled is queued by `opsgate proposals settle`: the thread learns
-// the outcome an engineer recorded by hand.
-const KindSettled = "settled" // payload: SettledNotice
-
-// SettledNotice names a proposal settled by hand.
-type SettledNotice struct {
-	ProposalID string `json:"proposal_id"`
-	By         string `json:"by"`
-}
-
-// handleSettled updates a settled proposal's message, says so in the
-// thread, and, for an undo, marks (or unlinks) what it undid.
-func (s *Syncer) handleSettled(ctx context.Context, n SettledNotice) error {
-	if s.Proposals == nil {
-		return nil
-	}
-	p, err := s.Proposals.Get(ctx, n.ProposalID)
-	if err != nil {
-		return err
-	}
-	spec, ok := s.catalog().Get(p.ActionID)
-	if !ok {
-		return nil
-	}
-	s.refresh(ctx, p, spec)
-	if rec, err := s.Store.Get(ctx, p.IncidentID); err == nil && rec.HasThread() {
-		s.reply(ctx, rec, fmt.Sprintf("`%s` (proposal %s) was settled by hand as *%s* by %s.", p.ActionID, p.ID, p.State, render.Escape(n.By)), p.ID)
-	}
-	if p.IsUndo() {
-		if p.State == approval.Succeeded {
-			return s.markUndone(ctx, p, spec)
-		}
-		s.undoEnded(ctx, p)
-	}
-	return nil
+// auditLogged appends opsgate's own entry, retried in place; a failure is
+// logged (the action's bookkeeping goes on).
+func (s *Syncer) auditLogged(ctx context.Context, action, incidentID string, details map[string]string) {
+	_ = s.persist(ctx, "audit "+action, func(ctx context.Context) error { return s.auditAppend(ctx, action, incidentID, details) })
 }

@@ -155,9 +155,9 @@ func (s *Syncer) dryRun(ctx context.Context, rec *incident.Record, scoped catalo
 	if s.Runner == nil || e == nil || len(e.Kubectl) == 0 {
 		return ""
 	}
-	ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	dctx, cancel := context.WithTimeout(ctx, 15*time.Second)
 	defer cancel()
-	res, err := s.Runner.Run(ctx, scoped, p.ActionID, p.IsUndo(), p.Params, true)
+	res, err := s.Runner.Run(dctx, scoped, p.ActionID, p.IsUndo(), p.Params, true)
 	out := strings.TrimSpace(res.Output)
 	switch {
 	case errors.Is(err, executor.ErrNoDryRun):

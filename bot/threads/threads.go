@@ -23,6 +23,7 @@ import (
 	"github.com/opsgate/opsgate/bot/incident"
 	"github.com/opsgate/opsgate/bot/queue"
 	"github.com/opsgate/opsgate/bot/rca"
+	"github.com/opsgate/opsgate/bot/retry"
 	"github.com/opsgate/opsgate/bot/sanitize"
 	"github.com/opsgate/opsgate/bot/tmplstate"
 	"github.com/opsgate/opsgate/integrations/pagerduty"
@@ -112,6 +113,8 @@ type Syncer struct {
 	Proposals *approval.Store
 	// Runner executes approved actions (nil: approved actions are not run).
 	Runner Runner
+	// Sleep waits between in-place retries of an action's bookkeeping (nil: a real timer).
+	Sleep retry.Sleeper
 }
 
 func (s *Syncer) log() *slog.Logger {

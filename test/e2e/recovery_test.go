@@ -58,8 +58,73 @@ func TestRedeliveredCompletingClickRunsTheAction(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.eventually("the execution", func() bool { return strings.Contains(e.slack.Transcript(channel), "SUCCEEDED") })
+	// The same click delivered once more after the run: counted already,
+	// not a denial.
+	req.Click = "1700000900.000"
+	if err := e.handle(threads.KindDecision, req); err != nil {
+		t.Fatal(err)
+	}
+	e.eventually("the answer", func() bool { return strings.Contains(e.answers(), "counted already") })
 	if got := f.ran(); len(got) != 1 {
 		t.Fatalf("ran %v", got)
+	}
+	if a := e.auditActions(); a["approve_denied"] != 1 || a["executed"] != 1 {
+		t.Fatalf("audit: %v", a)
+	}
+}
+
+// An undo that ran and failed may have done part of its work: it stays
+// linked (no second undo, no Undo button) until someone checks by hand.
+func TestFailedUndoIsNotRepeated(t *testing.T) {
+	f := newActions(t, "U0ALICE, U0BOB", "")
+	f.file.Actions[1].Undo.Command.Argv = append([]string{"/bin/sh", "-c", `"$0" "$@"; exit 3`}, f.file.Actions[1].Undo.Command.Argv...)
+	e := startWith(t, f.file)
+	value := openProposal(t, e, "PFUN001")
+	click(e, "U0BOB", "proposal_approve", value, "1700001100.000")
+	var undo string
+	e.eventually("Undo", func() bool { undo = e.buttonFor("proposal_undo", "flush-cache"); return undo != "" })
+	click(e, "U0ALICE", "proposal_undo", undo, "1700001101.000")
+	e.eventually("the failed undo", func() bool { return strings.Contains(e.slack.Transcript(channel), "*FAILED* undo of") })
+	e.settled()
+	if e.buttonFor("proposal_undo", "flush-cache") != "" {
+		t.Fatal("Undo offered again after an undo that ran and failed")
+	}
+	click(e, "U0ALICE", "proposal_undo", undo, "1700001102.000")
+	e.eventually("the refusal", func() bool { return strings.Contains(e.answers(), "its undo ran and failed") })
+	e.settled()
+	if got := f.ran(); len(got) != 2 || got[1] != "unflush_sessions" {
+		t.Fatalf("runs %v: the undo must run once", got)
+	}
+}
+
+// A worker that stopped while verifying: the sweep says the result is
+// unknown, and the action becomes undoable.
+func TestStalledVerificationLetsUndo(t *testing.T) {
+	f := newActions(t, "U0ALICE, U0BOB", "")
+	e := startWith(t, f.file)
+	e.slack.AddUser("U0BOB", "bob")
+	e.openThread("PSVF001")
+	e.proposeAs("U0CAROL", "PSVF001 restart-worker service=checkout-api")
+	var value string
+	e.eventually("the proposal", func() bool { value = e.buttonFor("proposal_approve", "restart-worker"); return value != "" })
+	e.settled()
+	id, hash, _ := strings.Cut(value, "|")
+	ctx := context.Background()
+	st := e.app.Syncer.Proposals
+	st.Approve(ctx, id, "U0BOB", hash, true)
+	_, fence, err := st.Begin(ctx, id, time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// It ran; its worker stopped while verifying (a deadline gone by).
+	if _, err := st.FinishRun(ctx, id, fence, approval.Succeeded, "exit 0", approval.RunInfo{VerifyWithin: time.Nanosecond}); err != nil {
+		t.Fatal(err)
+	}
+	e.eventually("the sweep", func() bool { n, _ := e.app.Syncer.Sweep(ctx); return n == 1 })
+	e.eventually("the report", func() bool { return strings.Contains(e.slack.Transcript(channel), "whether it helped is unknown") })
+	e.eventually("Undo", func() bool { return e.buttonFor("proposal_undo", "restart-worker") != "" })
+	if a := e.auditActions(); a["verification_stalled"] != 1 {
+		t.Fatalf("audit: %v", a)
 	}
 }
 
