@@ -112,6 +112,20 @@ type Scope struct {
 	Hosts      []string `yaml:"hosts"`
 }
 
+// Union is s with o's values added (each once).
+func (s Scope) Union(o Scope) Scope {
+	add := func(a, b []string) []string {
+		out := append([]string(nil), a...)
+		for _, v := range b {
+			if !slices.Contains(out, v) {
+				out = append(out, v)
+			}
+		}
+		return out
+	}
+	return Scope{Targets: add(s.Targets, o.Targets), Namespaces: add(s.Namespaces, o.Namespaces), Hosts: add(s.Hosts, o.Hosts)}
+}
+
 func (s Scope) list(name string) []string {
 	switch name {
 	case "scope.targets":

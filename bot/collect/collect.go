@@ -19,6 +19,8 @@ import (
 	"sync"
 	"text/template"
 	"time"
+
+	"github.com/opsgate/opsgate/bot/catalog"
 )
 
 // ErrParam reports an incident field that may not be substituted into a
@@ -54,6 +56,10 @@ type Handler struct {
 	// Actions are the runbook steps this kind of incident usually needs,
 	// offered as proposals (approved like any other).
 	Actions []Action `yaml:"actions"`
+	// Scope adds what actions on matching incidents may name (the
+	// deployments, namespaces and hosts this handler knows); values may
+	// use the trusted template fields ({{.Service}}-worker).
+	Scope catalog.Scope `yaml:"scope"`
 }
 
 // Action is a default remediation: a catalog action id and its
@@ -98,7 +104,8 @@ type Result struct {
 	Lines   []Line
 	Metrics []string // one-line summaries (baseline vs now, peak, change)
 	Sources []Status
-	Actions []Action // the handler's default actions, parameters filled
+	Actions []Action      // the handler's default actions, parameters filled
+	Scope   catalog.Scope // the handler's scope, filled
 }
 
 // Window is the collection interval and the incident start inside it.
@@ -149,6 +156,11 @@ func (h *Handler) compile() error {
 			return fmt.Errorf("handler %q: %w", h.Name, err)
 		}
 	}
+	for _, v := range scopeValues(h.Scope) {
+		if _, err := fill(v, Params{}); err != nil {
+			return fmt.Errorf("handler %q: scope: %w", h.Name, err)
+		}
+	}
 	for i, a := range h.Actions {
 		if a.ID == "" {
 			return fmt.Errorf("handler %q: actions[%d]: id is required", h.Name, i)
@@ -160,6 +172,33 @@ func (h *Handler) compile() error {
 		}
 	}
 	return nil
+}
+
+func scopeValues(s catalog.Scope) []string {
+	return append(append(append([]string(nil), s.Targets...), s.Namespaces...), s.Hosts...)
+}
+
+// scope fills the handler's scope; a value that would take an unsafe
+// incident field is left out and reported.
+func (h *Handler) scope(p Params) (catalog.Scope, []Status) {
+	var bad []Status
+	fillAll := func(vs []string) []string {
+		var out []string
+		for _, v := range vs {
+			err := checkParams(p, []string{v})
+			var f string
+			if err == nil {
+				f, err = fill(v, p)
+			}
+			if err != nil {
+				bad = append(bad, Status{Source: "scope " + v, Kind: "scope", Error: err.Error()})
+				continue
+			}
+			out = append(out, f)
+		}
+		return out
+	}
+	return catalog.Scope{Targets: fillAll(h.Scope.Targets), Namespaces: fillAll(h.Scope.Namespaces), Hosts: fillAll(h.Scope.Hosts)}, bad
 }
 
 // actions fills the default actions' parameters; an action whose
@@ -254,7 +293,10 @@ func (c *Collector) run(ctx context.Context, h *Handler, in Incident) Result {
 	timeout := orDur(h.Timeout, 10*time.Second)
 
 	res := Result{Handler: h.Name}
+	var badScope []Status
 	res.Actions, res.Sources = h.actions(p)
+	res.Scope, badScope = h.scope(p)
+	res.Sources = append(res.Sources, badScope...)
 	var mu sync.Mutex
 	var wg sync.WaitGroup
 	run := func(i int, s Source, metric bool) {

@@ -7,10 +7,12 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/opsgate/opsgate/bot/catalog"
 	"github.com/opsgate/opsgate/bot/collect"
 	"github.com/opsgate/opsgate/test/fakeobs"
 )
@@ -294,5 +296,25 @@ func TestHandlerActions(t *testing.T) {
 	}
 	if len(res.Sources) != 1 || res.Sources[0].Kind != "action" || !strings.Contains(res.Sources[0].Error, "could change a query") {
 		t.Fatalf("the refused action is not reported: %+v", res.Sources)
+	}
+}
+
+// A handler's scope is filled from trusted fields; an unsafe one is left
+// out and reported.
+func TestHandlerScope(t *testing.T) {
+	c, err := collect.New([]collect.Handler{{Scope: catalog.Scope{Targets: []string{"{{.Service}}", "{{.Service}}-worker"}, Namespaces: []string{"prod"}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, _ := c.Collect(context.Background(), collect.Incident{Service: "checkout-api", Start: t0})
+	if !slices.Equal(res.Scope.Targets, []string{"checkout-api", "checkout-api-worker"}) || !slices.Equal(res.Scope.Namespaces, []string{"prod"}) {
+		t.Fatalf("%+v", res.Scope)
+	}
+	res, _ = c.Collect(context.Background(), collect.Incident{Service: "x|y", Start: t0})
+	if len(res.Scope.Targets) != 0 || len(res.Sources) != 2 || res.Sources[0].Kind != "scope" {
+		t.Fatalf("%+v %+v", res.Scope, res.Sources)
+	}
+	if _, err := collect.New([]collect.Handler{{Scope: catalog.Scope{Hosts: []string{"{{.Nope"}}}}); err == nil {
+		t.Fatal("a broken scope template was accepted")
 	}
 }

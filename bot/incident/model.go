@@ -8,6 +8,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/opsgate/opsgate/bot/catalog"
 	"github.com/opsgate/opsgate/bot/collect"
 	"github.com/opsgate/opsgate/bot/excerpt"
 	"github.com/opsgate/opsgate/bot/rca"
@@ -102,6 +103,8 @@ type Record struct {
 	// SuggestedProposed is set once they were offered as proposals.
 	Suggested         []rca.Action `json:"suggested,omitempty"`
 	SuggestedProposed bool         `json:"suggested_proposed,omitempty"`
+	// Scope is what the matching handler adds to what actions may name.
+	Scope *catalog.Scope `json:"scope,omitempty"`
 	// TriggeredBy is the Slack user whose /triage opened the incident's
 	// thread (for actions with allow_self: false, they cannot approve).
 	TriggeredBy string `json:"triggered_by,omitempty"`
@@ -137,6 +140,7 @@ type Update struct {
 	Metrics    []string         // metric summaries, collected once
 	Sources    []collect.Status // context sources' outcomes, collected once
 	Suggested  []rca.Action     // the handler's default actions, collected once
+	Scope      *catalog.Scope   // the handler's scope, collected once
 }
 
 // maxEvents bounds the remembered event ids per incident.
@@ -186,6 +190,10 @@ func Apply(r *Record, u Update, now time.Time) bool {
 	}
 	if len(u.Suggested) > 0 && len(r.Suggested) == 0 {
 		r.Suggested = u.Suggested
+		changed = true
+	}
+	if u.Scope != nil && r.Scope == nil {
+		r.Scope = u.Scope
 		changed = true
 	}
 	if u.EventID != "" {

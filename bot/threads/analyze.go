@@ -92,11 +92,9 @@ func (s *Syncer) analyze(ctx context.Context, id string) error {
 	if err != nil {
 		return err
 	}
-	scope := catalog.For(view.Snapshot.ServiceName).Scope // masked service names scope nothing
-	if s.Scope != nil {
-		scope = s.Scope(rec.Snapshot)
-	}
-	a := s.Analyzer.Analyze(ctx, RCAContext(view, s.catalog().For(scope)))
+	// One scope for the analysis, the proposal and the execution (the
+	// operator's names; the guard masks any that look sensitive).
+	a := s.Analyzer.Analyze(ctx, RCAContext(view, s.catalog().For(s.scopeFor(rec))))
 	won := false
 	if _, err := s.Store.Update(ctx, id, func(r *incident.Record) (bool, error) {
 		if r.RCA != nil {

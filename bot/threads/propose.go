@@ -49,11 +49,18 @@ func (s *Syncer) catalog() *catalog.Catalog {
 	return catalog.MustDefault()
 }
 
+// scopeFor is what the incident's actions may name: the configured scope
+// of its service (default: its own name as the target) and what its
+// handler adds.
 func (s *Syncer) scopeFor(rec *incident.Record) catalog.Scope {
+	scope := catalog.For(rec.Snapshot.ServiceName).Scope
 	if s.Scope != nil {
-		return s.Scope(rec.Snapshot)
+		scope = s.Scope(rec.Snapshot)
 	}
-	return catalog.For(rec.Snapshot.ServiceName).Scope
+	if rec.Scope != nil {
+		scope = scope.Union(*rec.Scope)
+	}
+	return scope
 }
 
 // propose turns checked actions (from the analysis or the handler) into

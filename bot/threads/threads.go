@@ -346,6 +346,9 @@ func (s *Syncer) gather(ctx context.Context, id string, u *incident.Update, at t
 	for _, a := range res.Actions {
 		u.Suggested = append(u.Suggested, rca.Action{ID: a.ID, Params: a.Params})
 	}
+	if sc := res.Scope; len(sc.Targets)+len(sc.Namespaces)+len(sc.Hosts) > 0 {
+		u.Scope = &sc
+	}
 	x, err := s.buildExcerpt(ctx, u.Snapshot, alerts, res.Lines, at)
 	if err != nil {
 		return fmt.Errorf("excerpt: %w", err)

@@ -187,3 +187,19 @@ func TestRejectedUndoOffersUndoAgain(t *testing.T) {
 		t.Fatalf("runs %v", got)
 	}
 }
+
+// The handler's scope widens what the incident's actions may name: its
+// worker deployment, templated from the service; nothing else.
+func TestHandlerScopeAllowsItsTargets(t *testing.T) {
+	f := newActions(t, "U0ALICE, U0BOB", `handlers:
+  - name: checkout
+    match: {service: "^checkout-api$"}
+    scope: {targets: ["{{.Service}}-worker"]}
+`)
+	e := startWith(t, f.file)
+	e.openThread("PSCP001")
+	e.proposeAs("U0CAROL", "PSCP001 restart-worker service=payments-api")
+	e.eventually("out of scope", func() bool { return strings.Contains(e.answers(), "Not proposed") })
+	e.proposeAs("U0CAROL", "PSCP001 restart-worker service=checkout-api-worker")
+	e.eventually("in scope", func() bool { return e.buttonFor("proposal_approve", "checkout-api-worker") != "" })
+}
