@@ -20,15 +20,17 @@ func (e *env) openThread(incidentID string) {
 	e.settled()
 }
 
-// openProposal opens an incident thread and a human proposal of
-// flush-cache key=sessions; it returns the button value "id|hash".
-func openProposal(t *testing.T, e *env, incidentID string) string {
+// openProposal opens an incident thread and U0CAROL's proposal of
+// proposal ("<action> key=value ..."); it returns the button value
+// "id|hash" once the proposal has recorded its message.
+func openProposal(t *testing.T, e *env, incidentID, proposal string) string {
 	t.Helper()
 	e.slack.AddUser("U0BOB", "bob")
 	e.openThread(incidentID)
-	e.proposeAs("U0CAROL", incidentID+" flush-cache key=sessions")
+	e.proposeAs("U0CAROL", incidentID+" "+proposal)
+	action, _, _ := strings.Cut(proposal, " ")
 	var value string
-	e.eventually("the proposal", func() bool { value = e.buttonFor("proposal_approve", "flush-cache"); return value != "" })
+	e.eventually("the proposal", func() bool { value = e.buttonFor("proposal_approve", action); return value != "" })
 	e.settled()
 	return value
 }
@@ -44,7 +46,7 @@ func (e *env) handle(kind string, v any) error {
 func TestRedeliveredCompletingClickRunsTheAction(t *testing.T) {
 	f := newActions(t, "U0ALICE, U0BOB", "")
 	e := startWith(t, f.file)
-	value := openProposal(t, e, "PRED001")
+	value := openProposal(t, e, "PRED001", "flush-cache key=sessions")
 	id, hash, _ := strings.Cut(value, "|")
 	if _, done, err := e.app.Syncer.Proposals.ApproveClick(context.Background(), id, "U0BOB", hash, "1700000900.000", true); err != nil || !done {
 		t.Fatal(done, err)
@@ -79,7 +81,7 @@ func TestFailedUndoIsNotRepeated(t *testing.T) {
 	f := newActions(t, "U0ALICE, U0BOB", "")
 	f.file.Actions[1].Undo.Command.Argv = append([]string{"/bin/sh", "-c", `"$0" "$@"; exit 3`}, f.file.Actions[1].Undo.Command.Argv...)
 	e := startWith(t, f.file)
-	value := openProposal(t, e, "PFUN001")
+	value := openProposal(t, e, "PFUN001", "flush-cache key=sessions")
 	click(e, "U0BOB", "proposal_approve", value, "1700001100.000")
 	var undo string
 	e.eventually("Undo", func() bool { undo = e.buttonFor("proposal_undo", "flush-cache"); return undo != "" })
@@ -102,12 +104,7 @@ func TestFailedUndoIsNotRepeated(t *testing.T) {
 func TestStalledVerificationLetsUndo(t *testing.T) {
 	f := newActions(t, "U0ALICE, U0BOB", "")
 	e := startWith(t, f.file)
-	e.slack.AddUser("U0BOB", "bob")
-	e.openThread("PSVF001")
-	e.proposeAs("U0CAROL", "PSVF001 restart-worker service=checkout-api")
-	var value string
-	e.eventually("the proposal", func() bool { value = e.buttonFor("proposal_approve", "restart-worker"); return value != "" })
-	e.settled()
+	value := openProposal(t, e, "PSVF001", "restart-worker service=checkout-api")
 	id, hash, _ := strings.Cut(value, "|")
 	ctx := context.Background()
 	st := e.app.Syncer.Proposals
@@ -134,7 +131,7 @@ func TestStalledVerificationLetsUndo(t *testing.T) {
 func TestChangedCommandIsNotRun(t *testing.T) {
 	f := newActions(t, "U0ALICE, U0BOB", "")
 	e := startWith(t, f.file)
-	openProposal(t, e, "PCHG001")
+	openProposal(t, e, "PCHG001", "flush-cache key=sessions")
 	ctx := context.Background()
 	st := e.app.Syncer.Proposals
 	stale := approval.Proposal{ID: "PCHG001-00000000aa", IncidentID: "PCHG001", ActionID: "flush-cache", Params: map[string]string{"key": "sessions"},
@@ -158,11 +155,7 @@ func TestRejectedUndoOffersUndoAgain(t *testing.T) {
 	f := newActions(t, "U0ALICE, U0BOB", "")
 	f.file.Actions[0].Verify = nil // restart-worker: undoable at once
 	e := startWith(t, f.file)
-	e.slack.AddUser("U0BOB", "bob")
-	e.openThread("PRUN001")
-	e.proposeAs("U0CAROL", "PRUN001 restart-worker service=checkout-api")
-	var value string
-	e.eventually("the proposal", func() bool { value = e.buttonFor("proposal_approve", "restart-worker"); return value != "" })
+	value := openProposal(t, e, "PRUN001", "restart-worker service=checkout-api")
 	click(e, "U0BOB", "proposal_approve", value, "1700001000.000")
 	var undo string
 	e.eventually("Undo", func() bool { undo = e.buttonFor("proposal_undo", "restart-worker"); return undo != "" })

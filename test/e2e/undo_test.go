@@ -305,7 +305,7 @@ func clickAt(e *env, user, action, value, actionTs string, at time.Time, secret 
 func TestRefusedClicksAreAuditedAndRunNothing(t *testing.T) {
 	f := newActions(t, "U0ALICE, U0BOB", "")
 	e := startWith(t, f.file)
-	value := openProposal(t, e, "PREF001")
+	value := openProposal(t, e, "PREF001", "flush-cache key=sessions")
 	now := time.Now()
 	if code, body := clickAt(e, "U0BOB", "proposal_approve", value, "1.1", now, "not-the-signing-secret"); code != 401 || !strings.Contains(body, "signature is invalid") {
 		t.Fatalf("forged: %d %s", code, body)
@@ -347,7 +347,7 @@ func TestRefusedClicksAreAuditedAndRunNothing(t *testing.T) {
 func TestStalledExecutionReportedNeverRerun(t *testing.T) {
 	f := newActions(t, "U0ALICE, U0BOB", "")
 	e := startWith(t, f.file)
-	value := openProposal(t, e, "PSTL001") // settled: the proposal knows where its message is
+	value := openProposal(t, e, "PSTL001", "flush-cache key=sessions") // settled: the proposal knows where its message is
 	id, hash, _ := strings.Cut(value, "|")
 	ctx := context.Background()
 	st := e.app.Syncer.Proposals
@@ -445,7 +445,7 @@ func TestExpiredProposalsLoseTheirButtons(t *testing.T) {
 func TestRejectWithReason(t *testing.T) {
 	f := newActions(t, "U0ALICE, U0BOB", "")
 	e := startWith(t, f.file)
-	value := openProposal(t, e, "PREJ001")
+	value := openProposal(t, e, "PREJ001", "flush-cache key=sessions")
 	id, _, _ := strings.Cut(value, "|")
 	if !strings.Contains(e.slack.Transcript(channel), "/triage reject "+id) {
 		t.Fatalf("the proposal does not say how to reject it with a reason:\n%s", e.slack.Transcript(channel))
