@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/opsgate/opsgate/bot/approval"
 	"github.com/opsgate/opsgate/bot/audit"
@@ -126,12 +127,22 @@ func (s *Syncer) handleDecision(ctx context.Context, req DecisionRequest) error 
 	default:
 		text = "Rejected."
 	}
-	if s.Audit != nil {
-		if _, aerr := s.Audit.Append(ctx, entry); aerr != nil {
-			return aerr
-		}
+	// The queue delivers at least once: a click handled twice (reclaimed
+	// from a slow worker) is audited and answered once.
+	first, cerr := s.claimClick(ctx, p.ID, req)
+	if cerr != nil {
+		return cerr // its first handling is under way (or died): retried later
 	}
-	answer(p.IncidentID, text)
+	if first {
+		if s.Audit != nil {
+			if _, aerr := s.Audit.Append(ctx, entry); aerr != nil {
+				s.releaseClick(ctx, p.ID, req)
+				return aerr
+			}
+		}
+		s.clickDone(ctx, p.ID, req)
+		answer(p.IncidentID, text)
+	}
 	if err == nil || errors.Is(err, approval.ErrExpired) { // an expiry changed the state too
 		s.refresh(ctx, p, spec)
 	}
@@ -139,6 +150,47 @@ func (s *Syncer) handleDecision(ctx context.Context, req DecisionRequest) error 
 		return s.execute(ctx, p, spec)
 	}
 	return nil
+}
+
+func clickKey(proposalID string, req DecisionRequest) string {
+	return "opsgate:click:" + proposalID + ":" + req.UserID + ":" + req.Click
+}
+
+// errClickInFlight: another worker is writing this click's audit entry.
+var errClickInFlight = errors.New("this click is being handled by another worker")
+
+// claimClick claims a click's audit entry and answer: first is true for
+// the one handling that writes them. A second handling while the first
+// is under way is retried later (errClickInFlight) — if the first died,
+// its claim lapses and the retry writes them; once done, it is skipped.
+// Clicks without a Slack action_ts (/triage reject) are always first.
+func (s *Syncer) claimClick(ctx context.Context, proposalID string, req DecisionRequest) (first bool, err error) {
+	if req.Click == "" || s.Redis == nil {
+		return true, nil
+	}
+	key := clickKey(proposalID, req)
+	ok, err := s.Redis.SetNX(ctx, key, "pending", 2*time.Minute).Result()
+	if err != nil || ok {
+		return true, nil // a Redis error lets it through: an extra entry beats a lost one
+	}
+	if state, _ := s.Redis.Get(ctx, key).Result(); state == "done" {
+		return false, nil
+	}
+	return false, errClickInFlight
+}
+
+func (s *Syncer) clickDone(ctx context.Context, proposalID string, req DecisionRequest) {
+	if req.Click != "" && s.Redis != nil {
+		s.Redis.Set(ctx, clickKey(proposalID, req), "done", 24*time.Hour)
+	}
+}
+
+// releaseClick gives up a claim whose audit entry failed, so the retry
+// writes it.
+func (s *Syncer) releaseClick(ctx context.Context, proposalID string, req DecisionRequest) {
+	if req.Click != "" && s.Redis != nil {
+		s.Redis.Del(ctx, clickKey(proposalID, req))
+	}
 }
 
 // ErrVerifying: the action's verification is still running; undo waits
