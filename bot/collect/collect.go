@@ -260,9 +260,6 @@ func New(handlers []Handler) (*Collector, error) {
 	return c, nil
 }
 
-// Handlers reports how many handlers are configured.
-func (c *Collector) Handlers() int { return len(c.handlers) }
-
 // Collect runs the first handler that matches in (ok false when none does).
 func (c *Collector) Collect(ctx context.Context, in Incident) (Result, bool) {
 	for i := range c.handlers {

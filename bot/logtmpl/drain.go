@@ -152,28 +152,6 @@ func (m *Miner) tokenize(content string, emit func(raw, masked string)) {
 	}
 }
 
-// Vars returns the values of content at its template's variable positions
-// (a wildcard, a typed placeholder, or a token shape with <NUM> in it),
-// each with its type.
-func (m *Miner) Vars(content string, c *Cluster) []Var {
-	tmpl := c.Root().Template
-	var out []Var
-	i := 0
-	m.tokenize(content, func(raw, masked string) {
-		if i < len(tmpl) {
-			t := tmpl[i]
-			switch {
-			case t == VarAny || t == VarNum || t == VarID || t == VarIP:
-				out = append(out, Var{Type: t, Value: raw})
-			case strings.Contains(t, VarNum):
-				out = append(out, Var{Type: VarNum, Value: raw})
-			}
-		}
-		i++
-	})
-	return out
-}
-
 // Render writes a line against its cluster's template: variable positions
 // show their type (and their value goes to vars), constant positions show
 // the line's own masked token — so a caller that redacted the line first

@@ -10,7 +10,6 @@ const (
 	cUpper
 	cHex
 	cHostChar // letters, digits, '-', '.'
-	cB64      // base64/base64url alphabet and '=', '.', '~'
 )
 
 var class [256]uint8
@@ -20,22 +19,19 @@ func init() {
 		class[c] |= cDelim
 	}
 	for c := '0'; c <= '9'; c++ {
-		class[c] |= cDigit | cHex | cHostChar | cB64
+		class[c] |= cDigit | cHex | cHostChar
 	}
 	for c := 'a'; c <= 'z'; c++ {
-		class[c] |= cLower | cHostChar | cB64
+		class[c] |= cLower | cHostChar
 	}
 	for c := 'A'; c <= 'Z'; c++ {
-		class[c] |= cUpper | cHostChar | cB64
+		class[c] |= cUpper | cHostChar
 	}
 	for _, c := range "abcdefABCDEF" {
 		class[c] |= cHex
 	}
 	for _, c := range "-." {
 		class[c] |= cHostChar
-	}
-	for _, c := range "+/=_-.~" {
-		class[c] |= cB64
 	}
 }
 
@@ -44,7 +40,6 @@ func isHex(c byte) bool   { return class[c]&cHex != 0 }
 func isAlpha(c byte) bool { return class[c]&(cLower|cUpper) != 0 }
 func isAlnum(c byte) bool { return class[c]&(cLower|cUpper|cDigit) != 0 }
 func isDelim(c byte) bool { return class[c]&cDelim != 0 }
-func isB64(c byte) bool   { return class[c]&cB64 != 0 }
 func isIdent(c byte) bool { return isAlnum(c) || c == '_' || c == '-' || c == '.' || c == '$' }
 
 var lowerTab [256]byte

@@ -36,8 +36,6 @@ func (e *Engine) NewSession() *Session {
 }
 
 // Engine returns the session's engine.
-func (s *Session) Engine() *Engine { return s.e }
-
 func normal(k Kind, v []byte) string {
 	if k == KindHost || k == KindEmail {
 		return string(bytes.ToLower(v))

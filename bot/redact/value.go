@@ -2,7 +2,6 @@ package redact
 
 import (
 	"bytes"
-	"encoding/base64"
 	"net/netip"
 )
 
@@ -291,24 +290,6 @@ func isPlaceholder(v []byte) bool {
 		}
 	}
 	return us > 0 && isDigit(v[len(v)-1])
-}
-
-// basicCredentials reports whether v is base64 of "user:password".
-func basicCredentials(v []byte) bool {
-	if len(v) < 8 || len(v) > 1024 {
-		return false
-	}
-	out := make([]byte, base64.StdEncoding.DecodedLen(len(v)))
-	n, err := base64.StdEncoding.Decode(out, v)
-	if err != nil {
-		return false
-	}
-	for _, c := range out[:n] {
-		if c == ':' {
-			return true
-		}
-	}
-	return false
 }
 
 // wordKey: letters and '_' only, as in "err", "user_name".

@@ -31,8 +31,6 @@ func NewVault(rdb redis.Cmdable, engine *redact.Engine, ttl time.Duration) *Vaul
 }
 
 // Engine is the vault's redaction engine.
-func (v *Vault) Engine() *redact.Engine { return v.engine }
-
 // Session returns a session primed with the incident's stored map.
 func (v *Vault) Session(ctx context.Context, incidentID string) (*redact.Session, error) {
 	m, err := v.rdb.HGetAll(ctx, VaultKey(incidentID)).Result()

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/opsgate/opsgate/knowledge/search"
@@ -40,8 +39,6 @@ type KB struct {
 	last     string
 	embedder Embedder
 	vecs     map[string][]float32
-	// embedErrors counts batches added without embeddings.
-	embedErrors atomic.Int64
 }
 
 // Open loads every ticket from Redis into a fresh index.
@@ -106,9 +103,7 @@ func (k *KB) Add(ctx context.Context, ts ...Ticket) error {
 	for _, t := range ts {
 		k.index(t)
 	}
-	if err := k.embed(ctx, ts); err != nil {
-		k.embedErrors.Add(1) // lexical search still finds them
-	}
+	_ = k.embed(ctx, ts) // without embeddings, lexical search still finds them
 	return nil
 }
 

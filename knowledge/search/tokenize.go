@@ -105,8 +105,6 @@ func splitIdent(s string) []string {
 			flush(i)
 		case unicode.IsUpper(p) && unicode.IsUpper(c) && i+1 < len(rs) && unicode.IsLower(rs[i+1]):
 			flush(i)
-		case unicode.IsDigit(c) != unicode.IsDigit(p) && unicode.IsLetter(p) && false:
-			flush(i)
 		}
 	}
 	if start < len(rs) {
