@@ -129,18 +129,18 @@ func (s *Syncer) handleDecision(ctx context.Context, req DecisionRequest) error 
 	}
 	// The queue delivers at least once: a click handled twice (reclaimed
 	// from a slow worker) is audited and answered once.
-	first, cerr := s.claimClick(ctx, p.ID, req)
+	first, cerr := s.claimClick(ctx, req)
 	if cerr != nil {
 		return cerr // its first handling is under way (or died): retried later
 	}
 	if first {
 		if s.Audit != nil {
 			if _, aerr := s.Audit.Append(ctx, entry); aerr != nil {
-				s.releaseClick(ctx, p.ID, req)
+				s.releaseClick(ctx, req)
 				return aerr
 			}
 		}
-		s.clickDone(ctx, p.ID, req)
+		s.clickDone(ctx, req)
 		answer(p.IncidentID, text)
 	}
 	if err == nil || errors.Is(err, approval.ErrExpired) { // an expiry changed the state too
@@ -152,8 +152,10 @@ func (s *Syncer) handleDecision(ctx context.Context, req DecisionRequest) error 
 	return nil
 }
 
-func clickKey(proposalID string, req DecisionRequest) string {
-	return "opsgate:click:" + proposalID + ":" + req.UserID + ":" + req.Click
+// clickKey names a click by what was clicked (not by the outcome: an Undo
+// click's proposal is the action's, whatever it led to).
+func clickKey(req DecisionRequest) string {
+	return "opsgate:click:" + req.ProposalID + ":" + req.UserID + ":" + req.Click
 }
 
 // errClickInFlight: another worker is writing this click's audit entry.
@@ -164,11 +166,11 @@ var errClickInFlight = errors.New("this click is being handled by another worker
 // is under way is retried later (errClickInFlight) — if the first died,
 // its claim lapses and the retry writes them; once done, it is skipped.
 // Clicks without a Slack action_ts (/triage reject) are always first.
-func (s *Syncer) claimClick(ctx context.Context, proposalID string, req DecisionRequest) (first bool, err error) {
+func (s *Syncer) claimClick(ctx context.Context, req DecisionRequest) (first bool, err error) {
 	if req.Click == "" || s.Redis == nil {
 		return true, nil
 	}
-	key := clickKey(proposalID, req)
+	key := clickKey(req)
 	ok, err := s.Redis.SetNX(ctx, key, "pending", 2*time.Minute).Result()
 	if err != nil || ok {
 		return true, nil // a Redis error lets it through: an extra entry beats a lost one
@@ -179,17 +181,17 @@ func (s *Syncer) claimClick(ctx context.Context, proposalID string, req Decision
 	return false, errClickInFlight
 }
 
-func (s *Syncer) clickDone(ctx context.Context, proposalID string, req DecisionRequest) {
+func (s *Syncer) clickDone(ctx context.Context, req DecisionRequest) {
 	if req.Click != "" && s.Redis != nil {
-		s.Redis.Set(ctx, clickKey(proposalID, req), "done", 24*time.Hour)
+		s.Redis.Set(ctx, clickKey(req), "done", 24*time.Hour)
 	}
 }
 
 // releaseClick gives up a claim whose audit entry failed, so the retry
 // writes it.
-func (s *Syncer) releaseClick(ctx context.Context, proposalID string, req DecisionRequest) {
+func (s *Syncer) releaseClick(ctx context.Context, req DecisionRequest) {
 	if req.Click != "" && s.Redis != nil {
-		s.Redis.Del(ctx, clickKey(proposalID, req))
+		s.Redis.Del(ctx, clickKey(req))
 	}
 }
 
