@@ -330,6 +330,10 @@ func clipOutcome(s string) string {
 	return s
 }
 
+// Ran reports whether the action ran and succeeded, so it may be undone
+// (SUCCEEDED, VERIFIED or VERIFY_FAILED: the states that may move to UNDONE).
+func (p *Proposal) Ran() bool { return slices.Contains(allowed[p.State], Undone) }
+
 var allowed = map[State][]State{
 	Executing:    {Succeeded, Failed},
 	Succeeded:    {Verified, VerifyFailed, Undone},

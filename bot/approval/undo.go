@@ -46,7 +46,7 @@ func (s *Store) RequestUndo(ctx context.Context, id, undoID string) (*Proposal, 
 	p, err := s.update(ctx, id, func(p *Proposal, now time.Time) (bool, error) {
 		linked = false
 		switch {
-		case p.State != Succeeded && p.State != Verified && p.State != VerifyFailed:
+		case !p.Ran():
 			return false, ErrNotUndoable
 		case p.UndoID == undoID:
 			return false, nil

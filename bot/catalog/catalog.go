@@ -293,12 +293,9 @@ func (s Scoped) Render(id string, undo bool, params map[string]string) ([]string
 		return nil, fmt.Errorf("%s: %s", id, why)
 	}
 	spec, _ := s.Catalog.Get(id)
-	e := spec.Run
-	if undo {
-		if spec.Undo == nil {
-			return nil, fmt.Errorf("%s: %w", id, ErrNoUndo)
-		}
-		e = *spec.Undo
+	e := spec.Exec(undo)
+	if e == nil {
+		return nil, fmt.Errorf("%s: %w", id, ErrNoUndo)
 	}
 	fill := func(slot string, jsonValues bool) (string, error) {
 		data := map[string]string{}

@@ -119,6 +119,14 @@ var (
 	scopeList = map[string]bool{"scope.targets": true, "scope.namespaces": true, "scope.hosts": true}
 )
 
+// Exec is the spec's run, or its undo (nil when it has none).
+func (s *Spec) Exec(undo bool) *Exec {
+	if undo {
+		return s.Undo
+	}
+	return &s.Run
+}
+
 // check validates one spec and compiles its patterns; every problem is
 // reported with its path.
 func (s *Spec) check(where string) []string {

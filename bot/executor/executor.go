@@ -145,10 +145,7 @@ func (r *Runner) Run(ctx context.Context, s catalog.Scoped, id string, undo bool
 		return Result{}, err
 	}
 	spec, _ := s.Catalog.Get(id)
-	e := spec.Run
-	if undo {
-		e = *spec.Undo
-	}
+	e := spec.Exec(undo) // Render has checked it exists
 	timeout := spec.Timeout
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()

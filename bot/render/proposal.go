@@ -110,8 +110,7 @@ func ProposalMessage(p approval.Proposal, spec catalog.Spec) slackapi.Message {
 		blocks = append(blocks, slack.NewActionBlock("proposal_actions", approve, reject))
 	}
 	// Undo once the action ran and its verification (if any) has finished.
-	ran := p.State == approval.Verified || p.State == approval.VerifyFailed || (p.State == approval.Succeeded && !p.Verifying)
-	if ran && spec.Undo != nil && !p.IsUndo() && p.UndoID == "" {
+	if p.Ran() && !p.Verifying && spec.Undo != nil && !p.IsUndo() && p.UndoID == "" {
 		undo := slack.NewButtonBlockElement(ActionUndo, p.ID+"|"+p.Hash, slack.NewTextBlockObject(slack.PlainTextType, "Undo", false, false))
 		blocks = append(blocks, slack.NewActionBlock("proposal_actions", undo))
 	}

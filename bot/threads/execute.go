@@ -60,7 +60,7 @@ func (s *Syncer) execute(ctx context.Context, p *approval.Proposal, spec catalog
 	res, runErr := s.Runner.Run(runCtx, scoped, p.ActionID, p.IsUndo(), p.Params, false)
 	cancel()
 	to, outcome := approval.Succeeded, fmt.Sprintf("exit %d", res.ExitCode)
-	if e := runExec(spec, p); e != nil && e.HTTP != nil {
+	if e := spec.Exec(p.IsUndo()); e != nil && e.HTTP != nil {
 		outcome = fmt.Sprintf("HTTP %d", res.ExitCode)
 	}
 	if runErr != nil {
@@ -85,13 +85,6 @@ func (s *Syncer) persist(ctx context.Context, what string, fn func(ctx context.C
 	return err
 }
 
-func runExec(spec catalog.Spec, p *approval.Proposal) *catalog.Exec {
-	if p.IsUndo() {
-		return spec.Undo
-	}
-	return &spec.Run
-}
-
 // stillValid says why p may not run now ("" when it may): its command
 // must render as its approvers saw it, and an undo must still be the
 // undo its action is waiting for.
@@ -110,7 +103,7 @@ func (s *Syncer) stillValid(ctx context.Context, scoped catalog.Scoped, p *appro
 	if err != nil {
 		return "the action it undoes is gone"
 	}
-	if orig.UndoID != p.ID || (orig.State != approval.Succeeded && orig.State != approval.Verified && orig.State != approval.VerifyFailed) {
+	if orig.UndoID != p.ID || !orig.Ran() {
 		return fmt.Sprintf("%s is no longer waiting for this undo (%s)", orig.ID, orig.State)
 	}
 	return ""

@@ -107,18 +107,14 @@ func (s *Syncer) open(ctx context.Context, rec *incident.Record, scoped catalog.
 		return nil, false, fmt.Errorf("%w: %v", ErrNotValidNow, err)
 	}
 	p.Preview = preview
-	if exists, err := s.Proposals.Get(ctx, p.ID); err == nil {
-		p = *exists // a redelivery: no second dry run
-	} else if !errors.Is(err, approval.ErrNotFound) {
-		return nil, false, err
-	} else {
-		p.DryRun = s.dryRun(ctx, rec, scoped, spec, p)
-	}
-	created, err := s.Proposals.Create(ctx, p)
-	if err != nil {
-		return nil, false, err
-	}
+	created := false
 	got, err := s.Proposals.Get(ctx, p.ID)
+	if errors.Is(err, approval.ErrNotFound) { // not a redelivery: dry-run it and create it
+		p.DryRun = s.dryRun(ctx, rec, scoped, spec, p)
+		if created, err = s.Proposals.Create(ctx, p); err == nil {
+			got, err = s.Proposals.Get(ctx, p.ID) // ours, or a racing replica's
+		}
+	}
 	if err != nil {
 		return nil, false, err
 	}
@@ -155,10 +151,7 @@ func (s *Syncer) open(ctx context.Context, rec *incident.Record, scoped catalog.
 // --dry-run=server) where it has one, and says so where it has none; its
 // output is masked like any other.
 func (s *Syncer) dryRun(ctx context.Context, rec *incident.Record, scoped catalog.Scoped, spec catalog.Spec, p approval.Proposal) string {
-	e := &spec.Run
-	if p.IsUndo() {
-		e = spec.Undo
-	}
+	e := spec.Exec(p.IsUndo())
 	if s.Runner == nil || e == nil || len(e.Kubectl) == 0 {
 		return ""
 	}
