@@ -12,31 +12,8 @@ import (
 // Expire moves pending proposals past their expiry to EXPIRED and returns
 // them (each once), so their buttons can be taken away.
 func (s *Store) Expire(ctx context.Context) ([]*Proposal, error) {
-	ids, err := s.rdb.ZRangeByScore(ctx, PendingKey, &redis.ZRangeBy{Min: "-inf", Max: fmt.Sprint(s.now().Unix())}).Result()
-	if err != nil {
-		return nil, fmt.Errorf("expire proposals: %w", err)
-	}
-	var out []*Proposal
-	for _, id := range ids {
-		expired := false
-		p, err := s.update(ctx, id, func(p *Proposal, now time.Time) (bool, error) {
-			expired = expire(p, now)
-			return expired, nil
-		})
-		if err != nil && !errors.Is(err, ErrNotFound) {
-			return out, err
-		}
-		if expired {
-			out = append(out, p)
-		}
-		if p != nil && p.State == Proposed {
-			continue // not yet due (its score was rounded): keep it indexed
-		}
-		if err := s.rdb.ZRem(ctx, PendingKey, id).Err(); err != nil {
-			return out, fmt.Errorf("expire proposals: %w", err)
-		}
-	}
-	return out, nil
+	return s.sweep(ctx, PendingKey, "expire proposals", expire,
+		func(p *Proposal) bool { return p.State == Proposed })
 }
 
 // Stalled returns the executions past their deadline, each marked stalled
@@ -44,21 +21,34 @@ func (s *Store) Expire(ctx context.Context) ([]*Proposal, error) {
 // (SUCCEEDED, Verifying cleared: their result is unknown); finished ones
 // leave the index.
 func (s *Store) Stalled(ctx context.Context) ([]*Proposal, error) {
-	ids, err := s.rdb.ZRangeByScore(ctx, ExecutingKey, &redis.ZRangeBy{Min: "-inf", Max: fmt.Sprint(s.now().Unix())}).Result()
+	return s.sweep(ctx, ExecutingKey, "stalled executions", func(p *Proposal, now time.Time) bool {
+		switch {
+		case p.State == Executing && !p.Stalled:
+			p.Stalled = true
+			return true
+		case p.Verifying && !now.Before(p.VerifyBy):
+			p.Verifying = false
+			p.Outcome = clipOutcome(p.Outcome + " · verification did not finish: the worker running it stopped")
+			return true
+		}
+		return false
+	}, func(p *Proposal) bool { return p.Verifying })
+}
+
+// sweep takes the ids in index key whose deadline has passed, marks each
+// under compare-and-swap (mark reports a change) and returns the marked
+// ones; ids that keep (scores are rounded down to the second, so one may
+// not be due yet) stay indexed, the rest leave it.
+func (s *Store) sweep(ctx context.Context, key, what string, mark func(p *Proposal, now time.Time) bool, keep func(p *Proposal) bool) ([]*Proposal, error) {
+	ids, err := s.rdb.ZRangeByScore(ctx, key, &redis.ZRangeBy{Min: "-inf", Max: fmt.Sprint(s.now().Unix())}).Result()
 	if err != nil {
-		return nil, fmt.Errorf("stalled executions: %w", err)
+		return nil, fmt.Errorf("%s: %w", what, err)
 	}
 	var out []*Proposal
 	for _, id := range ids {
 		marked := false
 		p, err := s.update(ctx, id, func(p *Proposal, now time.Time) (bool, error) {
-			switch {
-			case p.State == Executing && !p.Stalled:
-				p.Stalled, marked = true, true
-			case p.Verifying && !now.Before(p.VerifyBy):
-				p.Verifying, marked = false, true
-				p.Outcome = clipOutcome(p.Outcome + " · verification did not finish: the worker running it stopped")
-			}
+			marked = mark(p, now)
 			return marked, nil
 		})
 		if err != nil && !errors.Is(err, ErrNotFound) {
@@ -67,11 +57,11 @@ func (s *Store) Stalled(ctx context.Context) ([]*Proposal, error) {
 		if marked {
 			out = append(out, p)
 		}
-		if p != nil && p.Verifying {
-			continue // not yet due (its score was rounded down): keep it indexed
+		if p != nil && keep(p) {
+			continue
 		}
-		if err := s.rdb.ZRem(ctx, ExecutingKey, id).Err(); err != nil {
-			return out, fmt.Errorf("stalled executions: %w", err)
+		if err := s.rdb.ZRem(ctx, key, id).Err(); err != nil {
+			return out, fmt.Errorf("%s: %w", what, err)
 		}
 	}
 	return out, nil
