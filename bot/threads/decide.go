@@ -144,7 +144,7 @@ func (s *Syncer) handleDecision(ctx context.Context, req DecisionRequest) error 
 		answer(p.IncidentID, text)
 	}
 	if err == nil || errors.Is(err, approval.ErrExpired) { // an expiry changed the state too
-		s.refresh(ctx, p, spec)
+		s.refresh(ctx, p)
 	}
 	if completed {
 		return s.execute(ctx, p, spec)
@@ -261,7 +261,7 @@ func (s *Syncer) requestUndo(ctx context.Context, p *approval.Proposal, spec cat
 			}
 			return nil, false, err
 		}
-		s.refresh(ctx, orig, spec)
+		s.refresh(ctx, orig)
 		if undo.State == approval.Failed {
 			return nil, false, ErrUndoFailed
 		}
@@ -290,14 +290,14 @@ func (s *Syncer) undoEnded(ctx context.Context, undo *approval.Proposal) {
 		s.log().Warn("could not unlink an undo", "undo", undo.ID, "err", err)
 		return
 	}
-	if spec, ok := s.catalog().Get(orig.ActionID); ok {
-		s.refresh(ctx, orig, spec)
-	}
+	s.refresh(ctx, orig)
 }
 
-// refresh edits the proposal's message in place.
-func (s *Syncer) refresh(ctx context.Context, p *approval.Proposal, spec catalog.Spec) {
-	if p.TS == "" {
+// refresh edits the proposal's message in place (its spec from the
+// catalog; one that left the catalog keeps its message).
+func (s *Syncer) refresh(ctx context.Context, p *approval.Proposal) {
+	spec, ok := s.catalog().Get(p.ActionID)
+	if p.TS == "" || !ok {
 		return
 	}
 	msg := render.ProposalMessage(*p, spec)

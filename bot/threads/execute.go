@@ -55,7 +55,7 @@ func (s *Syncer) execute(ctx context.Context, p *approval.Proposal, spec catalog
 		s.finishRun(ctx, rec, p, spec, fence, approval.Failed, "not run: "+why, executor.Result{}, true)
 		return nil
 	}
-	s.refresh(ctx, p, spec)
+	s.refresh(ctx, p)
 	runCtx, cancel := context.WithDeadline(ctx, p.StartedAt.Add(spec.Timeout)) // the stall deadline bounds the run
 	res, runErr := s.Runner.Run(runCtx, scoped, p.ActionID, p.IsUndo(), p.Params, false)
 	cancel()
@@ -138,21 +138,21 @@ func (s *Syncer) finishRun(ctx context.Context, rec *incident.Record, p *approva
 		d["undo_of"] = p.UndoOf
 	}
 	s.auditLogged(ctx, "executed", p.IncidentID, d)
-	s.refresh(ctx, p, spec)
+	s.refresh(ctx, p)
 	s.postOutput(ctx, rec, p, outcome, res.Output)
 	switch {
 	case p.IsUndo() && p.State == approval.Succeeded:
-		s.markUndone(ctx, p, spec)
+		s.markUndone(ctx, p)
 	case p.IsUndo():
 		s.undoEnded(ctx, p)
 	case p.Verifying:
-		s.verify(ctx, rec, p, spec, fence)
+		s.verify(ctx, rec, p, spec)
 	}
 }
 
 // verify runs the action's check and records the result; a failed check
 // proposes the undo.
-func (s *Syncer) verify(ctx context.Context, rec *incident.Record, p *approval.Proposal, spec catalog.Spec, fence int64) {
+func (s *Syncer) verify(ctx context.Context, rec *incident.Record, p *approval.Proposal, spec catalog.Spec) {
 	v, err := s.Runner.Verify(ctx, s.catalog().For(s.scopeFor(rec)), p.ActionID, p.Params)
 	to := approval.Verified
 	if err != nil || !v.Holds {
@@ -162,14 +162,14 @@ func (s *Syncer) verify(ctx context.Context, rec *incident.Record, p *approval.P
 	s.mask(ctx, p.IncidentID, &detail)
 	var done *approval.Proposal
 	err = s.persist(ctx, "record verification", func(ctx context.Context) (err error) {
-		done, err = s.Proposals.Finish(ctx, p.ID, fence, to, detail)
+		done, err = s.Proposals.Finish(ctx, p.ID, 0, to, detail) // from SUCCEEDED: no fence to present
 		return err
 	}, approval.ErrBadTransition) // undone meanwhile: the verification no longer matters
 	if err != nil {
 		return
 	}
 	s.auditLogged(ctx, "verified", done.IncidentID, map[string]string{"proposal": done.ID, "state": string(done.State), "attempts": fmt.Sprint(v.Attempts)})
-	s.refresh(ctx, done, spec)
+	s.refresh(ctx, done)
 	if done.State == approval.VerifyFailed && spec.Undo != nil {
 		// The undo goes through the same approvals as any other proposal.
 		if _, _, err := s.requestUndo(ctx, done, spec, "", "", "", false); err != nil && !denial(err) {
@@ -179,7 +179,7 @@ func (s *Syncer) verify(ctx context.Context, rec *incident.Record, p *approval.P
 }
 
 // markUndone moves what an undo undid to UNDONE.
-func (s *Syncer) markUndone(ctx context.Context, undo *approval.Proposal, spec catalog.Spec) {
+func (s *Syncer) markUndone(ctx context.Context, undo *approval.Proposal) {
 	var orig *approval.Proposal
 	err := s.persist(ctx, "mark undone", func(ctx context.Context) (err error) {
 		orig, err = s.Proposals.Finish(ctx, undo.UndoOf, 0, approval.Undone, "undone by "+undo.ID)
@@ -189,7 +189,7 @@ func (s *Syncer) markUndone(ctx context.Context, undo *approval.Proposal, spec c
 		return
 	}
 	s.auditLogged(ctx, "undone", orig.IncidentID, map[string]string{"proposal": orig.ID, "by": undo.ID})
-	s.refresh(ctx, orig, spec)
+	s.refresh(ctx, orig)
 }
 
 // postOutput posts an execution's masked, truncated output as a reply.

@@ -25,9 +25,7 @@ func (s *Syncer) Sweep(ctx context.Context) (int, error) {
 		if aerr := s.auditAppend(ctx, "expired", p.IncidentID, map[string]string{"proposal": p.ID}); aerr != nil {
 			s.log().Warn("could not audit an expiry", "proposal", p.ID, "err", aerr)
 		}
-		if spec, ok := s.catalog().Get(p.ActionID); ok {
-			s.refresh(ctx, p, spec)
-		}
+		s.refresh(ctx, p)
 		s.undoEnded(ctx, p)
 	}
 	if err != nil {
@@ -42,9 +40,7 @@ func (s *Syncer) Sweep(ctx context.Context) (int, error) {
 		}
 		s.auditLogged(ctx, what, p.IncidentID, map[string]string{"proposal": p.ID, "fence": fmt.Sprint(p.Fence)})
 		s.log().Error("worker stopped mid-action; outcome unknown, not re-run", "proposal", p.ID, "action", p.ActionID, "step", what)
-		if spec, ok := s.catalog().Get(p.ActionID); ok {
-			s.refresh(ctx, p, spec)
-		}
+		s.refresh(ctx, p)
 		rec, gerr := s.Store.Get(ctx, p.IncidentID)
 		if gerr != nil || !rec.HasThread() {
 			continue
@@ -83,16 +79,15 @@ func (s *Syncer) handleSettled(ctx context.Context, n SettledNotice) error {
 	if err != nil {
 		return err
 	}
-	spec, ok := s.catalog().Get(p.ActionID)
-	if !ok {
-		return nil
+	if _, ok := s.catalog().Get(p.ActionID); !ok {
+		return nil // left the catalog: nothing to render
 	}
-	s.refresh(ctx, p, spec)
+	s.refresh(ctx, p)
 	if rec, err := s.Store.Get(ctx, p.IncidentID); err == nil && rec.HasThread() {
 		s.reply(ctx, rec, fmt.Sprintf("`%s` (proposal %s) was settled by hand as *%s* by %s.", p.ActionID, p.ID, p.State, render.Escape(n.By)), p.ID)
 	}
 	if p.IsUndo() && p.State == approval.Succeeded {
-		s.markUndone(ctx, p, spec)
+		s.markUndone(ctx, p)
 	}
 	return nil
 }
