@@ -141,7 +141,7 @@ func runTriage(ctx context.Context, path, alert, service, cfgPath string, asJSON
 	}
 	a := an.Analyze(ctx, threads.RCAContext(view, cat.For(scope)))
 	rep.RCA = *threads.Sanitized(&incident.Record{RCA: &a}, sess).RCA // model text is untrusted too
-	rep.Excerpt, rep.Similar, rep.Flags, rep.Masked = view.Excerpt, view.Similar, view.Excerpt.Flagged(), len(sess.Mapping())
+	rep.Excerpt, rep.Similar, rep.Flags, rep.Masked = view.Excerpt, view.Similar, view.Excerpt.Flagged(), sess.Len()
 	if asJSON {
 		enc := json.NewEncoder(stdout)
 		enc.SetEscapeHTML(false)

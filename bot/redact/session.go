@@ -212,6 +212,13 @@ func (s *Session) Text(text string) (string, []Finding) {
 // String redacts text and returns only the result.
 func (s *Session) String(text string) string { r, _ := s.Text(text); return r }
 
+// Len is how many values the session masks (placeholders handed out).
+func (s *Session) Len() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.values)
+}
+
 // Mapping returns placeholder → original value.
 func (s *Session) Mapping() map[string]string {
 	s.mu.Lock()

@@ -40,9 +40,6 @@ func TestVaultKeepsPlaceholdersAcrossSessions(t *testing.T) {
 	if len(m) != 2 || m["[IP_ADDRESS_2]"] != "10.0.0.2" {
 		t.Fatalf("vault = %v", m)
 	}
-	if n, _ := v.Count(ctx, "P1"); n != 2 {
-		t.Fatalf("count = %d", n)
-	}
 	// Another incident has its own numbering.
 	s3, _ := v.Session(ctx, "P2")
 	if got := s3.String("10.0.0.2"); got != "[IP_ADDRESS_1]" {

@@ -75,7 +75,3 @@ func (v *Vault) Reveal(ctx context.Context, incidentID string) (map[string]strin
 	return m, nil
 }
 
-// Count returns how many values are masked for the incident.
-func (v *Vault) Count(ctx context.Context, incidentID string) (int64, error) {
-	return v.rdb.HLen(ctx, VaultKey(incidentID)).Result()
-}

@@ -242,11 +242,7 @@ func (s *Syncer) view(ctx context.Context, rec *incident.Record) (*incident.Reco
 	if err := s.Vault.Save(ctx, id, sess); err != nil {
 		return nil, err
 	}
-	n, err := s.Vault.Count(ctx, id)
-	if err != nil {
-		return nil, err
-	}
-	v.Masked = int(n)
+	v.Masked = sess.Len() // the stored map and what this view added
 	return v, nil
 }
 
