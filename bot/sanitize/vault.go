@@ -74,4 +74,3 @@ func (v *Vault) Reveal(ctx context.Context, incidentID string) (map[string]strin
 	}
 	return m, nil
 }
-
