@@ -6,9 +6,16 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"regexp"
 	"strings"
 	"time"
 )
+
+var idRe = regexp.MustCompile(`^[A-Z0-9]{5,20}-[0-9a-f]{10}$`)
+
+// ValidID reports whether s looks like a proposal id ("<incident>-<10 hex>")
+// as /triage reject and the CLI accept it.
+func ValidID(s string) bool { return idRe.MatchString(s) }
 
 // UndoID is the id of the proposal that undoes id: derived, so a double
 // click on Undo asks once; attempt > 0 names a fresh undo after an earlier

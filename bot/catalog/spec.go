@@ -111,6 +111,13 @@ type Spec struct {
 	Timeout     time.Duration     `yaml:"timeout"`
 }
 
+// ValidActionID, ValidParamName, ValidUserID and ValidGroupID are the
+// one definition of these names (config, the server and /triage use them).
+func ValidActionID(s string) bool  { return idRe.MatchString(s) }
+func ValidParamName(s string) bool { return paramRe.MatchString(s) }
+func ValidUserID(s string) bool    { return userRe.MatchString(s) }  // Slack user: U… or W…
+func ValidGroupID(s string) bool   { return groupRe.MatchString(s) } // Slack user group: S…
+
 var (
 	idRe      = regexp.MustCompile(`^[a-z][a-z0-9-]{0,62}$`)
 	paramRe   = regexp.MustCompile(`^[a-z][a-z0-9_]{0,30}$`)

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"regexp"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -17,8 +16,6 @@ import (
 	"github.com/opsgate/opsgate/bot/threads"
 )
 
-var proposalIDRe = regexp.MustCompile(`^[A-Z0-9]{5,20}-[0-9a-f]{10}$`)
-
 func proposalsCmd(stdout io.Writer) *cobra.Command {
 	root := &cobra.Command{Use: "proposals", Short: "Proposed actions: show one, settle a stalled execution"}
 	show := &cobra.Command{
@@ -26,7 +23,7 @@ func proposalsCmd(stdout io.Writer) *cobra.Command {
 		Short: "Print a proposal (state, approvals, outcome) as JSON",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if !proposalIDRe.MatchString(args[0]) {
+			if !approval.ValidID(args[0]) {
 				return fmt.Errorf("%q is not a proposal id such as Q1ABCD2-0123456789", clipArg(args[0]))
 			}
 			rdb, err := redisFromEnv("proposals")
@@ -49,7 +46,7 @@ func proposalsCmd(stdout io.Writer) *cobra.Command {
 		Short: "Record the checked outcome of a stalled execution (never re-runs it)",
 		Args:  cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if !proposalIDRe.MatchString(args[0]) {
+			if !approval.ValidID(args[0]) {
 				return fmt.Errorf("%q is not a proposal id such as Q1ABCD2-0123456789", clipArg(args[0]))
 			}
 			to := map[string]approval.State{"succeeded": approval.Succeeded, "failed": approval.Failed}[strings.ToLower(args[1])]

@@ -80,11 +80,6 @@ type Approvers struct {
 	Groups []string `yaml:"groups"`
 }
 
-var (
-	userID  = regexp.MustCompile(`^[UW][A-Z0-9]{2,20}$`)
-	groupID = regexp.MustCompile(`^S[A-Z0-9]{2,20}$`)
-)
-
 // Engine compiles the redaction settings.
 func (f *File) Engine() (*redact.Engine, error) {
 	if f == nil {
@@ -142,12 +137,12 @@ func ParseFile(data []byte) (*File, error) {
 		return nil, fmt.Errorf("%w: default_channel: %q is not a channel id such as C0123ABCD", ErrInvalid, cfg.DefaultChannel)
 	}
 	for i, u := range cfg.Approvers.Users {
-		if !userID.MatchString(u) {
+		if !catalog.ValidUserID(u) {
 			return nil, fmt.Errorf("%w: approvers.users[%d]: %q is not a Slack user id such as U0123ABCD", ErrInvalid, i, u)
 		}
 	}
 	for i, g := range cfg.Approvers.Groups {
-		if !groupID.MatchString(g) {
+		if !catalog.ValidGroupID(g) {
 			return nil, fmt.Errorf("%w: approvers.groups[%d]: %q is not a Slack user-group id such as S0123ABCD", ErrInvalid, i, g)
 		}
 	}

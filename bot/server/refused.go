@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"net/url"
-	"regexp"
 	"strings"
 	"sync"
 	"time"
@@ -12,6 +11,7 @@ import (
 	"github.com/slack-go/slack"
 
 	"github.com/opsgate/opsgate/bot/audit"
+	"github.com/opsgate/opsgate/bot/catalog"
 	"github.com/opsgate/opsgate/bot/render"
 )
 
@@ -19,8 +19,6 @@ import (
 type Auditor interface {
 	Append(ctx context.Context, e audit.Entry) (audit.Entry, error)
 }
-
-var slackUserID = regexp.MustCompile(`^[UW][A-Z0-9]{2,20}$`)
 
 // refusedBudget bounds how many refused requests per minute are written
 // to the audit trail: forged requests cost an attacker nothing, and the
@@ -75,7 +73,7 @@ func (s *Server) auditRefusedDecision(ctx context.Context, body []byte, reason s
 			return
 		}
 		user := cb.User.ID // claimed, not verified: kept only if it looks like a Slack user id
-		if !slackUserID.MatchString(user) {
+		if !catalog.ValidUserID(user) {
 			user = "invalid-user-id"
 		}
 		inc, _, _ := strings.Cut(id, "-")

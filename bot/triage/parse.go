@@ -8,6 +8,9 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+
+	"github.com/opsgate/opsgate/bot/approval"
+	"github.com/opsgate/opsgate/bot/catalog"
 )
 
 // Kind of command.
@@ -81,11 +84,6 @@ func Parse(text string) (Command, error) {
 	return Command{Kind: KindIncident, IncidentID: id}, nil
 }
 
-var (
-	actionID  = regexp.MustCompile(`^[a-z][a-z0-9-]{0,62}$`)
-	paramName = regexp.MustCompile(`^[a-z][a-z0-9_]{0,30}$`)
-)
-
 // MaxParams bounds a proposal's parameters.
 const MaxParams = 16
 
@@ -97,7 +95,7 @@ func parsePropose(args []string) (Command, error) {
 	if err != nil {
 		return Command{}, err
 	}
-	if !actionID.MatchString(args[1]) {
+	if !catalog.ValidActionID(args[1]) {
 		return Command{}, fmt.Errorf("%w: %q is not an action id (lowercase letters, digits, dashes)", ErrUsage, clip(args[1]))
 	}
 	if len(args)-2 > MaxParams {
@@ -107,7 +105,7 @@ func parsePropose(args []string) (Command, error) {
 	for _, kv := range args[2:] {
 		k, v, ok := strings.Cut(kv, "=")
 		switch {
-		case !ok || !paramName.MatchString(k):
+		case !ok || !catalog.ValidParamName(k):
 			return Command{}, fmt.Errorf("%w: %q is not key=value with a lowercase key", ErrUsage, clip(kv))
 		case v == "":
 			return Command{}, fmt.Errorf("%w: parameter %s has no value", ErrUsage, k)
@@ -120,8 +118,6 @@ func parsePropose(args []string) (Command, error) {
 	return Command{Kind: KindPropose, IncidentID: id, ActionID: args[1], Params: params}, nil
 }
 
-var proposalID = regexp.MustCompile(`^[A-Z0-9]{5,20}-[0-9a-f]{10}$`)
-
 // MaxReason bounds a rejection's reason.
 const MaxReason = 500
 
@@ -129,7 +125,7 @@ func parseReject(args []string) (Command, error) {
 	if len(args) < 2 {
 		return Command{}, fmt.Errorf("%w: /triage reject <proposal id> <reason>", ErrUsage)
 	}
-	if !proposalID.MatchString(args[0]) {
+	if !approval.ValidID(args[0]) {
 		return Command{}, fmt.Errorf("%w: %q is not a proposal id such as Q1ABCD2-0123456789 (shown under the proposal)", ErrUsage, clip(args[0]))
 	}
 	reason := strings.Join(args[1:], " ")

@@ -5,6 +5,9 @@ import (
 	"strings"
 	"testing"
 	"unicode/utf8"
+
+	"github.com/opsgate/opsgate/bot/approval"
+	"github.com/opsgate/opsgate/bot/catalog"
 )
 
 func TestParse(t *testing.T) {
@@ -70,15 +73,15 @@ func FuzzParse(f *testing.F) {
 				t.Fatal("empty search")
 			}
 		case KindReject:
-			if !proposalID.MatchString(c.ProposalID) || c.Reason == "" || len(c.Reason) > MaxReason {
+			if !approval.ValidID(c.ProposalID) || c.Reason == "" || len(c.Reason) > MaxReason {
 				t.Fatalf("bad reject %+v from %q", c, s)
 			}
 		case KindPropose:
-			if !actionID.MatchString(c.ActionID) || len(c.Params) > MaxParams {
+			if !catalog.ValidActionID(c.ActionID) || len(c.Params) > MaxParams {
 				t.Fatalf("bad proposal %+v from %q", c, s)
 			}
 			for k, v := range c.Params {
-				if !paramName.MatchString(k) || v == "" || strings.ContainsAny(v, " \t\n") {
+				if !catalog.ValidParamName(k) || v == "" || strings.ContainsAny(v, " \t\n") {
 					t.Fatalf("bad parameter %q=%q from %q", k, v, s)
 				}
 			}
