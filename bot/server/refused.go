@@ -2,17 +2,12 @@ package server
 
 import (
 	"context"
-	"encoding/json"
-	"net/url"
 	"strings"
 	"sync"
 	"time"
 
-	"github.com/slack-go/slack"
-
 	"github.com/opsgate/opsgate/bot/audit"
 	"github.com/opsgate/opsgate/bot/catalog"
-	"github.com/opsgate/opsgate/bot/render"
 )
 
 // Auditor records refused requests (declared here, where it is used).
@@ -52,20 +47,13 @@ func (s *Server) auditRefusedDecision(ctx context.Context, body []byte, reason s
 	if s.Audit == nil {
 		return
 	}
-	form, err := url.ParseQuery(string(body))
+	cb, err := parseInteraction(body)
 	if err != nil {
 		return
 	}
-	var cb slack.InteractionCallback
-	if json.Unmarshal([]byte(form.Get("payload")), &cb) != nil {
-		return
-	}
 	for _, a := range cb.ActionCallback.BlockActions {
-		if a.ActionID != render.ActionApprove && a.ActionID != render.ActionReject && a.ActionID != render.ActionUndo {
-			continue
-		}
-		id, _, _ := strings.Cut(a.Value, "|")
-		if !validProposalID(id) {
+		id, _, ok := decisionButton(a)
+		if !ok {
 			continue
 		}
 		if !s.refused.take(s.Now()) {

@@ -176,11 +176,7 @@ func (s *Server) interaction(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	form, err := url.ParseQuery(string(body))
-	var cb slack.InteractionCallback
-	if err == nil {
-		err = json.Unmarshal([]byte(form.Get("payload")), &cb)
-	}
+	cb, err := parseInteraction(body)
 	if err != nil || cb.Type == "" || cb.User.ID == "" {
 		count("malformed")
 		apiError(w, http.StatusBadRequest, "malformed", "payload is not a Slack interaction")
@@ -197,9 +193,8 @@ func (s *Server) interaction(w http.ResponseWriter, r *http.Request) {
 				return
 			}
 		}
-		if a.ActionID == render.ActionApprove || a.ActionID == render.ActionReject || a.ActionID == render.ActionUndo {
-			id, hash, _ := strings.Cut(a.Value, "|")
-			if !validProposalID(id) || len(hash) > 64 {
+		if id, hash, ok := decisionButton(a); ok {
+			if len(hash) > 64 {
 				continue
 			}
 			payload, _ := json.Marshal(threads.DecisionRequest{ProposalID: id, Hash: hash, UserID: cb.User.ID, Approve: a.ActionID == render.ActionApprove,
@@ -255,6 +250,26 @@ func (s *Server) searchKB(text string) string {
 		b.WriteString("\n")
 	}
 	return b.String()
+}
+
+// parseInteraction decodes an interaction request's form and its JSON payload.
+func parseInteraction(body []byte) (slack.InteractionCallback, error) {
+	var cb slack.InteractionCallback
+	form, err := url.ParseQuery(string(body))
+	if err == nil {
+		err = json.Unmarshal([]byte(form.Get("payload")), &cb)
+	}
+	return cb, err
+}
+
+// decisionButton reads an Approve, Reject or Undo click: its proposal id
+// (checked) and the hash its clicker saw.
+func decisionButton(a *slack.BlockAction) (id, hash string, ok bool) {
+	if a.ActionID != render.ActionApprove && a.ActionID != render.ActionReject && a.ActionID != render.ActionUndo {
+		return "", "", false
+	}
+	id, hash, _ = strings.Cut(a.Value, "|")
+	return id, hash, validProposalID(id)
 }
 
 // validProposalID: "<incident id>-<10 hex>".
