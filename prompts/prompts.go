@@ -51,10 +51,10 @@ type Ticket struct {
 	ID, Date, Title, RootCause, Resolution string
 }
 
+var fences = strings.NewReplacer("<untrusted>", "‹untrusted›", "</untrusted>", "‹/untrusted›")
+
 // defang keeps data from closing (or opening) a fence.
-func defang(s string) string {
-	return strings.NewReplacer("<untrusted>", "‹untrusted›", "</untrusted>", "‹/untrusted›").Replace(s)
-}
+func defang(s string) string { return fences.Replace(s) }
 
 func defangAll(xs []string) []string {
 	out := make([]string, len(xs))

@@ -33,10 +33,9 @@ const MetadataEventType = "opsgate_incident"
 
 // Escape makes untrusted text inert in mrkdwn: no links, mentions
 // (<!channel>) or user/channel references can be smuggled in.
-func Escape(s string) string {
-	r := strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;")
-	return r.Replace(s)
-}
+func Escape(s string) string { return mrkdwnEscaper.Replace(s) }
+
+var mrkdwnEscaper = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;")
 
 // Truncate cuts s to at most max runes, marking the cut with "…".
 func Truncate(s string, max int) string {
