@@ -134,11 +134,9 @@ func (s *Syncer) handleDecision(ctx context.Context, req DecisionRequest) error 
 		return cerr // its first handling is under way (or died): retried later
 	}
 	if first {
-		if s.Audit != nil {
-			if _, aerr := s.Audit.Append(ctx, entry); aerr != nil {
-				s.releaseClick(ctx, req)
-				return aerr
-			}
+		if aerr := s.record(ctx, entry); aerr != nil {
+			s.releaseClick(ctx, req)
+			return aerr
 		}
 		s.clickDone(ctx, req)
 		answer(p.IncidentID, text)

@@ -214,12 +214,18 @@ func (s *Syncer) reply(ctx context.Context, rec *incident.Record, text, proposal
 	}
 }
 
-func (s *Syncer) auditAppend(ctx context.Context, action, incidentID string, details map[string]string) error {
+// record appends an audit entry (no audit log: nothing to do).
+func (s *Syncer) record(ctx context.Context, e audit.Entry) error {
 	if s.Audit == nil {
 		return nil
 	}
-	_, err := s.Audit.Append(ctx, audit.Entry{Actor: "opsgate", Action: action, Incident: incidentID, Details: details})
+	_, err := s.Audit.Append(ctx, e)
 	return err
+}
+
+// auditAppend records one of opsgate's own entries.
+func (s *Syncer) auditAppend(ctx context.Context, action, incidentID string, details map[string]string) error {
+	return s.record(ctx, audit.Entry{Actor: "opsgate", Action: action, Incident: incidentID, Details: details})
 }
 
 // auditLogged appends opsgate's own entry, retried in place; a failure is

@@ -118,7 +118,7 @@ func (s *Syncer) open(ctx context.Context, rec *incident.Record, scoped catalog.
 	if err != nil {
 		return nil, false, err
 	}
-	if created && s.Audit != nil {
+	if created {
 		d := map[string]string{"proposal": got.ID, "action": got.ActionID, "params_hash": got.Hash, "source": got.Source}
 		if got.IsUndo() {
 			d["undo_of"] = got.UndoOf
@@ -130,7 +130,7 @@ func (s *Syncer) open(ctx context.Context, rec *incident.Record, scoped catalog.
 		if actor == "" {
 			actor = "opsgate"
 		}
-		if _, err := s.Audit.Append(ctx, audit.Entry{Actor: actor, Action: "proposed", Incident: got.IncidentID, Details: d}); err != nil {
+		if err := s.record(ctx, audit.Entry{Actor: actor, Action: "proposed", Incident: got.IncidentID, Details: d}); err != nil {
 			return nil, false, err
 		}
 	}
@@ -255,10 +255,7 @@ func actionIDs(c *catalog.Catalog) []string {
 
 // auditDenied records a refused request.
 func (s *Syncer) auditDenied(ctx context.Context, user, action, incidentID string, details map[string]string) {
-	if s.Audit == nil {
-		return
-	}
-	if _, err := s.Audit.Append(ctx, audit.Entry{Actor: user, Action: action, Incident: incidentID, Details: details}); err != nil {
+	if err := s.record(ctx, audit.Entry{Actor: user, Action: action, Incident: incidentID, Details: details}); err != nil {
 		s.log().Warn("could not audit a denial", "action", action, "err", err)
 	}
 }
