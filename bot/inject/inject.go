@@ -61,9 +61,29 @@ var keywords = []string{"ignore", "disregard", "forget", "override", "bypass", "
 	"always", "update", "downgrade", "send", "upload", "post", "forward", "exfil", "leak", "copy", "report", "submit",
 	"share", "transmit", "pipe", "dump", "://"}
 
+// oddSpace reports whether s has whitespace other than single spaces.
+func oddSpace(s string) bool {
+	for i := 0; i < len(s); i++ {
+		switch s[i] {
+		case '\t', '\n', '\v', '\f', '\r':
+			return true
+		case ' ':
+			if i+1 < len(s) && s[i+1] == ' ' {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 // Check reports whether line carries instruction-like text and why.
 func Check(line string) (bool, []Reason) {
 	low := strings.ToLower(line)
+	if oddSpace(low) {
+		// The rules see any run of whitespace (\s+) as a gap; so does the
+		// prefilter, or a tab or a double space would slip past it.
+		low = strings.Join(strings.Fields(low), " ")
+	}
 	hit := false
 	for _, k := range keywords {
 		if strings.Contains(low, k) {

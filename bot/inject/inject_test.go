@@ -55,3 +55,13 @@ func FuzzCheck(f *testing.F) {
 		}
 	})
 }
+
+// The prefilter sees whitespace as the rules do: a tab or a double space
+// between words does not hide a command.
+func TestWhitespaceDoesNotHideACommand(t *testing.T) {
+	for _, line := range []string{"oc\tdelete pod x", "git\tpush --force origin main", "rm\t-rf /", "please  run  this", "git  push --force"} {
+		if ok, _ := Check(line); !ok {
+			t.Errorf("%q not flagged", line)
+		}
+	}
+}
