@@ -174,3 +174,19 @@ func FuzzRedact(f *testing.F) {
 		}
 	})
 }
+
+// A key block whose BEGIN line was seen before keeps its own placeholder
+// on every line (not the newest key placeholder handed out).
+func TestRepeatedKeyHeaderKeepsItsPlaceholder(t *testing.T) {
+	s := Default().NewSession()
+	block := func(kind, body string) string {
+		return "-----BEGIN " + kind + " PRIVATE KEY-----\n" + body + "\n-----END " + kind + " PRIVATE KEY-----"
+	}
+	s.String(block("RSA", "MIIEpAIBAAKCAQEA1c2s"))
+	s.String(block("EC", "MHcCAQEEIO2x9mQ"))
+	got := s.String(block("RSA", "MIIEowIBAAKCAQEA9z8t"))
+	lines := strings.Split(got, "\n")
+	if len(lines) != 3 || lines[0] != lines[1] || lines[1] != lines[2] {
+		t.Fatalf("one block, one placeholder: %q", got)
+	}
+}

@@ -118,23 +118,18 @@ func (s *Session) line(in string) (string, []Finding) {
 // keyPlaceholder gives one placeholder per private-key block, whose value
 // collects the block's lines.
 func (s *Session) keyPlaceholder(v []byte) string {
-	if s.keyPH != "" {
-		s.values[s.keyPH] += "\n" + string(v)
+	if p := s.keyPH; p != "" {
+		s.values[p] += "\n" + string(v)
 		if !s.ctx.inKey {
 			s.keyPH = ""
 		}
-		return s.valuesKey()
+		return p
 	}
 	p := s.placeholder(KindPrivateKey, v)
 	if s.ctx.inKey {
 		s.keyPH = p
 	}
 	return p
-}
-
-func (s *Session) valuesKey() string {
-	// the block's placeholder is the last one of its kind
-	return "[" + string(KindPrivateKey) + "_" + strconv.Itoa(s.counters[KindPrivateKey]) + "]"
 }
 
 // reappearing masks secret values found earlier wherever they show up again
