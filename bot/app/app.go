@@ -167,7 +167,7 @@ func New(ctx context.Context, o Options) (*App, error) {
 		Queue: a.Queue, Incidents: a.Store, Redis: a.Redis,
 		WebhookSecrets: o.Env.PagerDutyWebhookSecrets.Reveal(), SigningSecret: o.Env.SlackSigningSecret.Reveal(),
 		CanFetch: pd != nil, MaxAge: o.Env.WebhookMaxAge, Now: o.Now, Log: a.Log, Metrics: a.Metrics,
-		Guard:     func(s string) string { r, _ := a.Guard.Text(s); return r },
+		Guard:     a.Guard.Mask,
 		Knowledge: a.KB, Audit: a.Audit,
 	}
 	a.Handler = srv.Handler()
@@ -356,7 +356,7 @@ func NewAnalyzer(ctx context.Context, env *config.Env, guard *sanitize.Guard, po
 	// model does not get its event reclaimed and asked twice.
 	an := &rca.Analyzer{Breaker: &rca.Breaker{Threshold: 5, Cooldown: time.Minute}, Timeout: 25 * time.Second, Log: log}
 	if guard != nil {
-		an.Guard = func(s string) string { r, _ := guard.Text(s); return r }
+		an.Guard = guard.Mask
 	}
 	if policy.Attempts == 0 {
 		policy = retry.Policy{Attempts: 3, Base: 500 * time.Millisecond}

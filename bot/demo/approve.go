@@ -13,6 +13,7 @@ import (
 	"sync"
 
 	"github.com/opsgate/opsgate/bot/audit"
+	"github.com/opsgate/opsgate/bot/render"
 	"github.com/opsgate/opsgate/test/fakeslack"
 )
 
@@ -81,7 +82,7 @@ func actionsConfig(svc string) string {
 `, svc)
 }
 
-var approveButton = regexp.MustCompile(`"action_id":"proposal_approve","value":"([^"]+)"`)
+var approveButton = regexp.MustCompile(`"action_id":"` + render.ActionApprove + `","value":"([^"]+)"`)
 
 func proposalButton(fs *fakeslack.Server) string {
 	for _, th := range fs.Threads(demoChannel) {
@@ -115,14 +116,14 @@ func approveAct(ctx context.Context, out io.Writer, base, signing string, fs *fa
 	}
 	value := proposalButton(fs)
 	fmt.Fprintln(out, "→ the checkout handler's runbook step is proposed in the thread: recycle-db-pool [Approve] [Reject]")
-	if err := click(ctx, base, signing, fs.ResponseURL("demo-bob"), "U0BOB", "proposal_approve", value, "2.0"); err != nil {
+	if err := click(ctx, base, signing, fs.ResponseURL("demo-bob"), "U0BOB", render.ActionApprove, value, "2.0"); err != nil {
 		return err
 	}
 	if err := waitFor("the refusal", func() bool { return ephemeralFor(fs, "U0BOB") != "" }); err != nil {
 		return err
 	}
 	fmt.Fprintf(out, "→ sre-bob (not an approver) clicks Approve — only he sees: %q; nothing runs\n", ephemeralFor(fs, "U0BOB"))
-	if err := click(ctx, base, signing, fs.ResponseURL("demo-approve"), "U0DEMO", "proposal_approve", value, "3.0"); err != nil {
+	if err := click(ctx, base, signing, fs.ResponseURL("demo-approve"), "U0DEMO", render.ActionApprove, value, "3.0"); err != nil {
 		return err
 	}
 	if err := waitFor("the verification", func() bool { return strings.Contains(fs.Transcript(demoChannel), "Verified") }); err != nil {

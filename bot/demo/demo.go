@@ -22,6 +22,7 @@ import (
 
 	"github.com/opsgate/opsgate/bot/app"
 	"github.com/opsgate/opsgate/bot/config"
+	"github.com/opsgate/opsgate/bot/render"
 	"github.com/opsgate/opsgate/integrations/pagerduty"
 	"github.com/opsgate/opsgate/knowledge/kb"
 	"github.com/opsgate/opsgate/test/fakeobs"
@@ -185,7 +186,7 @@ handlers:
 	if err := slash(ctx, out, base, signing, fs.ResponseURL("demo"), demoIncident); err != nil {
 		return err
 	}
-	if err := click(ctx, base, signing, fs.ResponseURL("demo-reveal"), "U0DEMO", "reveal_masked", demoIncident, "1.0"); err != nil {
+	if err := click(ctx, base, signing, fs.ResponseURL("demo-reveal"), "U0DEMO", render.ActionReveal, demoIncident, "1.0"); err != nil {
 		return err
 	}
 	if err := waitFor("the reveal", func() bool { return len(fs.Ephemerals()) >= 1 }); err != nil {

@@ -194,7 +194,7 @@ func Build(lines []Line, o Options) Excerpt {
 	}
 	sort.Slice(x.Entries, func(i, j int) bool { return x.Entries[i].index < x.Entries[j].index })
 	for i := range x.Entries {
-		x.Entries[i].ID = "L" + itoa(i+1)
+		x.Entries[i].ID = "L" + strconv.Itoa(i+1)
 	}
 	return x
 }
@@ -257,7 +257,7 @@ func (x Excerpt) PromptLines() []string {
 		if e.Level != "" {
 			b.WriteString(e.Level + " ")
 		}
-		b.WriteString("×" + itoa(e.Count))
+		b.WriteString("×" + strconv.Itoa(e.Count))
 		if e.Occurrence != "" {
 			b.WriteString(" " + e.Occurrence)
 		}
@@ -290,11 +290,4 @@ func cut(s string, n int) string {
 		return s
 	}
 	return s[:n] + "…"
-}
-
-func itoa(n int) string {
-	if n < 10 {
-		return string(rune('0' + n))
-	}
-	return itoa(n/10) + string(rune('0'+n%10))
 }

@@ -55,6 +55,9 @@ func (g *Guard) Text(s string) (string, int) {
 	return b.String(), n
 }
 
+// Mask is Text without the count, for callers that need only the text.
+func (g *Guard) Mask(s string) string { r, _ := g.Text(s); return r }
+
 // Message guards a Slack message: its text and every "text" inside blocks.
 func (g *Guard) Message(m slackapi.Message) slackapi.Message {
 	m.Text, _ = g.Text(m.Text)
