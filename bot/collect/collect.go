@@ -340,7 +340,7 @@ func (c *Collector) run(ctx context.Context, h *Handler, in Incident) Result {
 		go run(len(h.Logs)+i, s, true)
 	}
 	wg.Wait()
-	sort.SliceStable(res.Lines, func(i, j int) bool { return res.Lines[i].Time.Before(res.Lines[j].Time) })
+	sortLines(res.Lines, false)
 	sort.Slice(res.Sources, func(i, j int) bool { return res.Sources[i].Source < res.Sources[j].Source })
 	sort.Strings(res.Metrics)
 	return res

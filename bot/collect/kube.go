@@ -164,11 +164,7 @@ func (k *Kubernetes) fetch(ctx context.Context, hc *http.Client, p Params, w Win
 		}
 	}
 	kp := keeper{lim: lim}
-	for _, l := range newestFirst(all) {
-		if !kp.add(l) {
-			break
-		}
-	}
+	kp.addAll(newestFirst(all))
 	return kp.lines, capped || kp.capped, nil
 }
 

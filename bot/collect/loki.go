@@ -71,11 +71,7 @@ func (l *Loki) fetch(ctx context.Context, hc *http.Client, p Params, w Window, l
 		}
 	}
 	k := keeper{lim: lim}
-	for _, ln := range newestFirst(all) {
-		if !k.add(ln) {
-			break
-		}
-	}
+	k.addAll(newestFirst(all))
 	return k.lines, k.capped || len(all) >= limit, nil
 }
 

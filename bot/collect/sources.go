@@ -230,6 +230,17 @@ func (k *keeper) add(l Line) bool {
 	return true
 }
 
+// addAll adds lines in order until the budget refuses one; it reports
+// whether all fitted.
+func (k *keeper) addAll(ls []Line) bool {
+	for _, l := range ls {
+		if !k.add(l) {
+			return false
+		}
+	}
+	return true
+}
+
 func parseTime(s string) time.Time {
 	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05.000Z0700", "2006-01-02 15:04:05"} {
 		if t, err := time.Parse(layout, s); err == nil {
