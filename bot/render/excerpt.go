@@ -2,6 +2,7 @@ package render
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/slack-go/slack"
@@ -13,6 +14,13 @@ import (
 
 // maxExcerptBlocks keeps the excerpt message well under Block Kit's 50.
 const maxExcerptBlocks = 20
+
+// MaxMetrics is how many metric summaries a thread shows and an analysis
+// may cite, as M1…M8 (MetricID): the same ids in both places.
+const MaxMetrics = 8
+
+// MetricID is the id of the i-th metric summary (0-based): "M1", "M2", …
+func MetricID(i int) string { return "M" + strconv.Itoa(i+1) }
 
 func codeSafe(s string) string {
 	// inside ``` … ```: no closing fence, no mrkdwn entities
@@ -81,11 +89,11 @@ func ExcerptReply(x *excerpt.Excerpt, sources []collect.Status, metrics []string
 		var m strings.Builder
 		m.WriteString("*Metrics*\n")
 		for i, line := range metrics {
-			if i == 8 {
-				fmt.Fprintf(&m, "…and %d more\n", len(metrics)-8)
+			if i == MaxMetrics {
+				fmt.Fprintf(&m, "…and %d more\n", len(metrics)-MaxMetrics)
 				break
 			}
-			fmt.Fprintf(&m, "`M%d` %s\n", i+1, Escape(Truncate(oneLine(line), 300)))
+			fmt.Fprintf(&m, "`%s` %s\n", MetricID(i), Escape(Truncate(oneLine(line), 300)))
 		}
 		blocks = append(blocks, slack.NewSectionBlock(mrkdwn(Truncate(strings.TrimRight(m.String(), "\n"), maxSectionText)), nil, nil, slack.SectionBlockOptionBlockID("excerpt_metrics")))
 	}

@@ -10,6 +10,7 @@ import (
 	"github.com/opsgate/opsgate/bot/collect"
 	"github.com/opsgate/opsgate/bot/incident"
 	"github.com/opsgate/opsgate/bot/rca"
+	"github.com/opsgate/opsgate/bot/render"
 )
 
 // lineTexts maps the excerpt's line ids to their (sanitized) text; flagged
@@ -17,10 +18,10 @@ import (
 func lineTexts(r *incident.Record) map[string]string {
 	out := map[string]string{}
 	for i, m := range r.Metrics {
-		if i == 8 {
+		if i == render.MaxMetrics {
 			break
 		}
-		out[fmt.Sprintf("M%d", i+1)] = m
+		out[render.MetricID(i)] = m
 	}
 	if r.Excerpt == nil {
 		return out
@@ -54,10 +55,10 @@ func RCAContext(view *incident.Record, scope catalog.Scoped) rca.Context {
 		}
 	}
 	for i, m := range view.Metrics {
-		if i == 8 {
+		if i == render.MaxMetrics {
 			break
 		}
-		c.Metrics = append(c.Metrics, fmt.Sprintf("M%d %s", i+1, m))
+		c.Metrics = append(c.Metrics, render.MetricID(i)+" "+m)
 	}
 	for i, t := range view.Similar {
 		if i == 3 {
