@@ -95,7 +95,7 @@ func (s *Syncer) analyze(ctx context.Context, id string) error {
 	}
 	// One scope for the analysis, the proposal and the execution (the
 	// operator's names; the guard masks any that look sensitive).
-	a := s.Analyzer.Analyze(ctx, RCAContext(view, s.catalog().For(s.scopeFor(rec))))
+	a := s.Analyzer.Analyze(ctx, RCAContext(view, s.scoped(rec)))
 	won := false
 	if _, err := s.Store.Update(ctx, id, func(r *incident.Record) (bool, error) {
 		if r.RCA != nil {

@@ -248,7 +248,7 @@ func (s *Syncer) requestUndo(ctx context.Context, p *approval.Proposal, spec cat
 		if oneClick {
 			u.Proposer, u.Requester = "", requester
 		}
-		undo, _, err := s.open(ctx, rec, s.catalog().For(s.scopeFor(rec)), spec, u)
+		undo, _, err := s.open(ctx, rec, s.scoped(rec), spec, u)
 		if err != nil {
 			// Unlink what this call linked, so that the action is not left
 			// "undo requested" with no undo to approve.

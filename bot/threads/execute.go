@@ -50,7 +50,7 @@ func (s *Syncer) execute(ctx context.Context, p *approval.Proposal, spec catalog
 	if err := s.persist(ctx, "load incident", func(ctx context.Context) (err error) { rec, err = s.Store.Get(ctx, p.IncidentID); return err }); err != nil {
 		return nil // not run; the sweep reports it stalled
 	}
-	scoped := s.catalog().For(s.scopeFor(rec))
+	scoped := s.scoped(rec)
 	if why := s.stillValid(ctx, scoped, p); why != "" {
 		s.finishRun(ctx, rec, p, spec, fence, approval.Failed, "not run: "+why, executor.Result{}, true)
 		return nil
@@ -153,7 +153,7 @@ func (s *Syncer) finishRun(ctx context.Context, rec *incident.Record, p *approva
 // verify runs the action's check and records the result; a failed check
 // proposes the undo.
 func (s *Syncer) verify(ctx context.Context, rec *incident.Record, p *approval.Proposal, spec catalog.Spec) {
-	v, err := s.Runner.Verify(ctx, s.catalog().For(s.scopeFor(rec)), p.ActionID, p.Params)
+	v, err := s.Runner.Verify(ctx, s.scoped(rec), p.ActionID, p.Params)
 	to := approval.Verified
 	if err != nil || !v.Holds {
 		to = approval.VerifyFailed

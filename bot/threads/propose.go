@@ -49,6 +49,10 @@ func (s *Syncer) catalog() *catalog.Catalog {
 	return catalog.MustDefault()
 }
 
+// scoped is the catalog scoped to the incident: what its analysis may
+// propose and its proposals may run.
+func (s *Syncer) scoped(rec *incident.Record) catalog.Scoped { return s.catalog().For(s.scopeFor(rec)) }
+
 // scopeFor is what the incident's actions may name: the configured scope
 // of its service (default: its own name as the target) and what its
 // handler adds.
@@ -72,7 +76,7 @@ func (s *Syncer) propose(ctx context.Context, rec *incident.Record, actions []rc
 	if s.Proposals == nil || len(actions) == 0 || !rec.HasThread() {
 		return nil
 	}
-	scoped := s.catalog().For(s.scopeFor(rec))
+	scoped := s.scoped(rec)
 	for _, a := range actions {
 		spec, ok := scoped.Catalog.Get(a.ID)
 		if !ok || scoped.Validate(a.ID, a.Params) != "" {
@@ -220,7 +224,7 @@ func (s *Syncer) handlePropose(ctx context.Context, req ProposeRequest) error {
 	if err != nil {
 		return err
 	}
-	scoped := s.catalog().For(s.scopeFor(rec))
+	scoped := s.scoped(rec)
 	spec, ok := scoped.Catalog.Get(req.ActionID)
 	if !ok {
 		return reply(fmt.Sprintf("There is no action %q. Actions: %s.", render.Truncate(req.ActionID, 64), strings.Join(actionIDs(scoped.Catalog), ", ")))
