@@ -28,9 +28,10 @@ type Options struct {
 	MaxLine   int           // characters per line before it is cut (default 300)
 	AlertTime time.Time     // incident start
 	Near      time.Duration // lines this close to AlertTime score higher (default 2m)
-	// Known reports whether a template was seen in this service before
-	// (nil: nothing is known, every template is new).
-	Known func(templateID string) bool
+	// Known is asked once, with the excerpt's template ids, which of them
+	// the service has shown before (nil, or a nil answer: every template
+	// is new).
+	Known func(templateIDs []string) map[string]bool
 	// Redact masks secrets in a line before it is kept (nil: identity).
 	Redact func(string) string
 }
@@ -146,6 +147,10 @@ func Build(lines []Line, o Options) Excerpt {
 		x.templateIDs = append(x.templateIDs, logtmpl.ID(g.String()))
 	}
 	sort.Strings(x.templateIDs)
+	var known map[string]bool
+	if o.Known != nil {
+		known = o.Known(x.templateIDs)
+	}
 	var cands []Entry
 	for i, r := range recs {
 		g := r.c.Root()
@@ -168,7 +173,7 @@ func Build(lines []Line, o Options) Excerpt {
 		if flagged {
 			e.Flags = why
 		}
-		e.New = o.Known == nil || !o.Known(id)
+		e.New = !known[id]
 		// The shown template and variables come from the redacted line, so
 		// no raw value survives in a template's constant positions.
 		var vars []logtmpl.Var

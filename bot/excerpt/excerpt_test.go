@@ -89,7 +89,13 @@ func TestErrorBurstInFiftyThousandLines(t *testing.T) {
 
 func TestKnownTemplatesAndRedaction(t *testing.T) {
 	lines := []Line{{Text: "ERROR login failed for 10.0.0.1"}, {Text: "INFO started"}}
-	x := Build(lines, Options{Known: func(string) bool { return true }, Redact: func(s string) string { return strings.ReplaceAll(s, "10.0.0.1", "[IP_ADDRESS_1]") }})
+	x := Build(lines, Options{Known: func(ids []string) map[string]bool {
+		all := map[string]bool{}
+		for _, id := range ids {
+			all[id] = true
+		}
+		return all
+	}, Redact: func(s string) string { return strings.ReplaceAll(s, "10.0.0.1", "[IP_ADDRESS_1]") }})
 	if len(x.Entries) != 2 || x.Entries[0].New || x.Entries[0].Text != "ERROR login failed for [IP_ADDRESS_1]" {
 		t.Fatalf("%+v", x.Entries)
 	}

@@ -410,15 +410,17 @@ func (s *Syncer) buildExcerpt(ctx context.Context, snap *incident.Snapshot, aler
 			}
 		}()
 	}
+	if s.Templates != nil {
+		opts.Known = func(ids []string) map[string]bool {
+			known, err := s.Templates.Known(ctx, service, ids)
+			if err != nil {
+				s.log().Warn("template state unavailable; every template counts as new", "err", err)
+			}
+			return known
+		}
+	}
 	x := excerpt.Build(lines, opts)
 	if s.Templates != nil {
-		known, err := s.Templates.Known(ctx, service, x.TemplateIDs())
-		if err != nil {
-			s.log().Warn("template state unavailable; every template counts as new", "err", err)
-		} else {
-			opts.Known = func(id string) bool { return known[id] }
-			x = excerpt.Build(lines, opts)
-		}
 		if err := s.Templates.Remember(ctx, service, x.TemplateIDs()); err != nil {
 			s.log().Warn("could not remember templates", "err", err)
 		}
