@@ -79,10 +79,10 @@ func ExcerptReply(x *excerpt.Excerpt, sources []collect.Status, metrics []string
 			for i, r := range e.Flags {
 				reasons[i] = string(r)
 			}
-			fmt.Fprintf(&w, "• %s (%s): `%s`\n", e.ID, strings.Join(reasons, ", "), strings.ReplaceAll(codeSafe(Truncate(oneLine(e.Text), 300)), "`", "'"))
+			fmt.Fprintf(&w, "• %s (%s): `%s`\n", e.ID, strings.Join(reasons, ", "), inlineCode(oneLine(e.Text), 300))
 		}
 		if len(blocks) < maxExcerptBlocks+2 {
-			blocks = append(blocks, slack.NewSectionBlock(mrkdwn(Truncate(strings.TrimRight(w.String(), "\n"), maxSectionText)), nil, nil, slack.SectionBlockOptionBlockID("excerpt_flags")))
+			blocks = append(blocks, section("excerpt_flags", w.String()))
 		}
 	}
 	if len(metrics) > 0 {
@@ -95,7 +95,7 @@ func ExcerptReply(x *excerpt.Excerpt, sources []collect.Status, metrics []string
 			}
 			fmt.Fprintf(&m, "`%s` %s\n", MetricID(i), Escape(Truncate(oneLine(line), 300)))
 		}
-		blocks = append(blocks, slack.NewSectionBlock(mrkdwn(Truncate(strings.TrimRight(m.String(), "\n"), maxSectionText)), nil, nil, slack.SectionBlockOptionBlockID("excerpt_metrics")))
+		blocks = append(blocks, section("excerpt_metrics", m.String()))
 	}
 	if len(sources) > 0 {
 		parts := make([]string, 0, len(sources))

@@ -53,10 +53,10 @@ func ProposalMessage(p approval.Proposal, spec catalog.Spec) slackapi.Message {
 		fmt.Fprintf(&b, "*Parameters:* `%s`\n", codeSafe(params(p.Params)))
 	}
 	if len(p.Preview) > 0 {
-		fmt.Fprintf(&b, "*Will run:* `%s`\n", strings.ReplaceAll(codeSafe(Truncate(strings.Join(p.Preview, " "), 600)), "`", "'"))
+		fmt.Fprintf(&b, "*Will run:* `%s`\n", inlineCode(strings.Join(p.Preview, " "), 600))
 	}
 	if p.DryRun != "" {
-		fmt.Fprintf(&b, "*Server dry run:* `%s`\n", strings.ReplaceAll(codeSafe(Truncate(oneLine(p.DryRun), 400)), "`", "'"))
+		fmt.Fprintf(&b, "*Server dry run:* `%s`\n", inlineCode(oneLine(p.DryRun), 400))
 	}
 	src := map[string]string{"rca": "the root-cause analysis", "handler": "the incident's handler (runbook step)",
 		"verify": "opsgate, because verification failed"}[p.Source]
@@ -72,7 +72,7 @@ func ProposalMessage(p approval.Proposal, spec catalog.Spec) slackapi.Message {
 		src = Escape(p.Source)
 	}
 	fmt.Fprintf(&b, "Proposed by %s", src)
-	blocks := []slack.Block{slack.NewSectionBlock(mrkdwn(Truncate(strings.TrimRight(b.String(), "\n"), maxSectionText)), nil, nil, slack.SectionBlockOptionBlockID("proposal"))}
+	blocks := []slack.Block{section("proposal", b.String())}
 
 	var ctx []string
 	ctx = append(ctx, fmt.Sprintf("Approvals %d of %d", len(p.Approvals), p.Required))

@@ -64,11 +64,11 @@ func RCAReply(a *rca.Analysis, lines map[string]string, tickets []incident.Simil
 			fmt.Fprintf(&e, "• %s [%s]\n", Escape(Truncate(oneLine(ev.Claim), 300)), Escape(strings.Join(ev.Citations, ", ")))
 			for _, id := range ev.Citations {
 				if t, ok := lines[id]; ok {
-					fmt.Fprintf(&e, "    `%s  %s`\n", Escape(id), strings.ReplaceAll(codeSafe(Truncate(oneLine(t), 200)), "`", "'"))
+					fmt.Fprintf(&e, "    `%s  %s`\n", Escape(id), inlineCode(oneLine(t), 200))
 				}
 			}
 		}
-		blocks = append(blocks, slack.NewSectionBlock(mrkdwn(Truncate(strings.TrimRight(e.String(), "\n"), maxSectionText)), nil, nil, slack.SectionBlockOptionBlockID("rca_evidence")))
+		blocks = append(blocks, section("rca_evidence", e.String()))
 	}
 	if len(a.Actions) > 0 {
 		var p strings.Builder
@@ -87,7 +87,7 @@ func RCAReply(a *rca.Analysis, lines map[string]string, tickets []incident.Simil
 			}
 			p.WriteString("\n")
 		}
-		blocks = append(blocks, slack.NewSectionBlock(mrkdwn(Truncate(strings.TrimRight(p.String(), "\n"), maxSectionText)), nil, nil, slack.SectionBlockOptionBlockID("rca_actions")))
+		blocks = append(blocks, section("rca_actions", p.String()))
 	}
 	if len(a.Dropped) > 0 {
 		var d strings.Builder

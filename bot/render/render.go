@@ -84,6 +84,18 @@ func title(s incident.Snapshot) string {
 	return t
 }
 
+// section is a mrkdwn section block with text's trailing newlines
+// trimmed, cut to Slack's limit.
+func section(blockID, text string) slack.Block {
+	return slack.NewSectionBlock(mrkdwn(Truncate(strings.TrimRight(text, "\n"), maxSectionText)), nil, nil, slack.SectionBlockOptionBlockID(blockID))
+}
+
+// inlineCode makes s safe inside `…`: cut to n runes, no fences or
+// entities, and no backtick to close it early.
+func inlineCode(s string, n int) string {
+	return strings.ReplaceAll(codeSafe(Truncate(s, n)), "`", "'")
+}
+
 func mrkdwn(s string) *slack.TextBlockObject {
 	return slack.NewTextBlockObject(slack.MarkdownType, s, false, false)
 }

@@ -35,6 +35,6 @@ func SimilarReply(items []incident.Similar) slackapi.Message {
 	}
 	return slackapi.Message{
 		Text:   fmt.Sprintf("%d similar past incidents", min(len(items), 5)),
-		Blocks: []slack.Block{slack.NewSectionBlock(mrkdwn(Truncate(strings.TrimRight(b.String(), "\n"), maxSectionText)), nil, nil, slack.SectionBlockOptionBlockID("similar"))},
+		Blocks: []slack.Block{section("similar", b.String())},
 	}
 }
