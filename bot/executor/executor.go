@@ -12,6 +12,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
 	"net/http"
 	"os"
@@ -57,11 +58,20 @@ type Runner struct {
 	cacheErr  error
 }
 
+// capWriter keeps the first n bytes of a program's output and hashes all
+// of it.
 type capWriter struct {
 	n    int
 	buf  bytes.Buffer
-	hash io.Writer
+	hash hash.Hash
 	over bool
+}
+
+func (r *Runner) capture() *capWriter { return &capWriter{n: r.maxOutput(), hash: sha256.New()} }
+
+// fill records the captured output, whether it was cut, and its digest.
+func (c *capWriter) fill(res *Result) {
+	res.Output, res.Capped, res.Digest = c.buf.String(), c.over, hex.EncodeToString(c.hash.Sum(nil))
 }
 
 func (c *capWriter) Write(p []byte) (int, error) {
@@ -190,8 +200,7 @@ func (r *Runner) Run(ctx context.Context, s catalog.Scoped, id string, undo bool
 }
 
 func (r *Runner) command(ctx context.Context, prog string, args, envAllow []string, dir string, dryRun bool) (Result, error) {
-	h := sha256.New()
-	out := &capWriter{n: r.maxOutput(), hash: h}
+	out := r.capture()
 	cmd := exec.CommandContext(ctx, prog, args...)
 	cmd.Stdout, cmd.Stderr, cmd.Dir = out, out, dir
 	// Only allowlisted variables (and PATH) reach the program: opsgate's
@@ -206,8 +215,8 @@ func (r *Runner) command(ctx context.Context, prog string, args, envAllow []stri
 	cmd.WaitDelay = time.Second
 	start := time.Now()
 	err := cmd.Run()
-	res := Result{Argv: append([]string{prog}, args...), DryRun: dryRun, Output: out.buf.String(), Capped: out.over,
-		Digest: hex.EncodeToString(h.Sum(nil)), Took: time.Since(start)}
+	res := Result{Argv: append([]string{prog}, args...), DryRun: dryRun, Took: time.Since(start)}
+	out.fill(&res)
 	if cmd.ProcessState != nil {
 		res.ExitCode = cmd.ProcessState.ExitCode()
 	}
@@ -243,10 +252,10 @@ func (r *Runner) http(ctx context.Context, method, url, body string, expect int)
 		return res, fmt.Errorf("%s %s: %w", method, url, errors.Unwrap(err))
 	}
 	defer resp.Body.Close()
-	h := sha256.New()
-	out := &capWriter{n: r.maxOutput(), hash: h}
+	out := r.capture()
 	_, _ = io.Copy(out, io.LimitReader(resp.Body, 16<<20))
-	res.ExitCode, res.Output, res.Capped, res.Digest, res.Took = resp.StatusCode, out.buf.String(), out.over, hex.EncodeToString(h.Sum(nil)), time.Since(start)
+	out.fill(&res)
+	res.ExitCode, res.Took = resp.StatusCode, time.Since(start)
 	if expect == 0 {
 		expect = http.StatusOK
 	}

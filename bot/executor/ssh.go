@@ -2,8 +2,6 @@ package executor
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"net"
@@ -79,12 +77,12 @@ func (r *Runner) runSSH(ctx context.Context, argv []string, knownHosts string) (
 		return res, fmt.Errorf("ssh %s: %w", host, err)
 	}
 	defer sess.Close()
-	h := sha256.New()
-	out := &capWriter{n: r.maxOutput(), hash: h}
+	out := r.capture()
 	sess.Stdout, sess.Stderr = out, out
 	start := time.Now()
 	err = sess.Run(strings.Join(cmd, " "))
-	res.Output, res.Capped, res.Digest, res.Took = out.buf.String(), out.over, hex.EncodeToString(h.Sum(nil)), time.Since(start)
+	out.fill(&res)
+	res.Took = time.Since(start)
 	var exit *ssh.ExitError
 	if errors.As(err, &exit) {
 		res.ExitCode = exit.ExitStatus()
