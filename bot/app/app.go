@@ -21,23 +21,20 @@ import (
 
 	"github.com/opsgate/opsgate/bot/approval"
 	"github.com/opsgate/opsgate/bot/audit"
-	"github.com/opsgate/opsgate/bot/catalog"
 	"github.com/opsgate/opsgate/bot/config"
-	"github.com/opsgate/opsgate/bot/executor"
+	"github.com/opsgate/opsgate/bot/enrich"
+	"github.com/opsgate/opsgate/bot/execution"
 	"github.com/opsgate/opsgate/bot/incident"
+	"github.com/opsgate/opsgate/bot/jobs"
 	"github.com/opsgate/opsgate/bot/metrics"
 	"github.com/opsgate/opsgate/bot/queue"
 	"github.com/opsgate/opsgate/bot/rca"
-	"github.com/opsgate/opsgate/bot/redact"
 	"github.com/opsgate/opsgate/bot/retry"
 	"github.com/opsgate/opsgate/bot/sanitize"
 	"github.com/opsgate/opsgate/bot/server"
-	"github.com/opsgate/opsgate/bot/threads"
-	"github.com/opsgate/opsgate/bot/tmplstate"
+	"github.com/opsgate/opsgate/bot/view"
 	"github.com/opsgate/opsgate/integrations/gemini"
 	"github.com/opsgate/opsgate/integrations/openai"
-	"github.com/opsgate/opsgate/integrations/pagerduty"
-	slackapi "github.com/opsgate/opsgate/integrations/slack"
 	"github.com/opsgate/opsgate/knowledge/kb"
 )
 
@@ -61,17 +58,22 @@ type Options struct {
 
 // App is a wired opsgate instance.
 type App struct {
-	Env      *config.Env
-	Log      *slog.Logger
-	Redis    redis.UniversalClient
-	Queue    *queue.Queue
-	Store    *incident.Store
-	Syncer   *threads.Syncer
-	Guard    *sanitize.Guard
-	Vault    *sanitize.Vault
-	Audit    *audit.Log
-	KB       *kb.KB
-	Metrics  *metrics.Metrics
+	Env       *config.Env
+	Log       *slog.Logger
+	Redis     redis.UniversalClient
+	Queue     *queue.Queue
+	Store     *incident.Store
+	Contexts  *enrich.Store
+	Proposals *approval.Store
+	Guard     *sanitize.Guard
+	Vault     *view.Vault
+	Audit     *audit.Log
+	KB        *kb.KB
+	Metrics   *metrics.Metrics
+	// Jobs hands each queued job to its handler.
+	Jobs jobs.Mux
+	// Executor runs approved actions and sweeps stalled ones.
+	Executor *execution.Executor
 	Handler  http.Handler
 	embedded *miniredis.Miniredis
 	opts     Options
@@ -107,66 +109,14 @@ func New(ctx context.Context, o Options) (*App, error) {
 		return nil, err
 	}
 
-	engine, err := o.File.Engine()
-	if err != nil {
-		a.Close()
-		return nil, fmt.Errorf("%w: OPSGATE_CONFIG: %v", config.ErrInvalid, err)
-	}
-	a.Guard = &sanitize.Guard{Engine: engine, OnHit: func(k redact.Kind) { a.Metrics.GuardHits.WithLabelValues(string(k)).Inc() }}
-	a.Vault = sanitize.NewVault(a.Redis, engine, IncidentTTL)
-	a.Audit = audit.New(a.Redis, o.Now)
-	sc := slackapi.New(o.Env.SlackAPIURL, o.Env.SlackBotToken.Reveal(), nil, o.SlackRetry)
-	sc.Observe = a.Metrics.ObserveSlackCall
-	guarded := sanitize.GuardedSlack{Slack: sc, Guard: a.Guard}
-	var approvers threads.Approvers
-	if o.File != nil {
-		approvers = threads.Approvers{Users: o.File.Approvers.Users, Groups: o.File.Approvers.Groups}
-	}
-	var pd threads.PagerDuty
-	if o.Env.PagerDutyAPIToken != "" {
-		pd = pagerduty.NewClient(o.Env.PagerDutyAPIURL, o.Env.PagerDutyAPIToken.Reveal(), o.PagerDutyRetry)
-	}
-	analyzer, err := NewAnalyzer(ctx, o.Env, a.Guard, o.GeminiRetry, a.Log)
-	if err != nil {
+	if err := a.wire(ctx); err != nil {
 		a.Close()
 		return nil, err
-	}
-	fallback := o.Env.SlackChannel
-	file := o.File
-	a.Syncer = &threads.Syncer{
-		Store: a.Store, Redis: a.Redis, Slack: guardedThreads{guarded, sc}, PagerDuty: pd, NoteFrom: o.Env.PagerDutyFromEmail, Responder: guarded,
-		Vault: a.Vault, Templates: tmplstate.New(a.Redis, IncidentTTL), Knowledge: a.KB, Revealer: sc, Approvers: approvers, Audit: a.Audit,
-		Route: func(id, name string) string { return file.ChannelFor(id, name, fallback) },
-		Log:   a.Log, LockWait: o.LockWait, LockTTL: o.LockTTL,
-		Analyzer: analyzer,
-	}
-	if col, err := o.File.Collector(); err != nil {
-		a.Close()
-		return nil, fmt.Errorf("%w: OPSGATE_CONFIG: %v", config.ErrInvalid, err)
-	} else if col != nil {
-		a.Syncer.Collector = col
-	}
-	a.Syncer.Proposals = approval.NewStore(a.Redis, IncidentTTL, o.Now)
-	runner := &executor.Runner{}
-	if file != nil {
-		x := file.Executor
-		runner.Kubectl, runner.KubectlArgs, runner.PrometheusURL = x.Kubectl, x.KubectlArgs, x.PrometheusURL
-		if x.SSHKeyFile != "" {
-			runner.SSH = &executor.SSH{KeyFile: x.SSHKeyFile, Port: x.SSHPort}
-		}
-	}
-	a.Syncer.Runner = runner
-	if a.Syncer.Catalog, err = o.File.Catalog(); err != nil {
-		a.Close()
-		return nil, fmt.Errorf("%w: OPSGATE_CONFIG: %v", config.ErrInvalid, err)
-	}
-	if file != nil && len(file.Scopes) > 0 {
-		a.Syncer.Scope = func(s incident.Snapshot) catalog.Scope { return file.ScopeFor(s.ServiceName) }
 	}
 	srv := &server.Server{
 		Queue: a.Queue, Incidents: a.Store, Redis: a.Redis,
 		WebhookSecrets: o.Env.PagerDutyWebhookSecrets.Reveal(), SigningSecret: o.Env.SlackSigningSecret.Reveal(),
-		CanFetch: pd != nil, MaxAge: o.Env.WebhookMaxAge, Now: o.Now, Log: a.Log, Metrics: a.Metrics,
+		CanFetch: o.Env.PagerDutyAPIToken != "", MaxAge: o.Env.WebhookMaxAge, Now: o.Now, Log: a.Log, Metrics: a.Metrics,
 		Guard:     a.Guard.Mask,
 		Knowledge: a.KB, Audit: a.Audit,
 	}
@@ -254,7 +204,7 @@ func (a *App) RunWorkers(ctx context.Context) {
 	go func() { defer wg.Done(); a.sweep(ctx, a.opts.SweepEvery) }()
 	for i := 0; i < a.Env.Workers; i++ {
 		c := &queue.Consumer{
-			Queue: a.Queue, Name: fmt.Sprintf("%s-%d", prefix, i), Handle: a.Syncer.Handle,
+			Queue: a.Queue, Name: fmt.Sprintf("%s-%d", prefix, i), Handle: a.Jobs.Handle,
 			Block: a.opts.ConsumerBlock, MinIdle: a.Env.ReclaimIdle, MaxAge: a.Env.WebhookMaxAge,
 			Log: a.Log, Now: a.opts.Now, Observe: a.Metrics.ObserveEvent,
 		}
@@ -273,7 +223,7 @@ func (a *App) sweep(ctx context.Context, every time.Duration) {
 	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
-		if n, err := a.Syncer.Sweep(ctx); err != nil && ctx.Err() == nil {
+		if n, err := a.Executor.Sweep(ctx); err != nil && ctx.Err() == nil {
 			a.Log.Warn("stalled-execution sweep failed", "err", err)
 		} else if n > 0 {
 			a.Log.Error("stalled executions reported", "count", n)
@@ -313,21 +263,6 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 		err = nil
 	}
 	return err
-}
-
-// guardedThreads is the syncer's Slack: writes go through the guard, reads
-// (permalinks, history lookups) straight to the client.
-type guardedThreads struct {
-	sanitize.GuardedSlack
-	raw *slackapi.Client
-}
-
-func (g guardedThreads) Permalink(ctx context.Context, channel, ts string) (string, error) {
-	return g.raw.Permalink(ctx, channel, ts)
-}
-
-func (g guardedThreads) FindByMetadata(ctx context.Context, channel, eventType, key, value string, oldest time.Time) (string, bool, error) {
-	return g.raw.FindByMetadata(ctx, channel, eventType, key, value, oldest)
 }
 
 // OpenKB opens the knowledge base, with Gemini embeddings (hybrid search)

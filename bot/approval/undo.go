@@ -6,24 +6,21 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"regexp"
-	"strings"
 	"time"
+
+	"github.com/opsgate/opsgate/bot/jobs"
 )
-
-var idRe = regexp.MustCompile(`^[A-Z0-9]{5,20}-[0-9a-f]{10}$`)
-
-// ValidID reports whether s looks like a proposal id ("<incident>-<10 hex>")
-// as /triage reject and the CLI accept it.
-func ValidID(s string) bool { return idRe.MatchString(s) }
 
 // UndoID is the id of the proposal that undoes id: derived, so a double
 // click on Undo asks once; attempt > 0 names a fresh undo after an earlier
 // one was rejected, expired or failed.
 func UndoID(id string, attempt int) string {
-	inc, _, _ := strings.Cut(id, "-")
+	inc, ok := jobs.ParseProposalID(id)
+	if !ok {
+		inc = id // not a proposal id (tests): keep it recognisable
+	}
 	sum := sha256.Sum256([]byte(fmt.Sprintf("undo\x00%s\x00%d", id, attempt)))
-	return inc + "-" + hex.EncodeToString(sum[:])[:10]
+	return jobs.ProposalID(inc, hex.EncodeToString(sum[:]))
 }
 
 // Dead reports whether p ended without doing anything — rejected, expired,

@@ -26,6 +26,9 @@ const (
 // ErrTampered is returned by Verify when the chain does not hold.
 var ErrTampered = errors.New("audit: chain broken")
 
+// System is the actor of opsgate's own entries.
+const System = "opsgate"
+
 // Entry is one audited act. Details must never hold secret values.
 type Entry struct {
 	At       time.Time         `json:"at"`

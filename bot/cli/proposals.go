@@ -13,7 +13,7 @@ import (
 	"github.com/opsgate/opsgate/bot/approval"
 	"github.com/opsgate/opsgate/bot/audit"
 	"github.com/opsgate/opsgate/bot/queue"
-	"github.com/opsgate/opsgate/bot/threads"
+	"github.com/opsgate/opsgate/bot/jobs"
 )
 
 func proposalsCmd(stdout io.Writer) *cobra.Command {
@@ -23,7 +23,7 @@ func proposalsCmd(stdout io.Writer) *cobra.Command {
 		Short: "Print a proposal (state, approvals, outcome) as JSON",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if !approval.ValidID(args[0]) {
+			if !jobs.ValidProposalID(args[0]) {
 				return fmt.Errorf("%q is not a proposal id such as Q1ABCD2-0123456789", clipArg(args[0]))
 			}
 			rdb, err := redisFromEnv("proposals")
@@ -46,7 +46,7 @@ func proposalsCmd(stdout io.Writer) *cobra.Command {
 		Short: "Record the checked outcome of a stalled execution (never re-runs it)",
 		Args:  cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if !approval.ValidID(args[0]) {
+			if !jobs.ValidProposalID(args[0]) {
 				return fmt.Errorf("%q is not a proposal id such as Q1ABCD2-0123456789", clipArg(args[0]))
 			}
 			to := map[string]approval.State{"succeeded": approval.Succeeded, "failed": approval.Failed}[strings.ToLower(args[1])]
@@ -71,8 +71,7 @@ func proposalsCmd(stdout io.Writer) *cobra.Command {
 				return fmt.Errorf("%s is now %s, but its audit entry failed (%w): record it by hand", p.ID, p.State, err)
 			}
 			// The workers update the thread (message, note, the undo link).
-			payload, _ := json.Marshal(threads.SettledNotice{ProposalID: p.ID, By: by})
-			if _, _, err := queue.New(rdb).Enqueue(ctx, "", 0, threads.KindSettled, payload); err != nil {
+			if _, err := jobs.Submit(ctx, queue.New(rdb), jobs.Settled{ProposalID: p.ID, By: by}, "", 0); err != nil {
 				return fmt.Errorf("%s is now %s (audited), but the thread could not be told: %w", p.ID, p.State, err)
 			}
 			fmt.Fprintf(stdout, "%s is now %s (recorded in the audit trail; the thread will say so)\n", p.ID, p.State)

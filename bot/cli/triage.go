@@ -15,13 +15,15 @@ import (
 	"github.com/opsgate/opsgate/bot/app"
 	"github.com/opsgate/opsgate/bot/catalog"
 	"github.com/opsgate/opsgate/bot/config"
+	"github.com/opsgate/opsgate/bot/enrich"
 	"github.com/opsgate/opsgate/bot/excerpt"
 	"github.com/opsgate/opsgate/bot/incident"
+	"github.com/opsgate/opsgate/bot/pipeline"
 	"github.com/opsgate/opsgate/bot/rca"
 	"github.com/opsgate/opsgate/bot/redact"
 	"github.com/opsgate/opsgate/bot/retry"
 	"github.com/opsgate/opsgate/bot/sanitize"
-	"github.com/opsgate/opsgate/bot/threads"
+	"github.com/opsgate/opsgate/bot/view"
 )
 
 // MaxTriageLines bounds the log file triage reads (cut it to a window first).
@@ -29,12 +31,12 @@ const MaxTriageLines = 2_000_000
 
 // triageReport is the --json output.
 type triageReport struct {
-	Excerpt   *excerpt.Excerpt   `json:"excerpt"`
-	Similar   []incident.Similar `json:"similar"`
-	RCA       rca.Analysis       `json:"rca"`
-	Flags     []excerpt.Entry    `json:"flags"`     // instruction-like lines, withheld from the model
-	Masked    int                `json:"masked"`    // values replaced by placeholders
-	Knowledge string             `json:"knowledge"` // where similar tickets came from, or why none
+	Excerpt   *excerpt.Excerpt `json:"excerpt"`
+	Similar   []enrich.Similar `json:"similar"`
+	RCA       rca.Analysis     `json:"rca"`
+	Flags     []excerpt.Entry  `json:"flags"`     // instruction-like lines, withheld from the model
+	Masked    int              `json:"masked"`    // values replaced by placeholders
+	Knowledge string           `json:"knowledge"` // where similar tickets came from, or why none
 }
 
 func triageCmd(stdout, stderr io.Writer) *cobra.Command {
@@ -116,7 +118,8 @@ func runTriage(ctx context.Context, path, alert, service, cfgPath string, asJSON
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 
 	rep := triageReport{Knowledge: "REDIS_URL is unset: no knowledge base, no similar tickets"}
-	rec := &incident.Record{Snapshot: incident.Snapshot{ID: "offline", Title: alert, ServiceName: service}, Excerpt: &x}
+	rec := &incident.Record{Snapshot: incident.Snapshot{ID: "offline", Title: alert, ServiceName: service}}
+	c := &enrich.Record{Excerpt: &x}
 	if alert != "" {
 		rec.Snapshot.Alerts = []incident.Alert{{Summary: alert}}
 	}
@@ -126,22 +129,22 @@ func runTriage(ctx context.Context, path, alert, service, cfgPath string, asJSON
 			return err
 		}
 		defer closeKB()
-		rec.Similar = threads.SimilarTo(k, alert, []string{alert}, &x, time.Now(), "")
+		c.Similar = enrich.SimilarTo(k, alert, []string{alert}, &x, time.Now(), "")
 		rep.Knowledge = fmt.Sprintf("knowledge base on REDIS_URL (%d tickets)", k.Stats().Tickets)
 	}
 	sess := engine.NewSession()
-	view := threads.Sanitized(rec, sess)
+	vr, vc := view.Incident(rec, sess), view.Context(c, sess)
 	scope := catalog.Scope{} // no service: nothing in scope, no action can be proposed
 	if service != "" {
-		scope = file.ScopeFor(view.Snapshot.ServiceName)
+		scope = file.ScopeFor(vr.Snapshot.ServiceName)
 	}
 	an, err := app.NewAnalyzer(ctx, env, &sanitize.Guard{Engine: engine}, retry.Policy{}, log)
 	if err != nil {
 		return err
 	}
-	a := an.Analyze(ctx, threads.RCAContext(view, cat.For(scope)))
-	rep.RCA = *threads.Sanitized(&incident.Record{RCA: &a}, sess).RCA // model text is untrusted too
-	rep.Excerpt, rep.Similar, rep.Flags, rep.Masked = view.Excerpt, view.Similar, view.Excerpt.Flagged(), sess.Len()
+	a := an.Analyze(ctx, pipeline.RCAContext(vr, vc, cat.For(scope)))
+	rep.RCA = *view.Analysis(&a, sess) // model text is untrusted too
+	rep.Excerpt, rep.Similar, rep.Flags, rep.Masked = vc.Excerpt, vc.Similar, vc.Excerpt.Flagged(), sess.Len()
 	if asJSON {
 		enc := json.NewEncoder(stdout)
 		enc.SetEscapeHTML(false)

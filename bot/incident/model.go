@@ -7,11 +7,6 @@ package incident
 import (
 	"slices"
 	"time"
-
-	"github.com/opsgate/opsgate/bot/catalog"
-	"github.com/opsgate/opsgate/bot/collect"
-	"github.com/opsgate/opsgate/bot/excerpt"
-	"github.com/opsgate/opsgate/bot/rca"
 )
 
 // Status is PagerDuty's incident status.
@@ -76,51 +71,98 @@ type Thread struct {
 	Permalink string `json:"permalink,omitempty"`
 }
 
-// Record is the stored state of one incident.
+// Record is the stored state of one incident: PagerDuty's view of it, its
+// Slack thread, its timeline, and a ledger of what opsgate has done for it.
+// What opsgate gathered and concluded (logs, similar tickets, analysis)
+// lives in its own record (package enrich); nothing here is display state.
 type Record struct {
-	Snapshot        Snapshot         `json:"snapshot"`
-	LastEventAt     time.Time        `json:"last_event_at"`
-	FirstSeenAt     time.Time        `json:"first_seen_at"`
-	Channel         string           `json:"channel,omitempty"` // chosen once, at the first event
-	Thread          Thread           `json:"thread"`
-	ParentPending   bool             `json:"parent_pending,omitempty"` // a parent post was attempted: look for it before posting again
-	StateVersion    int64            `json:"state_version"`            // bumped when the snapshot changes
-	RenderedVersion int64            `json:"rendered_version"`         // snapshot version the parent shows
-	Timeline        []Change         `json:"timeline,omitempty"`
-	Replied         int              `json:"replied"`              // timeline entries posted as replies
-	Events          []string         `json:"events,omitempty"`     // applied event ids (bounded)
-	NoteAdded       bool             `json:"note_added,omitempty"` // thread link noted on the PagerDuty incident
-	Excerpt         *excerpt.Excerpt `json:"excerpt,omitempty"`    // log excerpt (raw; sanitized when rendered)
-	ExcerptPosted   bool             `json:"excerpt_posted,omitempty"`
-	Similar         []Similar        `json:"similar,omitempty"` // similar past incidents from the knowledge base
-	SimilarPosted   bool             `json:"similar_posted,omitempty"`
-	Learned         bool             `json:"learned,omitempty"` // written back to the knowledge base after resolving
-	Metrics         []string         `json:"metrics,omitempty"` // metric summaries from the handler's sources (raw)
-	Sources         []collect.Status `json:"sources,omitempty"` // how each context source fared
-	RCA             *rca.Analysis    `json:"rca,omitempty"`     // checked root-cause analysis (sanitized text; the first one wins)
-	RCAPosted       bool             `json:"rca_posted,omitempty"`
-	// Suggested are the handler's default actions (filled, not yet checked);
-	// SuggestedProposed is set once they were offered as proposals.
-	Suggested         []rca.Action `json:"suggested,omitempty"`
-	SuggestedProposed bool         `json:"suggested_proposed,omitempty"`
-	// Scope is what the matching handler adds to what actions may name.
-	Scope *catalog.Scope `json:"scope,omitempty"`
+	Snapshot        Snapshot  `json:"snapshot"`
+	LastEventAt     time.Time `json:"last_event_at"`
+	FirstSeenAt     time.Time `json:"first_seen_at"`
+	Channel         string    `json:"channel,omitempty"` // chosen once, at the first event
+	Thread          Thread    `json:"thread"`
+	ParentPending   bool      `json:"parent_pending,omitempty"` // a parent post was attempted: look for it before posting again
+	StateVersion    int64     `json:"state_version"`            // bumped when the snapshot changes
+	RenderedVersion int64     `json:"rendered_version"`         // snapshot version the parent shows
+	Timeline        []Change  `json:"timeline,omitempty"`
+	Replied         int       `json:"replied"`          // timeline entries posted as replies
+	Events          []string  `json:"events,omitempty"` // applied event ids (bounded)
+	// Replies is the reply ledger: replies other than timeline changes
+	// (the log excerpt, similar incidents, the analysis…), in the order
+	// they were asked for, each posted once.
+	Replies []Reply `json:"replies,omitempty"`
+	// Done lists once-per-incident steps that have finished (see Step*).
+	Done []string `json:"done,omitempty"`
 	// TriggeredBy is the Slack user whose /triage opened the incident's
 	// thread (for actions with allow_self: false, they cannot approve).
 	TriggeredBy string `json:"triggered_by,omitempty"`
-
-	// Masked is how many values the sanitized view hides (set for rendering, not stored).
-	Masked int `json:"-"`
 }
+
+// Reply is one entry of the reply ledger.
+type Reply struct {
+	Kind   string `json:"kind"`
+	Posted bool   `json:"posted,omitempty"`
+}
+
+// Once-per-incident steps recorded in Record.Done.
+const (
+	StepNote  = "pagerduty_note" // the thread link was noted on the PagerDuty incident
+	StepOffer = "offer"          // the handler's runbook steps were proposed
+	StepRCA   = "propose_rca"    // the analysis' actions were proposed
+	StepLearn = "learn"          // written back to the knowledge base after resolving
+)
 
 // HasThread reports whether the parent message exists.
 func (r *Record) HasThread() bool { return r.Thread.TS != "" }
 
 // Synced reports whether Slack shows everything the record holds.
 func (r *Record) Synced() bool {
-	return r.HasThread() && r.RenderedVersion >= r.StateVersion && r.Replied >= len(r.Timeline) &&
-		(r.Excerpt == nil && len(r.Sources) == 0 || r.ExcerptPosted) && (len(r.Similar) == 0 || r.SimilarPosted) &&
-		(r.RCA == nil || r.RCAPosted)
+	_, pending := r.NextReply()
+	return r.HasThread() && r.RenderedVersion >= r.StateVersion && r.Replied >= len(r.Timeline) && !pending
+}
+
+// Want asks for a reply of kind (once: asking again changes nothing) and
+// reports whether r changed.
+func (r *Record) Want(kind string) bool {
+	if slices.ContainsFunc(r.Replies, func(x Reply) bool { return x.Kind == kind }) {
+		return false
+	}
+	r.Replies = append(r.Replies, Reply{Kind: kind})
+	return true
+}
+
+// NextReply is the first reply asked for and not posted yet.
+func (r *Record) NextReply() (string, bool) {
+	for _, x := range r.Replies {
+		if !x.Posted {
+			return x.Kind, true
+		}
+	}
+	return "", false
+}
+
+// MarkPosted records the reply of kind as posted and reports whether r
+// changed.
+func (r *Record) MarkPosted(kind string) bool {
+	for i, x := range r.Replies {
+		if x.Kind == kind && !x.Posted {
+			r.Replies[i].Posted = true
+			return true
+		}
+	}
+	return false
+}
+
+// IsDone reports whether step has finished.
+func (r *Record) IsDone(step string) bool { return slices.Contains(r.Done, step) }
+
+// MarkDone records step as finished and reports whether r changed.
+func (r *Record) MarkDone(step string) bool {
+	if r.IsDone(step) {
+		return false
+	}
+	r.Done = append(r.Done, step)
+	return true
 }
 
 // Update is one observed fact about an incident, from a webhook event or an
@@ -135,12 +177,6 @@ type Update struct {
 	Detail     string    // extra reply text
 	Alerts     []Alert   // alert lines, when fetched
 	AlertTotal int
-	Excerpt    *excerpt.Excerpt // log excerpt, built once (the first one wins)
-	Similar    []Similar        // similar past incidents, found once
-	Metrics    []string         // metric summaries, collected once
-	Sources    []collect.Status // context sources' outcomes, collected once
-	Suggested  []rca.Action     // the handler's default actions, collected once
-	Scope      *catalog.Scope   // the handler's scope, collected once
 }
 
 // maxEvents bounds the remembered event ids per incident.
@@ -174,26 +210,6 @@ func Apply(r *Record, u Update, now time.Time) bool {
 	if len(u.Alerts) > 0 && !slices.Equal(r.Snapshot.Alerts, u.Alerts) {
 		r.Snapshot.Alerts, r.Snapshot.AlertsTotal = u.Alerts, u.AlertTotal
 		r.StateVersion++
-		changed = true
-	}
-	if len(u.Similar) > 0 && len(r.Similar) == 0 {
-		r.Similar = u.Similar
-		changed = true
-	}
-	if (len(u.Metrics) > 0 || len(u.Sources) > 0) && len(r.Sources) == 0 {
-		r.Metrics, r.Sources = u.Metrics, u.Sources
-		changed = true
-	}
-	if u.Excerpt != nil && r.Excerpt == nil {
-		r.Excerpt = u.Excerpt
-		changed = true
-	}
-	if len(u.Suggested) > 0 && len(r.Suggested) == 0 {
-		r.Suggested = u.Suggested
-		changed = true
-	}
-	if u.Scope != nil && r.Scope == nil {
-		r.Scope = u.Scope
 		changed = true
 	}
 	if u.EventID != "" {

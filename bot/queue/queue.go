@@ -141,3 +141,13 @@ func (q *Queue) Dead(ctx context.Context) ([]string, error) {
 	}
 	return out, nil
 }
+
+// PermanentIf marks err permanent when it is final (errors.Is): an error
+// of a dependency that no retry can fix, such as a Slack answer
+// "channel_not_found".
+func PermanentIf(err, final error) error {
+	if err != nil && errors.Is(err, final) {
+		return fmt.Errorf("%w: %w", err, ErrPermanent)
+	}
+	return err
+}

@@ -8,7 +8,7 @@ import (
 
 	"github.com/slack-go/slack"
 
-	"github.com/opsgate/opsgate/bot/incident"
+	"github.com/opsgate/opsgate/bot/enrich"
 	"github.com/opsgate/opsgate/bot/rca"
 	slackapi "github.com/opsgate/opsgate/integrations/slack"
 )
@@ -22,7 +22,7 @@ import (
 //
 // incidentID, when set, adds 👍/👎 buttons: responders' verdicts go into
 // the knowledge base with the incident when it resolves.
-func RCAReply(a *rca.Analysis, lines map[string]string, tickets []incident.Similar, incidentID string) slackapi.Message {
+func RCAReply(a *rca.Analysis, lines map[string]string, tickets []enrich.Similar, incidentID string) slackapi.Message {
 	var head string
 	switch {
 	case a.Source == "extractive":

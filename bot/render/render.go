@@ -113,8 +113,10 @@ func Fallback(s incident.Snapshot) string {
 	return Truncate(Escape(text), maxFallback)
 }
 
-// Parent renders the thread's parent message for a record.
-func Parent(r *incident.Record) slackapi.Message {
+// Parent renders the thread's parent message for a (masked) record;
+// masked is how many values the incident's placeholders hide (a Reveal
+// button appears when there are any).
+func Parent(r *incident.Record, masked int) slackapi.Message {
 	s := r.Snapshot
 	header := ":rotating_light: " + title(s)
 	if s.Status == incident.StatusResolved {
@@ -162,8 +164,8 @@ func Parent(r *incident.Record) slackapi.Message {
 		last := r.Timeline[n-1]
 		ctx = append(ctx, mrkdwn(Truncate("Last change: "+Escape(changeSummary(last)), maxSectionText)))
 	}
-	if r.Masked > 0 {
-		ctx = append(ctx, mrkdwn(fmt.Sprintf(":lock: %d sensitive value(s) masked", r.Masked)))
+	if masked > 0 {
+		ctx = append(ctx, mrkdwn(fmt.Sprintf(":lock: %d sensitive value(s) masked", masked)))
 	}
 	ctx = append(ctx, mrkdwn("opsgate"))
 	blocks = append(blocks, slack.NewContextBlock("incident_context", ctx...))
@@ -173,7 +175,7 @@ func Parent(r *incident.Record) slackapi.Message {
 		btn.URL = s.HTMLURL
 		buttons = append(buttons, btn)
 	}
-	if r.Masked > 0 {
+	if masked > 0 {
 		buttons = append(buttons, slack.NewButtonBlockElement(ActionReveal, s.ID, slack.NewTextBlockObject(slack.PlainTextType, "Reveal", false, false)))
 	}
 	if len(buttons) > 0 {

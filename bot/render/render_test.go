@@ -12,6 +12,7 @@ import (
 	"github.com/opsgate/opsgate/bot/approval"
 	"github.com/opsgate/opsgate/bot/catalog"
 	"github.com/opsgate/opsgate/bot/collect"
+	"github.com/opsgate/opsgate/bot/enrich"
 	"github.com/opsgate/opsgate/bot/excerpt"
 	"github.com/opsgate/opsgate/bot/incident"
 	"github.com/opsgate/opsgate/bot/inject"
@@ -50,7 +51,6 @@ func cases() map[string]*incident.Record {
 	minimal := &incident.Record{Snapshot: incident.Snapshot{ID: "Q1MIN"}, StateVersion: 1}
 	masked := full()
 	masked.Snapshot.Title = "Checkout down: [IP_ADDRESS_1] unreachable from [HOSTNAME_1]"
-	masked.Masked = 3
 	return map[string]*incident.Record{"triggered": full(), "acknowledged": ack, "resolved": res, "hostile": hostile, "minimal": minimal, "masked": masked}
 }
 
@@ -82,7 +82,11 @@ func golden(t *testing.T, name string, v any) {
 func TestParentGolden(t *testing.T) {
 	for name, rec := range cases() {
 		t.Run(name, func(t *testing.T) {
-			m := Parent(rec)
+			n := 0
+			if name == "masked" {
+				n = 3
+			}
+			m := Parent(rec, n)
 			raw, _ := json.Marshal(m.Blocks)
 			if err := fakeslack.ValidateBlocks(raw); err != nil {
 				t.Fatalf("invalid Block Kit: %v", err)
@@ -108,7 +112,7 @@ func TestReplyGolden(t *testing.T) {
 }
 
 func TestHostileTextIsInert(t *testing.T) {
-	m := Parent(cases()["hostile"])
+	m := Parent(cases()["hostile"], 0)
 	var buf strings.Builder
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)
@@ -181,7 +185,7 @@ func TestExcerptGolden(t *testing.T) {
 }
 
 func TestSimilarGolden(t *testing.T) {
-	m := SimilarReply([]incident.Similar{
+	m := SimilarReply([]enrich.Similar{
 		{ID: "INC-3121", Title: "checkout-api: db-primary connection refused (pool exhausted)", URL: "https://tickets.example.com/INC-3121", Date: t0, Similarity: 0.83, Resolution: "Failed over to the replica; raised max_connections to 400\nsecond line"},
 		{ID: "PM-7", Title: "<!channel> hostile title", URL: "javascript:alert(1)", Similarity: 0.41},
 	})
@@ -194,7 +198,7 @@ func TestSimilarGolden(t *testing.T) {
 
 func TestRCAGolden(t *testing.T) {
 	lines := map[string]string{"L2": "ERROR [db] connection refused to [HOSTNAME_1]:5432", "L3": "pool exhausted ```x``` <!here>"}
-	tickets := []incident.Similar{{ID: "INC-3121", Date: t0}}
+	tickets := []enrich.Similar{{ID: "INC-3121", Date: t0}}
 	cases := map[string]*rca.Analysis{
 		"rca_cited": {Source: "gemini", Summary: "DB pool exhausted on checkout-api", RootCause: "connections leaked after the 10:02 deploy", Category: "database", Confidence: 0.8,
 			Evidence: []rca.Evidence{{Claim: "refusals began at 10:05", Citations: []string{"L2"}}, {Claim: "same signature as INC-3121", Citations: []string{"INC-3121", "L3"}}},

@@ -6,13 +6,13 @@ import (
 
 	"github.com/slack-go/slack"
 
-	"github.com/opsgate/opsgate/bot/incident"
+	"github.com/opsgate/opsgate/bot/enrich"
 	slackapi "github.com/opsgate/opsgate/integrations/slack"
 )
 
 // SimilarReply renders similar past incidents: id and title (linked), date,
 // similarity, and the resolution in one line.
-func SimilarReply(items []incident.Similar) slackapi.Message {
+func SimilarReply(items []enrich.Similar) slackapi.Message {
 	var b strings.Builder
 	b.WriteString("*Similar past incidents*\n")
 	for i, s := range items {

@@ -4,7 +4,7 @@ import (
 	"errors"
 	"net/http"
 
-	"github.com/opsgate/opsgate/bot/threads"
+	"github.com/opsgate/opsgate/bot/jobs"
 	"github.com/opsgate/opsgate/integrations/pagerduty"
 )
 
@@ -53,7 +53,7 @@ func (s *Server) pagerDuty(w http.ResponseWriter, r *http.Request) {
 	}
 	// Remember the id for longer than the accepted age: a replay is then
 	// either a duplicate or stale, never new.
-	_, dup, err := s.Queue.Enqueue(r.Context(), "pd:"+ev.ID, s.MaxAge+2*futureSkew, threads.KindPagerDuty, body)
+	_, dup, err := s.Queue.Enqueue(r.Context(), "pd:"+ev.ID, s.MaxAge+2*futureSkew, string(jobs.KindPagerDuty), body)
 	if err != nil {
 		count("unavailable")
 		s.Log.Error("webhook not queued; PagerDuty will retry", "event_id", ev.ID, "err", err)

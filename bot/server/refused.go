@@ -2,12 +2,12 @@ package server
 
 import (
 	"context"
-	"strings"
 	"sync"
 	"time"
 
 	"github.com/opsgate/opsgate/bot/audit"
 	"github.com/opsgate/opsgate/bot/catalog"
+	"github.com/opsgate/opsgate/bot/jobs"
 )
 
 // Auditor records refused requests (declared here, where it is used).
@@ -64,7 +64,7 @@ func (s *Server) auditRefusedDecision(ctx context.Context, body []byte, reason s
 		if !catalog.ValidUserID(user) {
 			user = "invalid-user-id"
 		}
-		inc, _, _ := strings.Cut(id, "-")
+		inc, _ := jobs.ParseProposalID(id)
 		v := "false"
 		if verified {
 			v = "true"

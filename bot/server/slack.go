@@ -14,8 +14,8 @@ import (
 	"github.com/slack-go/slack"
 
 	"github.com/opsgate/opsgate/bot/incident"
+	"github.com/opsgate/opsgate/bot/jobs"
 	"github.com/opsgate/opsgate/bot/render"
-	"github.com/opsgate/opsgate/bot/threads"
 	"github.com/opsgate/opsgate/bot/triage"
 	"github.com/opsgate/opsgate/integrations/pagerduty"
 	"github.com/opsgate/opsgate/knowledge/kb"
@@ -113,9 +113,8 @@ func (s *Server) slashCommand(w http.ResponseWriter, r *http.Request) {
 	case triage.KindPropose:
 		s.answer(w, s.propose(r, cmd, parsed))
 	case triage.KindReject:
-		payload, _ := json.Marshal(threads.DecisionRequest{ProposalID: parsed.ProposalID, UserID: cmd.UserID, Reason: parsed.Reason,
-			ChannelID: cmd.ChannelID, ResponseURL: cmd.ResponseURL})
-		if _, _, err := s.Queue.Enqueue(r.Context(), "", 0, threads.KindDecision, payload); err != nil {
+		req := jobs.Decision{ProposalID: parsed.ProposalID, UserID: cmd.UserID, Reason: parsed.Reason, ChannelID: cmd.ChannelID, ResponseURL: cmd.ResponseURL}
+		if _, err := jobs.Submit(r.Context(), s.Queue, req, "", 0); err != nil {
 			s.answer(w, "opsgate cannot queue the request right now; try again in a minute.")
 			return
 		}
@@ -129,9 +128,9 @@ func (s *Server) propose(r *http.Request, cmd slack.SlashCommand, c triage.Comma
 	if !validResponseURL(cmd.ResponseURL) {
 		return "Slack did not send a usable response_url; try again."
 	}
-	payload, _ := json.Marshal(threads.ProposeRequest{IncidentID: c.IncidentID, ActionID: c.ActionID, Params: c.Params,
-		UserID: cmd.UserID, ChannelID: cmd.ChannelID, ResponseURL: cmd.ResponseURL})
-	if _, _, err := s.Queue.Enqueue(r.Context(), "", 0, threads.KindPropose, payload); err != nil {
+	req := jobs.Propose{IncidentID: c.IncidentID, ActionID: c.ActionID, Params: c.Params,
+		UserID: cmd.UserID, ChannelID: cmd.ChannelID, ResponseURL: cmd.ResponseURL}
+	if _, err := jobs.Submit(r.Context(), s.Queue, req, "", 0); err != nil {
 		s.Log.Error("proposal not queued", "incident", c.IncidentID, "err", err)
 		return "opsgate cannot queue the request right now; try again in a minute."
 	}
@@ -157,8 +156,8 @@ func (s *Server) triageIncident(r *http.Request, cmd slack.SlashCommand, id stri
 	if !validResponseURL(cmd.ResponseURL) {
 		return "Slack did not send a usable response_url; try again."
 	}
-	payload, _ := json.Marshal(threads.TriageRequest{IncidentID: id, UserID: cmd.UserID, ChannelID: cmd.ChannelID, ResponseURL: cmd.ResponseURL})
-	if _, _, err := s.Queue.Enqueue(r.Context(), "", 0, threads.KindTriage, payload); err != nil {
+	req := jobs.Triage{IncidentID: id, UserID: cmd.UserID, ChannelID: cmd.ChannelID, ResponseURL: cmd.ResponseURL}
+	if _, err := jobs.Submit(r.Context(), s.Queue, req, "", 0); err != nil {
 		s.Log.Error("triage not queued", "incident", id, "err", err)
 		return "opsgate cannot queue the request right now; try again in a minute."
 	}
@@ -186,9 +185,9 @@ func (s *Server) interaction(w http.ResponseWriter, r *http.Request) {
 	for _, a := range cb.ActionCallback.BlockActions {
 		s.Log.Info("interaction", "type", string(cb.Type), "action_id", a.ActionID, "user", cb.User.ID)
 		if a.ActionID == render.ActionReveal && pagerduty.ValidID(a.Value) {
-			payload, _ := json.Marshal(threads.RevealRequest{IncidentID: a.Value, UserID: cb.User.ID, ChannelID: cb.Channel.ID, ResponseURL: cb.ResponseURL})
+			req := jobs.Reveal{IncidentID: a.Value, UserID: cb.User.ID, ChannelID: cb.Channel.ID, ResponseURL: cb.ResponseURL}
 			// A double click within seconds is one request.
-			if _, _, err := s.Queue.Enqueue(r.Context(), "reveal:"+cb.User.ID+":"+a.Value, 5*time.Second, threads.KindReveal, payload); err != nil {
+			if _, err := jobs.Submit(r.Context(), s.Queue, req, "reveal:"+cb.User.ID+":"+a.Value, 5*time.Second); err != nil {
 				apiError(w, http.StatusServiceUnavailable, "unavailable", "try again")
 				return
 			}
@@ -197,27 +196,27 @@ func (s *Server) interaction(w http.ResponseWriter, r *http.Request) {
 			if len(hash) > 64 {
 				continue
 			}
-			payload, _ := json.Marshal(threads.DecisionRequest{ProposalID: id, Hash: hash, UserID: cb.User.ID, Approve: a.ActionID == render.ActionApprove,
-				Undo: a.ActionID == render.ActionUndo, Click: a.ActionTs, ChannelID: cb.Channel.ID, ResponseURL: cb.ResponseURL})
+			req := jobs.Decision{ProposalID: id, Hash: hash, UserID: cb.User.ID, Approve: a.ActionID == render.ActionApprove,
+				Undo: a.ActionID == render.ActionUndo, Click: a.ActionTs, ChannelID: cb.Channel.ID, ResponseURL: cb.ResponseURL}
 			key := "" // one click is one request: a redelivered click (same action_ts) counts once
 			if a.ActionTs != "" {
 				key = fmt.Sprintf("decision:%s:%s:%s", cb.User.ID, id, a.ActionTs)
 			}
-			if _, _, err := s.Queue.Enqueue(r.Context(), key, time.Hour, threads.KindDecision, payload); err != nil {
+			if _, err := jobs.Submit(r.Context(), s.Queue, req, key, time.Hour); err != nil {
 				apiError(w, http.StatusServiceUnavailable, "unavailable", "try again")
 				return
 			}
 		}
 		if (a.ActionID == render.ActionVerdictUp || a.ActionID == render.ActionVerdictDown) && pagerduty.ValidID(a.Value) {
 			up := a.ActionID == render.ActionVerdictUp
-			payload, _ := json.Marshal(threads.VerdictRequest{IncidentID: a.Value, UserID: cb.User.ID, Up: up, ResponseURL: cb.ResponseURL})
+			req := jobs.Verdict{IncidentID: a.Value, UserID: cb.User.ID, Up: up, ResponseURL: cb.ResponseURL}
 			// One click is one vote request (Slack's action_ts identifies the
 			// click): a redelivered click counts once, a change of mind counts.
 			key := ""
 			if a.ActionTs != "" {
 				key = fmt.Sprintf("verdict:%s:%s:%s", cb.User.ID, a.Value, a.ActionTs)
 			}
-			if _, _, err := s.Queue.Enqueue(r.Context(), key, time.Hour, threads.KindVerdict, payload); err != nil {
+			if _, err := jobs.Submit(r.Context(), s.Queue, req, key, time.Hour); err != nil {
 				apiError(w, http.StatusServiceUnavailable, "unavailable", "try again")
 				return
 			}
@@ -269,19 +268,5 @@ func decisionButton(a *slack.BlockAction) (id, hash string, ok bool) {
 		return "", "", false
 	}
 	id, hash, _ = strings.Cut(a.Value, "|")
-	return id, hash, validProposalID(id)
-}
-
-// validProposalID: "<incident id>-<10 hex>".
-func validProposalID(id string) bool {
-	inc, h, ok := strings.Cut(id, "-")
-	if !ok || !pagerduty.ValidID(inc) || len(h) != 10 {
-		return false
-	}
-	for _, c := range h {
-		if !strings.ContainsRune("0123456789abcdef", c) {
-			return false
-		}
-	}
-	return true
+	return id, hash, jobs.ValidProposalID(id)
 }

@@ -9,7 +9,7 @@ import (
 	"regexp"
 	"strings"
 
-	"github.com/opsgate/opsgate/bot/approval"
+	"github.com/opsgate/opsgate/bot/jobs"
 	"github.com/opsgate/opsgate/bot/catalog"
 )
 
@@ -125,7 +125,7 @@ func parseReject(args []string) (Command, error) {
 	if len(args) < 2 {
 		return Command{}, fmt.Errorf("%w: /triage reject <proposal id> <reason>", ErrUsage)
 	}
-	if !approval.ValidID(args[0]) {
+	if !jobs.ValidProposalID(args[0]) {
 		return Command{}, fmt.Errorf("%w: %q is not a proposal id such as Q1ABCD2-0123456789 (shown under the proposal)", ErrUsage, clip(args[0]))
 	}
 	reason := strings.Join(args[1:], " ")

@@ -6,7 +6,7 @@ import (
 	"testing"
 	"unicode/utf8"
 
-	"github.com/opsgate/opsgate/bot/approval"
+	"github.com/opsgate/opsgate/bot/jobs"
 	"github.com/opsgate/opsgate/bot/catalog"
 )
 
@@ -73,7 +73,7 @@ func FuzzParse(f *testing.F) {
 				t.Fatal("empty search")
 			}
 		case KindReject:
-			if !approval.ValidID(c.ProposalID) || c.Reason == "" || len(c.Reason) > MaxReason {
+			if !jobs.ValidProposalID(c.ProposalID) || c.Reason == "" || len(c.Reason) > MaxReason {
 				t.Fatalf("bad reject %+v from %q", c, s)
 			}
 		case KindPropose:

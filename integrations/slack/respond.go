@@ -43,3 +43,24 @@ func (c *Client) Respond(ctx context.Context, responseURL string, m Message) err
 		return slack.SlackErrorResponse{Err: fmt.Sprintf("response_url answered %d", resp.StatusCode)}
 	})
 }
+
+// Teller shows messages to one user.
+type Teller interface {
+	PostEphemeral(ctx context.Context, channel, user string, m Message) error
+	Respond(ctx context.Context, responseURL string, m Message) error
+}
+
+// Tell shows m to user only: ephemeral in channel, or through responseURL
+// when the bot cannot post there (or no channel is known).
+func Tell(ctx context.Context, t Teller, channel, user, responseURL string, m Message) error {
+	var err error
+	if channel != "" {
+		if err = t.PostEphemeral(ctx, channel, user, m); err == nil {
+			return nil
+		}
+	}
+	if responseURL != "" {
+		err = t.Respond(ctx, responseURL, m)
+	}
+	return err
+}

@@ -9,7 +9,7 @@ import (
 
 	"github.com/opsgate/opsgate/bot/approval"
 	"github.com/opsgate/opsgate/bot/queue"
-	"github.com/opsgate/opsgate/bot/threads"
+	"github.com/opsgate/opsgate/bot/jobs"
 )
 
 // openThread triggers incidentID by webhook and waits for its thread.
@@ -37,7 +37,7 @@ func openProposal(t *testing.T, e *env, incidentID, proposal string) string {
 
 func (e *env) handle(kind string, v any) error {
 	b, _ := json.Marshal(v)
-	return e.app.Syncer.Handle(context.Background(), queue.Entry{ID: "0-1", Kind: kind, Payload: b})
+	return e.app.Jobs.Handle(context.Background(), queue.Entry{ID: "0-1", Kind: kind, Payload: b})
 }
 
 // A worker recorded the completing approval and died before it began the
@@ -48,22 +48,22 @@ func TestRedeliveredCompletingClickRunsTheAction(t *testing.T) {
 	e := startWith(t, f.file)
 	value := openProposal(t, e, "PRED001", "flush-cache key=sessions")
 	id, hash, _ := strings.Cut(value, "|")
-	if _, done, err := e.app.Syncer.Proposals.ApproveClick(context.Background(), id, "U0BOB", hash, "1700000900.000", true); err != nil || !done {
+	if _, done, err := e.app.Proposals.ApproveClick(context.Background(), id, "U0BOB", hash, "1700000900.000", true); err != nil || !done {
 		t.Fatal(done, err)
 	}
-	req := threads.DecisionRequest{ProposalID: id, Hash: hash, UserID: "U0BOB", Approve: true, Click: "1700000900.000", ChannelID: channel}
-	if err := e.handle(threads.KindDecision, req); err != nil {
+	req := jobs.Decision{ProposalID: id, Hash: hash, UserID: "U0BOB", Approve: true, Click: "1700000900.000", ChannelID: channel}
+	if err := e.handle(string(jobs.KindDecision), req); err != nil {
 		t.Fatal(err)
 	}
 	req.Click = "1700000901.000"
-	if err := e.handle(threads.KindDecision, req); err != nil {
+	if err := e.handle(string(jobs.KindDecision), req); err != nil {
 		t.Fatal(err)
 	}
 	e.eventually("the execution", func() bool { return strings.Contains(e.slack.Transcript(channel), "SUCCEEDED") })
 	// The same click delivered once more after the run: counted already,
 	// not a denial.
 	req.Click = "1700000900.000"
-	if err := e.handle(threads.KindDecision, req); err != nil {
+	if err := e.handle(string(jobs.KindDecision), req); err != nil {
 		t.Fatal(err)
 	}
 	e.eventually("the answer", func() bool { return strings.Contains(e.answers(), "counted already") })
@@ -107,7 +107,7 @@ func TestStalledVerificationLetsUndo(t *testing.T) {
 	value := openProposal(t, e, "PSVF001", "restart-worker service=checkout-api")
 	id, hash, _ := strings.Cut(value, "|")
 	ctx := context.Background()
-	st := e.app.Syncer.Proposals
+	st := e.app.Proposals
 	st.Approve(ctx, id, "U0BOB", hash, true)
 	_, fence, err := st.Begin(ctx, id, time.Minute)
 	if err != nil {
@@ -117,7 +117,7 @@ func TestStalledVerificationLetsUndo(t *testing.T) {
 	if _, err := st.FinishRun(ctx, id, fence, approval.Succeeded, "exit 0", approval.RunInfo{VerifyWithin: time.Nanosecond}); err != nil {
 		t.Fatal(err)
 	}
-	e.eventually("the sweep", func() bool { n, _ := e.app.Syncer.Sweep(ctx); return n == 1 })
+	e.eventually("the sweep", func() bool { n, _ := e.app.Executor.Sweep(ctx); return n == 1 })
 	e.eventually("the report", func() bool { return strings.Contains(e.slack.Transcript(channel), "whether it helped is unknown") })
 	e.eventually("Undo", func() bool { return e.buttonFor("proposal_undo", "restart-worker") != "" })
 	if a := e.auditActions(); a["verification_stalled"] != 1 {
@@ -133,14 +133,14 @@ func TestChangedCommandIsNotRun(t *testing.T) {
 	e := startWith(t, f.file)
 	openProposal(t, e, "PCHG001", "flush-cache key=sessions")
 	ctx := context.Background()
-	st := e.app.Syncer.Proposals
+	st := e.app.Proposals
 	stale := approval.Proposal{ID: "PCHG001-00000000aa", IncidentID: "PCHG001", ActionID: "flush-cache", Params: map[string]string{"key": "sessions"},
 		Source: "human", Proposer: "U0CAROL", Required: 1, ExpiresAt: time.Now().Add(time.Hour), Preview: []string{"/usr/bin/old-flush", "sessions"}}
 	if ok, err := st.Create(ctx, stale); !ok || err != nil {
 		t.Fatal(ok, err)
 	}
 	p, _ := st.Get(ctx, stale.ID)
-	if err := e.handle(threads.KindDecision, threads.DecisionRequest{ProposalID: p.ID, Hash: p.Hash, UserID: "U0BOB", Approve: true, Click: "1.1", ChannelID: channel}); err != nil {
+	if err := e.handle(string(jobs.KindDecision), jobs.Decision{ProposalID: p.ID, Hash: p.Hash, UserID: "U0BOB", Approve: true, Click: "1.1", ChannelID: channel}); err != nil {
 		t.Fatal(err)
 	}
 	got, _ := st.Get(ctx, stale.ID)

@@ -282,7 +282,7 @@ func TestThousandApproveClicksTwoInstances(t *testing.T) {
 		t.Fatalf("executed %d times: %v", len(got), got)
 	}
 	id, _, _ := strings.Cut(value, "|")
-	p, err := a.app.Syncer.Proposals.Get(context.Background(), id)
+	p, err := a.app.Proposals.Get(context.Background(), id)
 	if err != nil || p.State != approval.Succeeded || len(p.Approvals) != 2 {
 		t.Fatalf("%+v %v", p, err)
 	}
@@ -350,7 +350,7 @@ func TestStalledExecutionReportedNeverRerun(t *testing.T) {
 	value := openProposal(t, e, "PSTL001", "flush-cache key=sessions") // settled: the proposal knows where its message is
 	id, hash, _ := strings.Cut(value, "|")
 	ctx := context.Background()
-	st := e.app.Syncer.Proposals
+	st := e.app.Proposals
 	// The worker approves and begins, then dies before running anything
 	// (a deadline already past stands in for its timeout going by).
 	if _, done, err := st.Approve(ctx, id, "U0BOB", hash, true); err != nil || !done {
@@ -359,11 +359,11 @@ func TestStalledExecutionReportedNeverRerun(t *testing.T) {
 	if _, _, err := st.Begin(ctx, id, -time.Second); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.app.Syncer.Sweep(ctx); err != nil {
+	if _, err := e.app.Executor.Sweep(ctx); err != nil {
 		t.Fatal(err)
 	}
 	e.eventually("the stall reported", func() bool { return strings.Contains(e.slack.Transcript(channel), "outcome is unknown") })
-	if n, err := e.app.Syncer.Sweep(ctx); err != nil || n != 0 {
+	if n, err := e.app.Executor.Sweep(ctx); err != nil || n != 0 {
 		t.Fatalf("reported again: %d %v", n, err)
 	}
 	click(e, "U0ALICE", "proposal_approve", value, "1700000500.000")
@@ -413,7 +413,7 @@ func TestExpiredProposalsLoseTheirButtons(t *testing.T) {
 	ctx := context.Background()
 	for _, v := range []string{clicked, ignored} {
 		id, _, _ := strings.Cut(v, "|")
-		p, err := e.app.Syncer.Proposals.Get(ctx, id)
+		p, err := e.app.Proposals.Get(ctx, id)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -425,7 +425,7 @@ func TestExpiredProposalsLoseTheirButtons(t *testing.T) {
 	if e.buttonFor("proposal_approve", "key=sessions") != "" {
 		t.Fatal("an expired proposal still offers Approve")
 	}
-	if _, err := e.app.Syncer.Sweep(ctx); err != nil {
+	if _, err := e.app.Executor.Sweep(ctx); err != nil {
 		t.Fatal(err)
 	}
 	e.eventually("the sweep's expiry", func() bool { return e.buttonFor("proposal_approve", "key=carts") == "" })

@@ -1,0 +1,183 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/opsgate/opsgate/bot/access"
+	"github.com/opsgate/opsgate/bot/actions"
+	"github.com/opsgate/opsgate/bot/approval"
+	"github.com/opsgate/opsgate/bot/audit"
+	"github.com/opsgate/opsgate/bot/config"
+	"github.com/opsgate/opsgate/bot/enrich"
+	"github.com/opsgate/opsgate/bot/execution"
+	"github.com/opsgate/opsgate/bot/executor"
+	"github.com/opsgate/opsgate/bot/jobs"
+	"github.com/opsgate/opsgate/bot/learn"
+	"github.com/opsgate/opsgate/bot/pipeline"
+	"github.com/opsgate/opsgate/bot/redact"
+	"github.com/opsgate/opsgate/bot/reveal"
+	"github.com/opsgate/opsgate/bot/sanitize"
+	"github.com/opsgate/opsgate/bot/scope"
+	"github.com/opsgate/opsgate/bot/threadsync"
+	"github.com/opsgate/opsgate/bot/tmplstate"
+	"github.com/opsgate/opsgate/bot/view"
+	"github.com/opsgate/opsgate/integrations/pagerduty"
+	slackapi "github.com/opsgate/opsgate/integrations/slack"
+)
+
+// slackOut is Slack as the workers see it: every write through the guard,
+// reads (permalinks, history, user groups) straight to the client.
+type slackOut struct {
+	sanitize.GuardedSlack
+	raw *slackapi.Client
+}
+
+func (s slackOut) Permalink(ctx context.Context, channel, ts string) (string, error) {
+	return s.raw.Permalink(ctx, channel, ts)
+}
+
+func (s slackOut) FindByMetadata(ctx context.Context, channel, eventType, key, value string, oldest time.Time) (string, bool, error) {
+	return s.raw.FindByMetadata(ctx, channel, eventType, key, value, oldest)
+}
+
+func invalid(err error) error { return fmt.Errorf("%w: OPSGATE_CONFIG: %v", config.ErrInvalid, err) }
+
+// wire builds the workers: the job handlers, the pipelines of a triggered
+// incident, a change and a /triage, and the actions' gate and executor.
+func (a *App) wire(ctx context.Context) error {
+	o, file := a.opts, a.opts.File
+	engine, err := file.Engine()
+	if err != nil {
+		return invalid(err)
+	}
+	a.Guard = &sanitize.Guard{Engine: engine, OnHit: func(k redact.Kind) { a.Metrics.GuardHits.WithLabelValues(string(k)).Inc() }}
+	a.Vault = view.NewVault(a.Redis, engine, IncidentTTL)
+	a.Audit = audit.New(a.Redis, o.Now)
+	a.Contexts = enrich.NewStore(a.Redis, IncidentTTL)
+	a.Proposals = approval.NewStore(a.Redis, IncidentTTL, o.Now)
+	raw := slackapi.New(o.Env.SlackAPIURL, o.Env.SlackBotToken.Reveal(), nil, o.SlackRetry)
+	raw.Observe = a.Metrics.ObserveSlackCall
+	out := slackOut{GuardedSlack: sanitize.GuardedSlack{Slack: raw, Guard: a.Guard}, raw: raw}
+	var pd *pagerduty.Client
+	if o.Env.PagerDutyAPIToken != "" {
+		pd = pagerduty.NewClient(o.Env.PagerDutyAPIURL, o.Env.PagerDutyAPIToken.Reveal(), o.PagerDutyRetry)
+	}
+	analyzer, err := NewAnalyzer(ctx, o.Env, a.Guard, o.GeminiRetry, a.Log)
+	if err != nil {
+		return err
+	}
+	collector, err := file.Collector()
+	if err != nil {
+		return invalid(err)
+	}
+	cat, err := file.Catalog()
+	if err != nil {
+		return invalid(err)
+	}
+	scopes := &scope.Resolver{Catalog: cat, Contexts: a.Contexts}
+	var approvers access.List
+	if file != nil {
+		approvers = access.List{Users: file.Approvers.Users, Groups: file.Approvers.Groups}
+		if len(file.Scopes) > 0 {
+			scopes.Config = file.ScopeFor
+		}
+	}
+	checker := &access.Checker{Approvers: approvers, Groups: raw}
+
+	// Actions: proposals, decisions, execution.
+	board := &actions.Board{Slack: out, Specs: scopes.Actions(), Log: a.Log}
+	runner := newRunner(file)
+	proposer := &actions.Proposer{Proposals: a.Proposals, Incidents: a.Store, Scopes: scopes, Board: board, DryRun: runner,
+		Masker: a.Vault, Audit: a.Audit, Responder: out, Now: o.Now, Log: a.Log}
+	decider := &actions.Decider{Proposals: a.Proposals, Specs: scopes.Actions(), Access: checker, Proposer: proposer, Board: board,
+		Audit: a.Audit, Clicks: a.Redis, Teller: out, Log: a.Log}
+	a.Executor = &execution.Executor{Proposals: a.Proposals, Incidents: a.Store, Scopes: scopes, Runner: runner, Board: board,
+		Undo: decider, Masker: a.Vault, Audit: a.Audit, Log: a.Log}
+	decider.Executor = a.Executor
+
+	// The incident pipelines.
+	route := func(id, name string) string { return file.ChannelFor(id, name, o.Env.SlackChannel) }
+	replies := pipeline.Replies{Contexts: a.Contexts, Viewer: a.Vault}
+	syncer := &threadsync.Syncer{Incidents: a.Store, Redis: a.Redis, Slack: out, Masker: a.Vault, Route: route, Log: a.Log,
+		LockTTL: o.LockTTL, LockWait: o.LockWait, Replies: map[string]threadsync.Renderer{
+			pipeline.ReplyExcerpt: replies.Excerpt, pipeline.ReplySimilar: replies.Similar, pipeline.ReplyRCA: replies.Analysis}}
+	gatherer := &enrich.Gatherer{Masker: a.Vault, Templates: tmplstate.New(a.Redis, IncidentTTL), Knowledge: a.KB, Log: a.Log}
+	if collector != nil {
+		gatherer.Collector = collector
+	}
+	verdicts := &learn.Verdicts{Redis: a.Redis, Responder: out, Log: a.Log}
+	st := stages{
+		seen:    pipeline.Seen{Incidents: a.Store},
+		gather:  pipeline.Gather{Contexts: a.Contexts, Gatherer: gatherer},
+		persist: pipeline.Persist{Incidents: a.Store, Route: route, Now: o.Now},
+		sync:    pipeline.Sync{Syncer: syncer},
+		note:    pipeline.Tolerant(pipeline.Note{Incidents: a.Store, From: o.Env.PagerDutyFromEmail}, a.Log),
+		offer:   pipeline.Tolerant(pipeline.Offer{Incidents: a.Store, Proposer: proposer}, a.Log),
+		analyze: pipeline.Analyze{Analyzer: analyzer, Contexts: a.Contexts, Incidents: a.Store, Viewer: a.Vault, Scopes: scopes, Syncer: syncer},
+		propose: pipeline.ProposeRCA{Incidents: a.Store, Proposer: proposer},
+		learn: pipeline.Learn{Incidents: a.Store, Learner: &learn.Learner{Knowledge: a.KB, Contexts: a.Contexts, Masker: a.Vault,
+			Verdicts: verdicts}},
+		backfill: pipeline.Backfill{Incidents: a.Store, Now: o.Now},
+		lookup:   pipeline.Lookup{Incidents: a.Store, Responder: out, Now: o.Now, Log: a.Log},
+		answer:   pipeline.Answer{Incidents: a.Store, Responder: out, Log: a.Log},
+	}
+	if pd != nil {
+		gatherer.Alerts = pd
+		st.note = pipeline.Tolerant(pipeline.Note{Incidents: a.Store, PagerDuty: pd, From: o.Env.PagerDutyFromEmail}, a.Log)
+		st.backfill.PagerDuty, st.lookup.PagerDuty = pd, pd
+	}
+	webhooks := &pipeline.Webhooks{Trigger: st.trigger(), Change: st.change(), Log: a.Log}
+	triage := &pipeline.Triage{Pipeline: st.triage(a.Log)}
+	rev := &reveal.Handler{Vault: a.Vault, Access: checker, Audit: a.Audit, Unguarded: raw, Guarded: out, Log: a.Log}
+
+	a.Jobs.Register(jobs.KindPagerDuty, webhooks.Handle)
+	a.Jobs.Register(jobs.KindTriage, jobs.Typed(triage.Handle))
+	a.Jobs.Register(jobs.KindReveal, jobs.Typed(rev.Handle))
+	a.Jobs.Register(jobs.KindVerdict, jobs.Typed(verdicts.Handle))
+	a.Jobs.Register(jobs.KindDecision, jobs.Typed(decider.Handle))
+	a.Jobs.Register(jobs.KindPropose, jobs.Typed(proposer.Handle))
+	a.Jobs.Register(jobs.KindSettled, jobs.Typed(a.Executor.HandleSettled))
+	return nil
+}
+
+// stages are the pipelines' building blocks, each built once.
+type stages struct {
+	seen, gather, persist, sync, note, offer, analyze, propose, learn pipeline.Stage
+	backfill                                                          pipeline.Backfill
+	lookup                                                            pipeline.Lookup
+	answer                                                            pipeline.Answer
+}
+
+// trigger: a new incident, from its webhook.
+func (s stages) trigger() pipeline.Pipeline {
+	return pipeline.Pipeline{s.seen, s.gather, s.persist, s.sync, s.note, s.offer, s.analyze, s.propose, s.learn}
+}
+
+// change: any later event (acknowledged, resolved, reassigned…).
+func (s stages) change() pipeline.Pipeline {
+	return pipeline.Pipeline{s.persist, s.backfill, s.sync, s.note, s.learn}
+}
+
+// triage: `/triage <id>` for an incident without a known thread. Once the
+// requester has the link, failures are logged, not retried: a retry would
+// answer them twice.
+func (s stages) triage(log *slog.Logger) pipeline.Pipeline {
+	after := func(st pipeline.Stage) pipeline.Stage { return pipeline.Tolerant(st, log) }
+	return pipeline.Pipeline{s.lookup, s.gather, s.persist, s.sync, s.answer,
+		s.note, s.offer, after(s.analyze), after(s.propose), after(s.learn)}
+}
+
+func newRunner(file *config.File) *executor.Runner {
+	r := &executor.Runner{}
+	if file != nil {
+		x := file.Executor
+		r.Kubectl, r.KubectlArgs, r.PrometheusURL = x.Kubectl, x.KubectlArgs, x.PrometheusURL
+		if x.SSHKeyFile != "" {
+			r.SSH = &executor.SSH{KeyFile: x.SSHKeyFile, Port: x.SSHPort}
+		}
+	}
+	return r
+}

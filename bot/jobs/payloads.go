@@ -1,0 +1,169 @@
+package jobs
+
+import (
+	"errors"
+	"regexp"
+	"strings"
+
+	"github.com/opsgate/opsgate/integrations/pagerduty"
+)
+
+var (
+	errIncident = errors.New("no valid incident id")
+	errUser     = errors.New("no user id")
+	errProposal = errors.New("no valid proposal id")
+	errAction   = errors.New("no action id")
+)
+
+// Triage is queued by `/triage <incident>` when no thread is known.
+type Triage struct {
+	IncidentID  string `json:"incident_id"`
+	UserID      string `json:"user_id"`
+	ChannelID   string `json:"channel_id"`
+	ResponseURL string `json:"response_url"`
+}
+
+// Kind implements Job.
+func (Triage) Kind() Kind { return KindTriage }
+
+// Validate implements Job.
+func (j Triage) Validate() error { return incidentOK(j.IncidentID) }
+
+// Reveal is queued when someone clicks "Reveal" on a parent message.
+type Reveal struct {
+	IncidentID  string `json:"incident_id"`
+	UserID      string `json:"user_id"`
+	ChannelID   string `json:"channel_id"`
+	ResponseURL string `json:"response_url"`
+}
+
+// Kind implements Job.
+func (Reveal) Kind() Kind { return KindReveal }
+
+// Validate implements Job.
+func (j Reveal) Validate() error { return errors.Join(incidentOK(j.IncidentID), userOK(j.UserID)) }
+
+// Verdict is a responder's 👍/👎 on an incident's root-cause analysis.
+type Verdict struct {
+	IncidentID  string `json:"incident_id"`
+	UserID      string `json:"user_id"`
+	Up          bool   `json:"up"`
+	ResponseURL string `json:"response_url"`
+}
+
+// Kind implements Job.
+func (Verdict) Kind() Kind { return KindVerdict }
+
+// Validate implements Job.
+func (j Verdict) Validate() error { return errors.Join(incidentOK(j.IncidentID), userOK(j.UserID)) }
+
+// Decision is an Approve, Reject or Undo click on a proposal (or
+// `/triage reject`).
+type Decision struct {
+	ProposalID  string `json:"proposal_id"`
+	Hash        string `json:"hash"` // the proposal hash the clicker saw
+	UserID      string `json:"user_id"`
+	Approve     bool   `json:"approve"`
+	Undo        bool   `json:"undo,omitempty"`
+	Reason      string `json:"reason,omitempty"` // a rejection's reason (/triage reject)
+	Click       string `json:"click,omitempty"`  // Slack's action_ts: identifies a redelivered click
+	ChannelID   string `json:"channel_id"`
+	ResponseURL string `json:"response_url"`
+}
+
+// Kind implements Job.
+func (Decision) Kind() Kind { return KindDecision }
+
+// Validate implements Job.
+func (j Decision) Validate() error {
+	var err error
+	if !ValidProposalID(j.ProposalID) {
+		err = errProposal
+	}
+	return errors.Join(err, userOK(j.UserID))
+}
+
+// Propose is `/triage propose <incident> <action> [key=value ...]`.
+type Propose struct {
+	IncidentID  string            `json:"incident_id"`
+	ActionID    string            `json:"action_id"`
+	Params      map[string]string `json:"params"`
+	UserID      string            `json:"user_id"`
+	ChannelID   string            `json:"channel_id"`
+	ResponseURL string            `json:"response_url"`
+}
+
+// Kind implements Job.
+func (Propose) Kind() Kind { return KindPropose }
+
+// Validate implements Job.
+func (j Propose) Validate() error {
+	var err error
+	if j.ActionID == "" {
+		err = errAction
+	}
+	return errors.Join(incidentOK(j.IncidentID), userOK(j.UserID), err)
+}
+
+// Settled is queued by `opsgate proposals settle`: the thread learns the
+// outcome an engineer recorded by hand.
+type Settled struct {
+	ProposalID string `json:"proposal_id"`
+	By         string `json:"by"`
+}
+
+// Kind implements Job.
+func (Settled) Kind() Kind { return KindSettled }
+
+// Validate implements Job.
+func (j Settled) Validate() error {
+	if !ValidProposalID(j.ProposalID) {
+		return errProposal
+	}
+	return nil
+}
+
+func incidentOK(id string) error {
+	if !pagerduty.ValidID(id) {
+		return errIncident
+	}
+	return nil
+}
+
+func userOK(id string) error {
+	if id == "" {
+		return errUser
+	}
+	return nil
+}
+
+// A proposal id is "<incident id>-<10 lowercase hex>": the incident it
+// belongs to, readable at a glance, and a hash that makes it unique.
+// PagerDuty's incident ids are upper-case letters and digits.
+const proposalHexLen = 10
+
+var incidentPart = regexp.MustCompile(`^[A-Z0-9]{1,64}$`)
+
+// ProposalID forms a proposal id from its incident and a hex digest (the
+// first ten characters are used).
+func ProposalID(incidentID, hexDigest string) string {
+	return incidentID + "-" + hexDigest[:proposalHexLen]
+}
+
+// ParseProposalID returns the incident a proposal id belongs to; ok is
+// false for anything that is not a proposal id.
+func ParseProposalID(id string) (incidentID string, ok bool) {
+	i := strings.IndexByte(id, '-')
+	if i <= 0 || len(id)-i-1 != proposalHexLen || !incidentPart.MatchString(id[:i]) {
+		return "", false
+	}
+	for _, c := range id[i+1:] {
+		if (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+			return "", false
+		}
+	}
+	return id[:i], true
+}
+
+// ValidProposalID reports whether id is a proposal id.
+func ValidProposalID(id string) bool { _, ok := ParseProposalID(id); return ok }
