@@ -12,8 +12,8 @@ import (
 	"github.com/opsgate/opsgate/bot/app"
 	"github.com/opsgate/opsgate/bot/approval"
 	"github.com/opsgate/opsgate/bot/audit"
-	"github.com/opsgate/opsgate/bot/queue"
 	"github.com/opsgate/opsgate/bot/jobs"
+	"github.com/opsgate/opsgate/bot/queue"
 )
 
 func proposalsCmd(stdout io.Writer) *cobra.Command {

@@ -9,8 +9,8 @@ import (
 	"regexp"
 	"strings"
 
-	"github.com/opsgate/opsgate/bot/jobs"
 	"github.com/opsgate/opsgate/bot/catalog"
+	"github.com/opsgate/opsgate/bot/jobs"
 )
 
 // Kind of command.

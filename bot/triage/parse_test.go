@@ -6,8 +6,8 @@ import (
 	"testing"
 	"unicode/utf8"
 
-	"github.com/opsgate/opsgate/bot/jobs"
 	"github.com/opsgate/opsgate/bot/catalog"
+	"github.com/opsgate/opsgate/bot/jobs"
 )
 
 func TestParse(t *testing.T) {

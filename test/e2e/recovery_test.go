@@ -8,8 +8,8 @@ import (
 	"time"
 
 	"github.com/opsgate/opsgate/bot/approval"
-	"github.com/opsgate/opsgate/bot/queue"
 	"github.com/opsgate/opsgate/bot/jobs"
+	"github.com/opsgate/opsgate/bot/queue"
 )
 
 // openThread triggers incidentID by webhook and waits for its thread.
