@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/opsgate/opsgate/test/fakepagerduty"
+	"github.com/opsgate/opsgate/integrations/fakes/fakepagerduty"
 	"os"
 	"path/filepath"
 	"strings"

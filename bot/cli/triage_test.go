@@ -7,8 +7,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/opsgate/opsgate/test/fakegemini"
-	"github.com/opsgate/opsgate/test/fakeopenai"
+	"github.com/opsgate/opsgate/integrations/fakes/fakegemini"
+	"github.com/opsgate/opsgate/integrations/fakes/fakeopenai"
 	"github.com/opsgate/opsgate/test/redistest"
 )
 

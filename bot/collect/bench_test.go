@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/opsgate/opsgate/bot/collect"
-	"github.com/opsgate/opsgate/test/fakeobs"
+	"github.com/opsgate/opsgate/integrations/fakes/fakeobs"
 )
 
 // BenchmarkLoki5000: one handler run fetching and parsing 5000 Loki entries

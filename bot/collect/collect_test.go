@@ -14,7 +14,8 @@ import (
 
 	"github.com/opsgate/opsgate/bot/catalog"
 	"github.com/opsgate/opsgate/bot/collect"
-	"github.com/opsgate/opsgate/test/fakeobs"
+	"github.com/opsgate/opsgate/integrations/fakes/fakekube"
+	"github.com/opsgate/opsgate/integrations/fakes/fakeobs"
 )
 
 var t0 = time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC)
@@ -43,11 +44,15 @@ func TestAllSourcesTogether(t *testing.T) {
 		}
 		return 40
 	}})
-	kube := fakeobs.NewKube("kube-token")
+	kube := fakekube.New("kube-token")
 	defer kube.Close()
-	kube.Add(fakeobs.Pod{Namespace: "prod", Name: "checkout-api-7d9", Labels: map[string]string{"app": "checkout-api"},
-		Previous: []fakeobs.Entry{{Time: t0.Add(-30 * time.Second), Line: "panic: nil map write"}}})
+	kube.AddPod(fakekube.Pod{Namespace: "prod", Name: "checkout-api-7d9", Labels: map[string]string{"app": "checkout-api"},
+		Previous: []fakekube.LogLine{{Time: t0.Add(-30 * time.Second), Line: "panic: nil map write"}}})
 	dir := t.TempDir()
+	caFile, err := kube.WriteCA(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
 	_ = os.WriteFile(filepath.Join(dir, "checkout-api.log"), []byte("partial\nline one\nline two\n"), 0o600)
 	tokenFile := filepath.Join(dir, "token")
 	_ = os.WriteFile(tokenFile, []byte("kube-token\n"), 0o600)
@@ -59,7 +64,7 @@ func TestAllSourcesTogether(t *testing.T) {
 			Logs: []collect.Source{
 				{Name: "loki", Loki: &collect.Loki{URL: loki.URL, Tenant: "team-a", Query: `{app="{{.Service}}"} |= "ERROR"`}},
 				{Name: "es", Elasticsearch: &collect.Elastic{URL: es.URL, Index: "logs-*", Query: "service:{{.Service}}", Auth: &collect.Auth{Type: "apikey", Env: "ES_KEY"}}},
-				{Name: "k8s", Kubernetes: &collect.Kubernetes{APIURL: kube.URL, TokenFile: tokenFile, Namespace: "prod", Selector: "app={{.Service}}", Previous: true}},
+				{Name: "k8s", Kubernetes: &collect.Kubernetes{APIURL: kube.URL, TokenFile: tokenFile, CAFile: caFile, Namespace: "prod", Selector: "app={{.Service}}", Previous: true}},
 				{Name: "file", File: &collect.File{Glob: filepath.Join(dir, "{{.Service}}.log")}},
 				{Name: "cmd", Command: &collect.Command{Argv: []string{"echo", "deploy of {{.Service}} at {{.Start}}"}}},
 			},

@@ -14,7 +14,7 @@ import (
 
 	"github.com/opsgate/opsgate/bot/audit"
 	"github.com/opsgate/opsgate/bot/render"
-	"github.com/opsgate/opsgate/test/fakeslack"
+	"github.com/opsgate/opsgate/integrations/fakes/fakeslack"
 )
 
 // poolService stands in for checkout-api's admin endpoints: recycling the

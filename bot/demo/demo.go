@@ -16,18 +16,18 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/opsgate/opsgate/bot/app"
 	"github.com/opsgate/opsgate/bot/config"
 	"github.com/opsgate/opsgate/bot/render"
+	"github.com/opsgate/opsgate/integrations/fakes/fakeobs"
+	"github.com/opsgate/opsgate/integrations/fakes/fakepagerduty"
+	"github.com/opsgate/opsgate/integrations/fakes/fakeslack"
 	"github.com/opsgate/opsgate/integrations/pagerduty"
+	slackapi "github.com/opsgate/opsgate/integrations/slack"
 	"github.com/opsgate/opsgate/knowledge/kb"
-	"github.com/opsgate/opsgate/test/fakeobs"
-	"github.com/opsgate/opsgate/test/fakepagerduty"
-	"github.com/opsgate/opsgate/test/fakeslack"
 )
 
 const (
@@ -227,14 +227,14 @@ func event(id, typ, status string, at time.Time, agent map[string]any) []byte {
 // postSlack POSTs a form signed as Slack signs requests.
 func postSlack(ctx context.Context, target, secret string, form url.Values) (*http.Response, error) {
 	body := []byte(form.Encode())
-	stamp := strconv.FormatInt(time.Now().Unix(), 10)
+	stamp, sig := slackapi.Sign(secret, time.Now(), body)
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, target, bytes.NewReader(body))
 	if err != nil {
 		return nil, err
 	}
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	req.Header.Set("X-Slack-Request-Timestamp", stamp)
-	req.Header.Set("X-Slack-Signature", slackSignature(secret, stamp, body))
+	req.Header.Set("X-Slack-Signature", sig)
 	return http.DefaultClient.Do(req)
 }
 

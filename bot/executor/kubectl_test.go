@@ -10,7 +10,7 @@ import (
 
 	"github.com/opsgate/opsgate/bot/catalog"
 	"github.com/opsgate/opsgate/bot/executor"
-	"github.com/opsgate/opsgate/test/fakekube"
+	"github.com/opsgate/opsgate/integrations/fakes/fakekube"
 )
 
 // The real kubectl against a stateful fake API server: a server-side dry

@@ -8,7 +8,7 @@ import (
 
 	"github.com/opsgate/opsgate/bot/catalog"
 	"github.com/opsgate/opsgate/bot/executor"
-	"github.com/opsgate/opsgate/test/fakeobs"
+	"github.com/opsgate/opsgate/integrations/fakes/fakeobs"
 )
 
 func TestVerifyPollsUntilTheConditionHolds(t *testing.T) {

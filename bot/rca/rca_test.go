@@ -13,8 +13,8 @@ import (
 	"github.com/opsgate/opsgate/bot/redact"
 	"github.com/opsgate/opsgate/bot/retry"
 	"github.com/opsgate/opsgate/bot/sanitize"
+	"github.com/opsgate/opsgate/integrations/fakes/fakegemini"
 	"github.com/opsgate/opsgate/integrations/gemini"
-	"github.com/opsgate/opsgate/test/fakegemini"
 )
 
 type catalog struct{}

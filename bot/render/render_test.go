@@ -17,7 +17,7 @@ import (
 	"github.com/opsgate/opsgate/bot/incident"
 	"github.com/opsgate/opsgate/bot/inject"
 	"github.com/opsgate/opsgate/bot/rca"
-	"github.com/opsgate/opsgate/test/fakeslack"
+	"github.com/opsgate/opsgate/integrations/fakes/fakeslack"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")

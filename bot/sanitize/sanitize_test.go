@@ -9,8 +9,8 @@ import (
 
 	"github.com/opsgate/opsgate/bot/redact"
 	"github.com/opsgate/opsgate/bot/sanitize"
+	"github.com/opsgate/opsgate/integrations/fakes/fakeslack"
 	slackapi "github.com/opsgate/opsgate/integrations/slack"
-	"github.com/opsgate/opsgate/test/fakeslack"
 )
 
 func TestGuardTextAndMessage(t *testing.T) {

@@ -8,8 +8,8 @@ import (
 	"time"
 
 	"github.com/opsgate/opsgate/bot/retry"
+	"github.com/opsgate/opsgate/integrations/fakes/fakegemini"
 	"github.com/opsgate/opsgate/integrations/gemini"
-	"github.com/opsgate/opsgate/test/fakegemini"
 )
 
 func nosleep(context.Context, time.Duration) error { return nil }
@@ -21,7 +21,7 @@ func TestEmbedBatchesRetriesAndNormalises(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	fake.FailNext(2, 429)
+	fake.FailNext("batchEmbedContents", 2, 429, 0)
 	texts := make([]string, 150)
 	for i := range texts {
 		texts[i] = "database connection refused"

@@ -9,8 +9,8 @@ import (
 	"time"
 
 	"github.com/opsgate/opsgate/bot/retry"
+	"github.com/opsgate/opsgate/integrations/fakes/fakeopenai"
 	"github.com/opsgate/opsgate/integrations/openai"
-	"github.com/opsgate/opsgate/test/fakeopenai"
 )
 
 func client(t *testing.T, key string, waits *[]time.Duration) (*fakeopenai.Server, *openai.Client) {
@@ -24,7 +24,8 @@ func client(t *testing.T, key string, waits *[]time.Duration) (*fakeopenai.Serve
 func TestGenerateSendsSchemaAndRetries429WithRetryAfter(t *testing.T) {
 	var waits []time.Duration
 	fake, c := client(t, "sk-local-secret", &waits)
-	fake.Script(fakeopenai.Reply{Status: 429, RetryAfter: 7}, fakeopenai.Reply{Text: `{"summary":"ok"}`})
+	fake.FailNext("chat/completions", 1, 429, 7)
+	fake.Script(fakeopenai.Reply{Text: `{"summary":"ok"}`})
 	got, err := c.Generate(context.Background(), "system text", "user text")
 	if err != nil || got != `{"summary":"ok"}` {
 		t.Fatalf("%q %v", got, err)
@@ -55,7 +56,9 @@ func TestErrorsAreFinalOrRetriedAndCarryNoKey(t *testing.T) {
 		t.Fatalf("%v waits=%v", err, waits)
 	}
 	fake, c := client(t, "sk-local-secret", &waits)
-	fake.Script(fakeopenai.Reply{Status: 500}, fakeopenai.Reply{Status: 503}, fakeopenai.Reply{Status: 502})
+	fake.FailNext("chat/completions", 1, 500, 0)
+	fake.FailNext("chat/completions", 1, 503, 0)
+	fake.FailNext("chat/completions", 1, 502, 0)
 	if _, err := c.Generate(context.Background(), "s", "u"); !errors.Is(err, retry.ErrBudgetExhausted) {
 		t.Fatalf("%v", err)
 	}

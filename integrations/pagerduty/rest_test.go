@@ -8,8 +8,8 @@ import (
 	"time"
 
 	"github.com/opsgate/opsgate/bot/retry"
+	"github.com/opsgate/opsgate/integrations/fakes/fakepagerduty"
 	"github.com/opsgate/opsgate/integrations/pagerduty"
-	"github.com/opsgate/opsgate/test/fakepagerduty"
 )
 
 type sleeps struct{ d []time.Duration }

@@ -13,8 +13,8 @@ import (
 	"github.com/slack-go/slack"
 
 	"github.com/opsgate/opsgate/bot/retry"
+	"github.com/opsgate/opsgate/integrations/fakes/fakeslack"
 	slackapi "github.com/opsgate/opsgate/integrations/slack"
-	"github.com/opsgate/opsgate/test/fakeslack"
 )
 
 const token = "xoxb-client-test-token"

@@ -7,9 +7,9 @@ import (
 	"time"
 
 	"github.com/opsgate/opsgate/bot/retry"
+	"github.com/opsgate/opsgate/integrations/fakes/fakegemini"
 	"github.com/opsgate/opsgate/integrations/gemini"
 	"github.com/opsgate/opsgate/knowledge/kb"
-	"github.com/opsgate/opsgate/test/fakegemini"
 	"github.com/opsgate/opsgate/test/redistest"
 )
 
@@ -95,12 +95,12 @@ func TestHybridSearchWithEmbeddings(t *testing.T) {
 	if st := b.Stats(); st.Embeddings != 2 {
 		t.Fatalf("stats = %+v", st)
 	}
-	fake.FailNext(10, 503)
+	fake.FailNext("batchEmbedContents", 10, 503, 0)
 	if r := b.Search(kb.Query{Title: "certificate expired"}, 1); len(r) != 1 || r[0].ID != "B" {
 		t.Fatalf("fallback results = %+v", r)
 	}
 	// Ingest still succeeds without embeddings.
-	fake.FailNext(10, 503)
+	fake.FailNext("batchEmbedContents", 10, 503, 0)
 	if err := b.Add(ctx, kb.Ticket{ID: "C", Title: "disk full"}); err != nil {
 		t.Fatalf("ingest failed with Gemini down: %v", err)
 	}

@@ -11,8 +11,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/opsgate/opsgate/test/fakegemini"
-	"github.com/opsgate/opsgate/test/fakepagerduty"
+	"github.com/opsgate/opsgate/integrations/fakes/fakegemini"
+	"github.com/opsgate/opsgate/integrations/fakes/fakepagerduty"
 )
 
 func click(e *env, user, action, value, actionTs string) (int, string) {

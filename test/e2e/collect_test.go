@@ -6,8 +6,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/opsgate/opsgate/test/fakegemini"
-	"github.com/opsgate/opsgate/test/fakeobs"
+	"github.com/opsgate/opsgate/integrations/fakes/fakegemini"
+	"github.com/opsgate/opsgate/integrations/fakes/fakeobs"
 )
 
 func TestHandlerContextReachesThreadAndPromptSanitized(t *testing.T) {

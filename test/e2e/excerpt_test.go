@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/opsgate/opsgate/test/fakepagerduty"
+	"github.com/opsgate/opsgate/integrations/fakes/fakepagerduty"
 )
 
 func alertLog() string {

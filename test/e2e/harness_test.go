@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -19,9 +18,10 @@ import (
 	"github.com/opsgate/opsgate/bot/app"
 	"github.com/opsgate/opsgate/bot/config"
 	"github.com/opsgate/opsgate/bot/retry"
+	"github.com/opsgate/opsgate/integrations/fakes/fakepagerduty"
+	"github.com/opsgate/opsgate/integrations/fakes/fakeslack"
 	"github.com/opsgate/opsgate/integrations/pagerduty"
-	"github.com/opsgate/opsgate/test/fakepagerduty"
-	"github.com/opsgate/opsgate/test/fakeslack"
+	slackapi "github.com/opsgate/opsgate/integrations/slack"
 	"github.com/opsgate/opsgate/test/redistest"
 	"github.com/slack-go/slack"
 )
@@ -188,9 +188,7 @@ func do(t testing.TB, req *http.Request) (int, string) {
 }
 
 func slackSign(body []byte, ts time.Time, secret string) (string, string) {
-	stamp := strconv.FormatInt(ts.Unix(), 10)
-	sv := hmacHex(secret, "v0:"+stamp+":"+string(body))
-	return stamp, "v0=" + sv
+	return slackapi.Sign(secret, ts, body)
 }
 
 func (e *env) postSlack(path string, form url.Values, ts time.Time, secret string) (int, string) {

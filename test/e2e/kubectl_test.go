@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/opsgate/opsgate/test/fakekube"
+	"github.com/opsgate/opsgate/integrations/fakes/fakekube"
 )
 
 // The built-in catalog through the real kubectl against a fake API

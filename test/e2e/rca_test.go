@@ -6,8 +6,8 @@ import (
 	"time"
 
 	"github.com/opsgate/opsgate/bot/config"
-	"github.com/opsgate/opsgate/test/fakegemini"
-	"github.com/opsgate/opsgate/test/fakepagerduty"
+	"github.com/opsgate/opsgate/integrations/fakes/fakegemini"
+	"github.com/opsgate/opsgate/integrations/fakes/fakepagerduty"
 )
 
 const geminiKey = "AIzaSyFAKE-e2e-gemini-key-000000000000"
@@ -106,7 +106,7 @@ func TestRCAThroughWholePathIsCheckedAndLeaksNothing(t *testing.T) {
 func TestRCAFallsBackToExtractiveWhenGeminiIsDown(t *testing.T) {
 	gm := fakegemini.New(geminiKey)
 	t.Cleanup(gm.Close)
-	gm.FailNext(20, 503)
+	gm.FailNext("generateContent", 20, 503, 0)
 	e := start(t, withPagerDutyAPI, withGemini(gm))
 	e.pd.AddIncident(fakepagerduty.Incident{ID: "PRCA002", Title: "x", Status: "triggered"},
 		fakepagerduty.Alert{ID: "A1", Summary: "db errors", Severity: "critical", Body: map[string]any{"details": map[string]any{"log": alertLog()}}})

@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/opsgate/opsgate/bot/config"
-	"github.com/opsgate/opsgate/test/fakepagerduty"
+	"github.com/opsgate/opsgate/integrations/fakes/fakepagerduty"
 )
 
 // Planted secrets and personal data: none may reach Slack, in any message,

@@ -13,7 +13,7 @@ import (
 
 	"github.com/opsgate/opsgate/bot/config"
 	"github.com/opsgate/opsgate/bot/incident"
-	"github.com/opsgate/opsgate/test/fakepagerduty"
+	"github.com/opsgate/opsgate/integrations/fakes/fakepagerduty"
 )
 
 func TestSlack429TwiceStillPostsOnce(t *testing.T) {

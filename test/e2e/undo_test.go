@@ -15,7 +15,7 @@ import (
 	"github.com/opsgate/opsgate/bot/audit"
 	"github.com/opsgate/opsgate/bot/cli"
 	"github.com/opsgate/opsgate/bot/config"
-	"github.com/opsgate/opsgate/test/fakepagerduty"
+	"github.com/opsgate/opsgate/integrations/fakes/fakepagerduty"
 )
 
 // actionsFixture writes two real programs — an action that records each

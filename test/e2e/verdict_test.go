@@ -8,9 +8,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/opsgate/opsgate/integrations/fakes/fakegemini"
+	"github.com/opsgate/opsgate/integrations/fakes/fakepagerduty"
 	"github.com/opsgate/opsgate/knowledge/kb"
-	"github.com/opsgate/opsgate/test/fakegemini"
-	"github.com/opsgate/opsgate/test/fakepagerduty"
 )
 
 func verdict(e *env, user, incidentID, action string) (int, string) {

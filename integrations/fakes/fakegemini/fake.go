@@ -1,9 +1,11 @@
-// Package fakegemini is a stateful stand-in for the Gemini API's embedding
-// endpoint (models/{m}:batchEmbedContents) for tests and the demo. It checks
-// the x-goog-api-key header and the request shape, answers with Gemini's
-// error shape ({"error":{code,message,status}}), and can be told to answer
-// 429 RESOURCE_EXHAUSTED. Embeddings are deterministic hashed bags of words,
-// so texts that share words have similar vectors.
+// Package fakegemini is a stateful stand-in for the Gemini API for tests:
+// models/{m}:generateContent (scripted answers, blocked prompts, delays;
+// every request body kept) and models/{m}:batchEmbedContents (deterministic
+// hashed bags of words, so texts that share words have similar vectors).
+// It checks the x-goog-api-key header and the request shape, and answers
+// with Gemini's error shape ({"error":{code,message,status}}); failures are
+// scripted per method with FailNext ("generateContent",
+// "batchEmbedContents"), 429 as RESOURCE_EXHAUSTED.
 package fakegemini
 
 import (
@@ -17,15 +19,17 @@ import (
 	"sync"
 	"time"
 	"unicode"
+
+	"github.com/opsgate/opsgate/integrations/fakes/faults"
 )
 
 // Server is the fake.
 type Server struct {
 	*httptest.Server
+	faults.Plan
 	key string
 
 	mu       sync.Mutex
-	fail     []int
 	requests int
 	texts    int
 	replies  []Reply
@@ -62,15 +66,6 @@ func New(key string) *Server {
 	return s
 }
 
-// FailNext makes the next n requests answer status (429 or 5xx).
-func (s *Server) FailNext(n, status int) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for i := 0; i < n; i++ {
-		s.fail = append(s.fail, status)
-	}
-}
-
 // Requests counts requests; Texts counts texts embedded.
 func (s *Server) Requests() (int, int) {
 	s.mu.Lock()
@@ -100,21 +95,20 @@ type request struct {
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	s.requests++
-	var fail int
-	if len(s.fail) > 0 {
-		fail, s.fail = s.fail[0], s.fail[1:]
-	}
 	s.mu.Unlock()
+	method := r.URL.Path[strings.LastIndexByte(r.URL.Path, ':')+1:]
+	f, failing := s.Take(method)
 	if r.Header.Get("x-goog-api-key") != s.key {
 		apiError(w, http.StatusForbidden, "PERMISSION_DENIED", "API key not valid. Please pass a valid API key.")
 		return
 	}
-	if fail != 0 {
+	if failing {
 		status := "INTERNAL"
-		if fail == http.StatusTooManyRequests {
+		if f.Status == http.StatusTooManyRequests {
 			status = "RESOURCE_EXHAUSTED"
 		}
-		apiError(w, fail, status, "try again later")
+		f.Header(w)
+		apiError(w, f.Status, status, "try again later")
 		return
 	}
 	if r.Method == http.MethodPost && strings.HasPrefix(r.URL.Path, "/v1beta/models/") && strings.HasSuffix(r.URL.Path, ":generateContent") {

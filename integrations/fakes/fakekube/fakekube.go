@@ -1,7 +1,8 @@
 // Package fakekube is a small, stateful Kubernetes API server for tests
-// that run the real kubectl: legacy discovery (/api, /apis, resource
-// lists), apps/v1 Deployments (GET, strategic-merge PATCH of metadata and
-// pod-template annotations, the scale subresource), bearer-token auth,
+// (the real kubectl, and the pod-log context source) and the demo: legacy
+// discovery (/api, /apis, resource lists), apps/v1 Deployments (GET,
+// strategic-merge PATCH of metadata and pod-template annotations, the scale
+// subresource), pods and their logs, bearer-token auth over TLS,
 // server-side dry run (?dryRun=All changes nothing) and Status errors as
 // the API server returns them.
 package fakekube
@@ -27,6 +28,7 @@ type Server struct {
 	mu          sync.Mutex
 	deployments map[string]map[string]any // "ns/name" → object
 	patches     []string                  // "ns/name dryRun=<bool>" per PATCH
+	podList     []Pod
 }
 
 // New starts a TLS server that accepts only the bearer token (kubectl
@@ -127,6 +129,8 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		write(w, coreResources)
 	case p == "/apis/apps/v1":
 		write(w, appsResources)
+	case strings.HasPrefix(p, "/api/v1/namespaces/"):
+		s.pods(w, r)
 	case strings.HasPrefix(p, "/apis/apps/v1/namespaces/"):
 		s.deployment(w, r, strings.Split(strings.TrimPrefix(p, "/apis/apps/v1/namespaces/"), "/"))
 	default:

@@ -17,6 +17,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/opsgate/opsgate/integrations/fakes/faults"
 )
 
 const acceptV2 = "application/vnd.pagerduty+json;version=2"
@@ -62,21 +64,20 @@ type Note struct {
 	Content    string
 }
 
-type failure struct {
-	status     int
-	retryAfter int
-}
-
 // Server is the fake. Create with New; Close when done.
 type Server struct {
 	*httptest.Server
+	// FailNext(route, n, status, retryAfter) scripts failures of a route
+	// ("GET /incidents/{id}", "GET /incidents/{id}/alerts", "POST
+	// /incidents/{id}/notes"); for 429, retryAfter seconds go into
+	// ratelimit-reset as PagerDuty sends it.
+	faults.Plan
 	token string
 
 	mu        sync.Mutex
 	incidents map[string]*Incident
 	alerts    map[string][]Alert
 	notes     []Note
-	fail      map[string][]failure // route key -> scripted failures
 	requests  map[string]int
 	// Bodies records each POST body received, to prove retries re-send it whole.
 	Bodies [][]byte
@@ -84,7 +85,7 @@ type Server struct {
 
 // New starts a fake that accepts only token.
 func New(token string) *Server {
-	s := &Server{token: token, incidents: map[string]*Incident{}, alerts: map[string][]Alert{}, fail: map[string][]failure{}, requests: map[string]int{}}
+	s := &Server{token: token, incidents: map[string]*Incident{}, alerts: map[string][]Alert{}, requests: map[string]int{}}
 	s.Server = httptest.NewServer(http.HandlerFunc(s.serve))
 	return s
 }
@@ -107,17 +108,6 @@ func (s *Server) AddIncident(inc Incident, alerts ...Alert) {
 	c := inc
 	s.incidents[inc.ID] = &c
 	s.alerts[inc.ID] = alerts
-}
-
-// FailNext makes the next n requests to route ("GET /incidents/{id}",
-// "GET /incidents/{id}/alerts", "POST /incidents/{id}/notes") answer status;
-// for 429, retryAfter seconds go into ratelimit-reset.
-func (s *Server) FailNext(route string, n, status, retryAfter int) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for i := 0; i < n; i++ {
-		s.fail[route] = append(s.fail[route], failure{status, retryAfter})
-	}
 }
 
 // Requests counts requests that reached route (including failed ones).
@@ -169,12 +159,8 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	if body != nil {
 		s.Bodies = append(s.Bodies, body)
 	}
-	var f *failure
-	if q := s.fail[route]; len(q) > 0 {
-		f = &q[0]
-		s.fail[route] = q[1:]
-	}
 	s.mu.Unlock()
+	f, failing := s.Take(route)
 
 	auth := r.Header.Get("Authorization")
 	if auth != "Token token="+s.token && auth != "Bearer "+s.token {
@@ -185,15 +171,15 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, 2001, "Invalid Input Provided", "Accept header must request version=2")
 		return
 	}
-	if f != nil {
-		if f.status == http.StatusTooManyRequests {
+	if failing {
+		if f.Status == http.StatusTooManyRequests {
 			w.Header().Set("ratelimit-limit", "960")
 			w.Header().Set("ratelimit-remaining", "0")
-			w.Header().Set("ratelimit-reset", strconv.Itoa(f.retryAfter))
-			writeError(w, f.status, 2020, "Rate Limit Exceeded")
+			w.Header().Set("ratelimit-reset", strconv.Itoa(f.RetryAfter))
+			writeError(w, f.Status, 2020, "Rate Limit Exceeded")
 			return
 		}
-		writeError(w, f.status, 0, http.StatusText(f.status))
+		writeError(w, f.Status, 0, http.StatusText(f.Status))
 		return
 	}
 	switch {

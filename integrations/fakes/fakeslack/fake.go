@@ -18,6 +18,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/opsgate/opsgate/integrations/fakes/faults"
 )
 
 // Message is a stored message.
@@ -50,15 +52,11 @@ type ResponseURLPost struct {
 	Body  map[string]any
 }
 
-type failure struct {
-	status     int
-	retryAfter int
-}
-
 // Server is the fake Slack Web API. Create with New; Close when done.
 type Server struct {
 	*httptest.Server
-	token string
+	faults.Plan // FailNext(method, n, status, retryAfter), e.g. "chat.postMessage"
+	token       string
 
 	mu        sync.Mutex
 	channels  map[string]string // id -> name
@@ -67,7 +65,6 @@ type Server struct {
 	ephemeral []Ephemeral
 	responses []ResponseURLPost
 	respUses  map[string]int
-	fail      map[string][]failure
 	hang      map[string]chan struct{}
 	groups    map[string][]string // user group id -> members
 	sent      []string            // every text and blocks payload received, in order
@@ -80,7 +77,7 @@ type Server struct {
 // (id -> name).
 func New(token string, channels map[string]string) *Server {
 	s := &Server{token: token, channels: map[string]string{}, users: map[string]string{}, messages: map[string][]*Message{},
-		fail: map[string][]failure{}, hang: map[string]chan struct{}{}, groups: map[string][]string{}, calls: map[string]int{}, respUses: map[string]int{}, notify: make(chan struct{})}
+		hang: map[string]chan struct{}{}, groups: map[string][]string{}, calls: map[string]int{}, respUses: map[string]int{}, notify: make(chan struct{})}
 	for id, name := range channels {
 		s.channels[id] = name
 	}
@@ -115,16 +112,6 @@ func (s *Server) Sent() []string {
 
 // ResponseURL returns a fresh response_url for a slash command or action.
 func (s *Server) ResponseURL(id string) string { return s.URL + "/response/" + url.PathEscape(id) }
-
-// FailNext makes the next n calls of method (e.g. "chat.postMessage")
-// answer HTTP status; 429 carries Retry-After: retryAfter seconds.
-func (s *Server) FailNext(method string, n, status, retryAfter int) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for i := 0; i < n; i++ {
-		s.fail[method] = append(s.fail[method], failure{status, retryAfter})
-	}
-}
 
 // Hang makes calls of method block until release is called; then they
 // proceed normally (even if the caller has gone away, as with a real server).
@@ -293,21 +280,14 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	if hang != nil {
 		<-hang
 	}
-	s.mu.Lock()
-	var f *failure
-	if q := s.fail[method]; len(q) > 0 {
-		f = &q[0]
-		s.fail[method] = q[1:]
-	}
-	s.mu.Unlock()
-	if f != nil {
-		if f.status == http.StatusTooManyRequests {
-			w.Header().Set("Retry-After", strconv.Itoa(f.retryAfter))
+	if f, ok := s.Take(method); ok {
+		f.Header(w)
+		if f.Status == http.StatusTooManyRequests {
 			w.WriteHeader(http.StatusTooManyRequests)
 			return
 		}
 		w.Header().Set("Content-Type", "text/html")
-		w.WriteHeader(f.status)
+		w.WriteHeader(f.Status)
 		_, _ = io.WriteString(w, "<html><body>Slack is having trouble</body></html>")
 		return
 	}

@@ -1,14 +1,11 @@
-package fakeobs
+package fakekube
 
 import (
-	"encoding/json"
 	"fmt"
 	"net/http"
-	"net/http/httptest"
 	"sort"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 )
 
@@ -16,49 +13,31 @@ import (
 type Pod struct {
 	Namespace, Name string
 	Labels          map[string]string
-	Logs, Previous  []Entry // Previous nil: the container never restarted
+	Logs, Previous  []LogLine // Previous nil: the container never restarted
 }
 
-// Kube fakes the API server's pod list and pod log endpoints.
-type Kube struct {
-	*httptest.Server
-	Token string
-	mu    sync.Mutex
-	pods  []Pod
+// LogLine is one line of a container's log.
+type LogLine struct {
+	Time time.Time
+	Line string
 }
 
-// NewKube starts the fake; requests must carry Bearer token.
-func NewKube(token string) *Kube {
-	k := &Kube{Token: token}
-	k.Server = httptest.NewServer(http.HandlerFunc(k.serve))
-	return k
-}
+// AddPod stores pods (listed by label selector, their logs read with
+// sinceTime, limitBytes, timestamps and previous as the API server does).
+func (s *Server) AddPod(p ...Pod) { s.mu.Lock(); s.podList = append(s.podList, p...); s.mu.Unlock() }
 
-// Add stores pods.
-func (k *Kube) Add(p ...Pod) { k.mu.Lock(); k.pods = append(k.pods, p...); k.mu.Unlock() }
-
-func kubeStatus(w http.ResponseWriter, code int, reason, msg string) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(code)
-	_ = json.NewEncoder(w).Encode(map[string]any{"kind": "Status", "apiVersion": "v1", "metadata": map[string]any{},
-		"status": "Failure", "message": msg, "reason": reason, "code": code})
-}
-
-func (k *Kube) serve(w http.ResponseWriter, r *http.Request) {
-	if r.Header.Get("Authorization") != "Bearer "+k.Token {
-		kubeStatus(w, http.StatusUnauthorized, "Unauthorized", "Unauthorized")
-		return
-	}
+// pods serves api/v1/namespaces/{ns}/pods[/{name}/log].
+func (s *Server) pods(w http.ResponseWriter, r *http.Request) {
 	parts := strings.Split(strings.Trim(r.URL.Path, "/"), "/")
 	// api/v1/namespaces/{ns}/pods[/{name}/log]
 	if len(parts) < 5 || parts[0] != "api" || parts[1] != "v1" || parts[2] != "namespaces" || parts[4] != "pods" {
-		kubeStatus(w, http.StatusNotFound, "NotFound", "the server could not find the requested resource")
+		status(w, http.StatusNotFound, "NotFound", "the server could not find the requested resource")
 		return
 	}
 	ns := parts[3]
-	k.mu.Lock()
-	pods := append([]Pod(nil), k.pods...)
-	k.mu.Unlock()
+	s.mu.Lock()
+	pods := append([]Pod(nil), s.podList...)
+	s.mu.Unlock()
 	if len(parts) == 5 {
 		var sel map[string]string
 		if s := r.URL.Query().Get("labelSelector"); s != "" {
@@ -66,7 +45,7 @@ func (k *Kube) serve(w http.ResponseWriter, r *http.Request) {
 			for _, term := range strings.Split(s, ",") {
 				kv, v, ok := strings.Cut(term, "=")
 				if !ok {
-					kubeStatus(w, http.StatusBadRequest, "BadRequest", "unable to parse requirement: "+term)
+					status(w, http.StatusBadRequest, "BadRequest", "unable to parse requirement: "+term)
 					return
 				}
 				sel[strings.TrimSpace(kv)] = strings.TrimPrefix(strings.TrimSpace(v), "=")
@@ -82,12 +61,11 @@ func (k *Kube) serve(w http.ResponseWriter, r *http.Request) {
 				items = append(items, map[string]any{"metadata": map[string]any{"name": p.Name, "namespace": ns, "labels": p.Labels}})
 			}
 		}
-		w.Header().Set("Content-Type", "application/json")
-		_ = json.NewEncoder(w).Encode(map[string]any{"kind": "PodList", "apiVersion": "v1", "metadata": map[string]any{}, "items": items})
+		write(w, map[string]any{"kind": "PodList", "apiVersion": "v1", "metadata": map[string]any{}, "items": items})
 		return
 	}
 	if len(parts) != 7 || parts[6] != "log" {
-		kubeStatus(w, http.StatusNotFound, "NotFound", "the server could not find the requested resource")
+		status(w, http.StatusNotFound, "NotFound", "the server could not find the requested resource")
 		return
 	}
 	var pod *Pod
@@ -97,14 +75,14 @@ func (k *Kube) serve(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if pod == nil {
-		kubeStatus(w, http.StatusNotFound, "NotFound", fmt.Sprintf("pods %q not found", parts[5]))
+		status(w, http.StatusNotFound, "NotFound", fmt.Sprintf("pods %q not found", parts[5]))
 		return
 	}
 	q := r.URL.Query()
 	logs := pod.Logs
 	if q.Get("previous") == "true" {
 		if pod.Previous == nil {
-			kubeStatus(w, http.StatusBadRequest, "BadRequest", fmt.Sprintf("previous terminated container %q in pod %q not found", "app", pod.Name))
+			status(w, http.StatusBadRequest, "BadRequest", fmt.Sprintf("previous terminated container %q in pod %q not found", "app", pod.Name))
 			return
 		}
 		logs = pod.Previous
@@ -113,7 +91,7 @@ func (k *Kube) serve(w http.ResponseWriter, r *http.Request) {
 	if s := q.Get("sinceTime"); s != "" {
 		t, err := time.Parse(time.RFC3339, s)
 		if err != nil {
-			kubeStatus(w, http.StatusBadRequest, "BadRequest", "sinceTime: "+err.Error())
+			status(w, http.StatusBadRequest, "BadRequest", "sinceTime: "+err.Error())
 			return
 		}
 		since = t
@@ -122,7 +100,7 @@ func (k *Kube) serve(w http.ResponseWriter, r *http.Request) {
 	if s := q.Get("limitBytes"); s != "" {
 		n, err := strconv.Atoi(s)
 		if err != nil || n < 1 {
-			kubeStatus(w, http.StatusUnprocessableEntity, "Invalid", "limitBytes: must be greater than 0")
+			status(w, http.StatusUnprocessableEntity, "Invalid", "limitBytes: must be greater than 0")
 			return
 		}
 		limit = n

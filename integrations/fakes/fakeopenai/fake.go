@@ -1,7 +1,8 @@
 // Package fakeopenai is a stateful fake of an OpenAI-compatible
 // /v1/chat/completions endpoint: it checks the bearer key and the request
 // shape, records every request and answers from a script (or with errors in
-// the OpenAI error shape, 429 with Retry-After).
+// the OpenAI error shape: FailNext("chat/completions", n, status,
+// retryAfter), 429 with Retry-After).
 package fakeopenai
 
 import (
@@ -11,18 +12,19 @@ import (
 	"net/http/httptest"
 	"strconv"
 	"sync"
+
+	"github.com/opsgate/opsgate/integrations/fakes/faults"
 )
 
 // Reply is a scripted answer.
 type Reply struct {
-	Text       string
-	Status     int // non-200: an error answer
-	RetryAfter int
+	Text string
 }
 
 // Server is the fake.
 type Server struct {
 	*httptest.Server
+	faults.Plan
 	key     string
 	mu      sync.Mutex
 	replies []Reply
@@ -84,22 +86,22 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mu.Lock()
 	s.bodies = append(s.bodies, string(body))
+	s.mu.Unlock()
+	if f, ok := s.Take("chat/completions"); ok {
+		f.Header(w)
+		typ := "server_error"
+		if f.Status == http.StatusTooManyRequests {
+			typ = "rate_limit_exceeded"
+		}
+		apiError(w, f.Status, typ, "scripted failure")
+		return
+	}
+	s.mu.Lock()
 	reply := Reply{Text: `{"summary":"default","confidence":0.1,"insufficient_evidence":true,"evidence":[]}`}
 	if len(s.replies) > 0 {
 		reply, s.replies = s.replies[0], s.replies[1:]
 	}
 	s.mu.Unlock()
-	if reply.Status != 0 && reply.Status != http.StatusOK {
-		if reply.RetryAfter > 0 {
-			w.Header().Set("Retry-After", strconv.Itoa(reply.RetryAfter))
-		}
-		typ := "server_error"
-		if reply.Status == http.StatusTooManyRequests {
-			typ = "rate_limit_exceeded"
-		}
-		apiError(w, reply.Status, typ, "scripted failure")
-		return
-	}
 	w.Header().Set("Content-Type", "application/json")
 	_ = json.NewEncoder(w).Encode(map[string]any{"id": "chatcmpl-fake", "object": "chat.completion", "model": req.Model,
 		"choices": []any{map[string]any{"index": 0, "message": map[string]any{"role": "assistant", "content": reply.Text}, "finish_reason": "stop"}},
