@@ -47,7 +47,11 @@ func (x *executor) Execute(ctx context.Context, p *approval.Proposal, _ catalog.
 	return nil
 }
 
-func (x *executor) calls() []string { x.mu.Lock(); defer x.mu.Unlock(); return append([]string(nil), x.got...) }
+func (x *executor) calls() []string {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	return append([]string(nil), x.got...)
+}
 
 type fixture struct {
 	slack     *fakeslack.Server
