@@ -87,9 +87,9 @@ type fixture struct {
 }
 
 var spec = catalog.Spec{ID: "recycle", Risk: catalog.RiskMedium, Params: map[string]*catalog.Param{"service": {EnumFrom: "scope.targets"}},
-	Run:    catalog.Exec{Command: &catalog.CommandExec{Argv: []string{"/bin/true", "{{.service}}"}}},
-	Undo:   &catalog.Exec{Command: &catalog.CommandExec{Argv: []string{"/bin/true", "undo", "{{.service}}"}}},
-	Verify: &catalog.Verify{Command: &catalog.CommandExec{Argv: []string{"/bin/true"}}, Within: time.Second},
+	Run:       catalog.Exec{Command: &catalog.CommandExec{Argv: []string{"/bin/true", "{{.service}}"}}},
+	Undo:      &catalog.Exec{Command: &catalog.CommandExec{Argv: []string{"/bin/true", "undo", "{{.service}}"}}},
+	Verify:    &catalog.Verify{Command: &catalog.CommandExec{Argv: []string{"/bin/true"}}, Within: time.Second},
 	Approvals: catalog.Approvals{Required: 1}, Timeout: time.Minute, Expiry: time.Hour}
 
 func setup(t *testing.T) *fixture {

@@ -77,7 +77,10 @@ func TestTicketTakesARootCauseOnlyWhenRespondersDidNotRejectIt(t *testing.T) {
 
 type kbRecorder struct{ got []kb.Ticket }
 
-func (k *kbRecorder) Add(_ context.Context, ts ...kb.Ticket) error { k.got = append(k.got, ts...); return nil }
+func (k *kbRecorder) Add(_ context.Context, ts ...kb.Ticket) error {
+	k.got = append(k.got, ts...)
+	return nil
+}
 
 type contexts map[string]*enrich.Record
 

@@ -235,7 +235,6 @@ func (s *stage) Run(_ context.Context, st *pipeline.State) error {
 	return s.err
 }
 
-
 type fetcher map[string]*pagerduty.IncidentData
 
 func (f fetcher) GetIncident(_ context.Context, id string) (*pagerduty.IncidentData, error) {
