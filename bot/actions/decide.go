@@ -114,7 +114,12 @@ func (d *Decider) Handle(ctx context.Context, req jobs.Decision) error {
 		p, completed, err = d.Proposals.ApproveClick(ctx, p.ID, req.UserID, req.Hash, req.Click, may)
 	default:
 		verb = "reject"
-		p, err = d.Proposals.Reject(ctx, p.ID, req.UserID, req.Reason, may)
+		// The reason is free text: stored, shown and audited masked.
+		reason := req.Reason
+		if merr := d.Proposer.Masker.Texts(ctx, p.IncidentID, &reason); merr != nil {
+			d.log().Warn("masking unavailable: rejection reason withheld", "proposal", p.ID, "err", merr)
+		}
+		p, err = d.Proposals.Reject(ctx, p.ID, req.UserID, reason, may)
 	}
 	if errors.Is(err, approval.ErrDuplicateClick) {
 		// A redelivered click whose approval counted: no second audit entry.

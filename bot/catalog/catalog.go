@@ -208,6 +208,9 @@ func unsafeValue(v string) bool {
 	return false
 }
 
+// checkValue says why v is not acceptable for the parameter ("" when it
+// is). The reason never quotes v: it is shown to people and audited, and v
+// is untrusted (a model's or a person's).
 func (p *Param) checkValue(name, v string, scope Scope) string {
 	switch p.Type {
 	case TypeInt:
@@ -224,12 +227,12 @@ func (p *Param) checkValue(name, v string, scope Scope) string {
 		return ""
 	}
 	if unsafeValue(v) || len(v) > 253 {
-		return fmt.Sprintf("%s %q is not an acceptable value (empty, leading dash, control character, '..' or too long)", name, v)
+		return fmt.Sprintf("%s is not an acceptable value (empty, leading dash, control character, '..' or too long)", name)
 	}
 	switch {
 	case p.re != nil:
 		if !p.re.MatchString(v) {
-			return fmt.Sprintf("%s %q does not match %s", name, v, p.Pattern)
+			return fmt.Sprintf("%s does not match %s", name, p.Pattern)
 		}
 	case len(p.Enum) > 0:
 		if !slices.Contains(p.Enum, v) {
@@ -238,7 +241,7 @@ func (p *Param) checkValue(name, v string, scope Scope) string {
 	case p.EnumFrom != "":
 		allowed := scope.list(p.EnumFrom)
 		if !slices.Contains(allowed, v) {
-			return fmt.Sprintf("%s %q is outside this incident's scope %v", name, v, allowed)
+			return fmt.Sprintf("%s is outside this incident's scope %v", name, allowed)
 		}
 	}
 	return ""
