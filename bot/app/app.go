@@ -287,8 +287,9 @@ func OpenKB(ctx context.Context, rdb redis.UniversalClient, env *config.Env) (*k
 // extractive analysis otherwise. guard is the last-line secret check on
 // every prompt.
 func NewAnalyzer(ctx context.Context, env *config.Env, guard *sanitize.Guard, policy retry.Policy, log *slog.Logger) (*rca.Analyzer, error) {
-	// 25 s keeps an analysis inside OPSGATE_RECLAIM_IDLE's default (30 s), so a slow
-	// model does not get its event reclaimed and asked twice.
+	// 25 s bounds how long one analysis holds a worker (the queue's
+	// heartbeat keeps a slow one from being reclaimed, so it is asked once);
+	// a model slower than that gets the extractive analysis instead.
 	an := &rca.Analyzer{Breaker: &rca.Breaker{Threshold: 5, Cooldown: time.Minute}, Timeout: 25 * time.Second, Log: log}
 	if guard != nil {
 		an.Guard = guard.Mask

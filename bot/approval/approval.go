@@ -81,7 +81,7 @@ type Proposal struct {
 	Hash       string            `json:"hash"`                // of action id + params: approvals are bound to it
 	Preview    []string          `json:"preview,omitempty"`   // what it will run, as shown to approvers
 	DryRun     string            `json:"dry_run,omitempty"`   // the tool's server-side dry run, where it has one (masked)
-	Source     string            `json:"source"`              // "rca", "handler", "human"
+	Source     string            `json:"source"`              // "rca", "handler", "human", "undo", "verify" (package actions)
 	Proposer   string            `json:"proposer,omitempty"`  // Slack user id of a human proposer
 	Triggerer  string            `json:"triggerer,omitempty"` // who triggered the triage
 	Required   int               `json:"required"`

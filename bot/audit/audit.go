@@ -20,7 +20,7 @@ import (
 // Keys.
 const (
 	StreamKey = "opsgate:audit"
-	HeadKey   = "opsgate:audit:head"
+	headKey   = "opsgate:audit:head"
 )
 
 // ErrTampered is returned by Verify when the chain does not hold.
@@ -87,14 +87,14 @@ func (l *Log) Append(ctx context.Context, e Entry) (Entry, error) {
 		if err := ctx.Err(); err != nil {
 			return Entry{}, err
 		}
-		head, err := l.rdb.Get(ctx, HeadKey).Result()
+		head, err := l.rdb.Get(ctx, headKey).Result()
 		if err != nil && !errors.Is(err, redis.Nil) {
 			return Entry{}, fmt.Errorf("audit: %w", err)
 		}
 		e.Prev = head
 		e.Hash = e.digest()
 		b, _ := json.Marshal(e)
-		ok, err := appendScript.Run(ctx, l.rdb, []string{StreamKey, HeadKey}, head, b, e.Hash).Int()
+		ok, err := appendScript.Run(ctx, l.rdb, []string{StreamKey, headKey}, head, b, e.Hash).Int()
 		if err != nil {
 			return Entry{}, fmt.Errorf("audit: %w", err)
 		}
@@ -151,7 +151,7 @@ func (l *Log) Verify(ctx context.Context) (int, error) {
 		}
 		prev = e.Hash
 	}
-	head, err := l.rdb.Get(ctx, HeadKey).Result()
+	head, err := l.rdb.Get(ctx, headKey).Result()
 	if err != nil && !errors.Is(err, redis.Nil) {
 		return len(entries), fmt.Errorf("audit: %w", err)
 	}

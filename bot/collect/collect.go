@@ -299,7 +299,7 @@ func (c *Collector) run(ctx context.Context, h *Handler, in Incident) Result {
 	run := func(i int, s Source, metric bool) {
 		defer wg.Done()
 		st := Status{Source: s.label(i), Kind: s.kind()}
-		t0 := time.Now()
+		t0 := c.Now()
 		sctx, cancel := context.WithTimeout(ctx, timeout)
 		defer cancel()
 		var lines []Line
@@ -312,7 +312,7 @@ func (c *Collector) run(ctx context.Context, h *Handler, in Incident) Result {
 				lines, st.Capped, err = s.logs(sctx, c.HTTP, p, w, lim)
 			}
 		}
-		st.Took = time.Since(t0).Round(time.Millisecond).String()
+		st.Took = c.Now().Sub(t0).Round(time.Millisecond).String()
 		if err != nil {
 			if errors.Is(sctx.Err(), context.DeadlineExceeded) {
 				err = fmt.Errorf("timed out after %s", timeout)

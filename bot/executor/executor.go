@@ -26,8 +26,8 @@ import (
 	"github.com/opsgate/opsgate/bot/retry"
 )
 
-// ErrUnsupported is an executor this runner cannot run (e.g. ssh without keys).
-var ErrUnsupported = errors.New("executor not available")
+// errUnsupported is an executor this runner cannot run (e.g. ssh without keys).
+var errUnsupported = errors.New("executor not available")
 
 // Result is what a run did.
 type Result struct {
@@ -196,7 +196,7 @@ func (r *Runner) Run(ctx context.Context, s catalog.Scoped, id string, undo bool
 		}
 		return r.runSSH(ctx, argv, e.SSH.KnownHosts)
 	}
-	return Result{Argv: argv}, fmt.Errorf("%w: %s", ErrUnsupported, argv[0])
+	return Result{Argv: argv}, fmt.Errorf("%w: %s", errUnsupported, argv[0])
 }
 
 func (r *Runner) command(ctx context.Context, prog string, args, envAllow []string, dir string, dryRun bool) (Result, error) {

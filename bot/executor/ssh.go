@@ -32,7 +32,7 @@ func shellQuote(s string) string {
 func (r *Runner) runSSH(ctx context.Context, argv []string, knownHosts string) (Result, error) {
 	res := Result{Argv: argv}
 	if r.SSH == nil || r.SSH.KeyFile == "" {
-		return res, fmt.Errorf("%w: ssh needs a key file", ErrUnsupported)
+		return res, fmt.Errorf("%w: ssh needs a key file", errUnsupported)
 	}
 	user, host, _ := strings.Cut(argv[1], "@")
 	cmd := make([]string, 0, len(argv)-3)

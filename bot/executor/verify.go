@@ -79,7 +79,7 @@ func (r *Runner) check(ctx context.Context, v *catalog.Verify, params map[string
 	switch {
 	case v.Prometheus != "":
 		if r.PrometheusURL == "" {
-			return false, "", fmt.Errorf("%w: verify needs a Prometheus URL", ErrUnsupported)
+			return false, "", fmt.Errorf("%w: verify needs a Prometheus URL", errUnsupported)
 		}
 		q, err := fillParams(v.Prometheus, params)
 		if err != nil {
@@ -135,7 +135,7 @@ func (r *Runner) check(ctx context.Context, v *catalog.Verify, params map[string
 		}
 		return true, "exit 0", nil
 	}
-	return false, "", fmt.Errorf("%w: empty verify", ErrUnsupported)
+	return false, "", fmt.Errorf("%w: empty verify", errUnsupported)
 }
 
 func (r *Runner) client() *http.Client {

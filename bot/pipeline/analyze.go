@@ -98,10 +98,10 @@ func (p ProposeRCA) Run(ctx context.Context, st *State) error {
 	})
 }
 
-// LineTexts maps the excerpt's line ids and the metric ids to their
+// lineTexts maps the excerpt's line ids and the metric ids to their
 // (masked) text; flagged lines are left out, so an analysis can never cite
 // them.
-func LineTexts(c *enrich.Record) map[string]string {
+func lineTexts(c *enrich.Record) map[string]string {
 	out := map[string]string{}
 	for i, m := range c.Metrics {
 		if i == render.MaxMetrics {
@@ -126,7 +126,7 @@ func LineTexts(c *enrich.Record) map[string]string {
 // catalog scoped to the incident. Nothing in it comes from raw text.
 func RCAContext(rec *incident.Record, c *enrich.Record, scope catalog.Scoped) rca.Context {
 	snap := rec.Snapshot
-	in := rca.Context{IncidentID: snap.ID, Service: snap.ServiceName, Title: snap.Title, Lines: LineTexts(c)}
+	in := rca.Context{IncidentID: snap.ID, Service: snap.ServiceName, Title: snap.Title, Lines: lineTexts(c)}
 	for _, a := range snap.Alerts {
 		in.Alerts = append(in.Alerts, strings.TrimSpace(a.Severity+" "+a.Summary))
 	}

@@ -62,5 +62,5 @@ func (r Replies) Analysis(ctx context.Context, rec *incident.Record) (slackapi.M
 	if c.Analysis == nil {
 		return slackapi.Message{}, errNoAnalysis
 	}
-	return render.RCAReply(c.Analysis, LineTexts(c), c.Similar, rec.Snapshot.ID), nil
+	return render.RCAReply(c.Analysis, lineTexts(c), c.Similar, rec.Snapshot.ID), nil
 }

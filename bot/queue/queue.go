@@ -22,9 +22,9 @@ var ErrPermanent = errors.New("permanent failure")
 
 // Names of the Redis keys.
 const (
-	DefaultStream = "opsgate:events"
-	DefaultGroup  = "opsgate-workers"
-	DeadSuffix    = ":dead"
+	defaultStream = "opsgate:events"
+	defaultGroup  = "opsgate-workers"
+	deadSuffix    = ":dead"
 )
 
 // enqueue: if the dedupe key is new, set it with TTL and XADD; else report
@@ -45,7 +45,7 @@ type Queue struct {
 
 // New returns the default queue on rdb.
 func New(rdb redis.Cmdable) *Queue {
-	return &Queue{rdb: rdb, Stream: DefaultStream, Group: DefaultGroup}
+	return &Queue{rdb: rdb, Stream: defaultStream, Group: defaultGroup}
 }
 
 // Setup creates the stream and group if missing.
@@ -106,7 +106,7 @@ func toEntry(m redis.XMessage) (Entry, bool) {
 func (q *Queue) ack(ctx context.Context, e Entry, dead string) error {
 	_, err := q.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
 		if dead != "" {
-			p.XAdd(ctx, &redis.XAddArgs{Stream: q.Stream + DeadSuffix, MaxLen: 10000, Approx: true,
+			p.XAdd(ctx, &redis.XAddArgs{Stream: q.Stream + deadSuffix, MaxLen: 10000, Approx: true,
 				Values: map[string]any{"kind": e.Kind, "payload": e.Payload, "id": e.ID, "error": dead}})
 		}
 		p.XAck(ctx, q.Stream, q.Group, e.ID)
@@ -130,7 +130,7 @@ func (q *Queue) Len(ctx context.Context) (int64, error) { return q.rdb.XLen(ctx,
 
 // Dead returns the dead-letter entries' errors.
 func (q *Queue) Dead(ctx context.Context) ([]string, error) {
-	msgs, err := q.rdb.XRange(ctx, q.Stream+DeadSuffix, "-", "+").Result()
+	msgs, err := q.rdb.XRange(ctx, q.Stream+deadSuffix, "-", "+").Result()
 	if err != nil {
 		return nil, err
 	}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/opsgate/opsgate/bot/queue"
 	"github.com/opsgate/opsgate/test/redistest"
+	"github.com/opsgate/opsgate/test/testutil"
 )
 
 func setup(t *testing.T) (*queue.Queue, *redistest.Server) {
@@ -28,13 +29,7 @@ func setup(t *testing.T) (*queue.Queue, *redistest.Server) {
 
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	testutil.Eventually(t, what, nil, cond)
 }
 
 func TestEnqueueDedupesConcurrentDeliveries(t *testing.T) {
@@ -167,28 +162,3 @@ func TestEnqueueSurvivesRedisRestartWithError(t *testing.T) {
 	}
 }
 
-// A live consumer working longer than MinIdle keeps its entry: another
-// consumer does not reclaim it meanwhile.
-func TestLongHandlerIsNotReclaimed(t *testing.T) {
-	q, _ := setup(t)
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	started, release := make(chan struct{}), make(chan struct{})
-	var handledByB atomic.Int32
-	a := &queue.Consumer{Queue: q, Name: "A", Block: 20 * time.Millisecond, MinIdle: 100 * time.Millisecond,
-		Handle: func(ctx context.Context, e queue.Entry) error { close(started); <-release; return nil }}
-	go a.Run(ctx)
-	if _, _, err := q.Enqueue(ctx, "E", time.Hour, "k", []byte("slow")); err != nil {
-		t.Fatal(err)
-	}
-	<-started
-	b := &queue.Consumer{Queue: q, Name: "B", Block: 20 * time.Millisecond, MinIdle: 100 * time.Millisecond,
-		Handle: func(ctx context.Context, e queue.Entry) error { handledByB.Add(1); return nil }}
-	go b.Run(ctx)
-	time.Sleep(800 * time.Millisecond) // eight reclaim windows: without the heartbeat B takes it
-	close(release)
-	waitFor(t, "ack", func() bool { p, _ := q.Pending(ctx); return p == 0 })
-	if n := handledByB.Load(); n != 0 {
-		t.Fatalf("entry reclaimed %d time(s) while its handler was alive", n)
-	}
-}

@@ -86,10 +86,10 @@ func Prompt(c Context) (string, string, error) {
 // model is unset, the breaker is open, or the model fails.
 func (a *Analyzer) Analyze(ctx context.Context, c Context) Analysis {
 	if a.Model == nil {
-		return Extractive(c)
+		return extractive(c)
 	}
 	fallback := func(why string) Analysis {
-		x := Extractive(c)
+		x := extractive(c)
 		x.Dropped = append(x.Dropped, why)
 		if a.Log != nil {
 			a.Log.Warn("RCA falls back to extractive", "incident", c.IncidentID, "why", why)

@@ -5,10 +5,10 @@ import (
 	"strings"
 )
 
-// Extractive builds an analysis without a model: the best matching past
+// extractive builds an analysis without a model: the best matching past
 // ticket's root cause and resolution, and the strongest excerpt lines
 // (errors first). It is labelled as not model-generated.
-func Extractive(c Context) Analysis {
+func extractive(c Context) Analysis {
 	a := Analysis{Source: "extractive", Hypothesis: true}
 	var lines []string
 	for _, id := range c.LineOrder {

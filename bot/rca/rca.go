@@ -88,8 +88,8 @@ type Ticket struct {
 	Similarity                             float64
 }
 
-// MinCitations below which a root cause is only a hypothesis.
-const MinCitations = 2
+// minCitations below which a root cause is only a hypothesis.
+const minCitations = 2
 
 var safeText = regexp.MustCompile(`[\x00-\x08\x0b-\x1f\x7f]`)
 
@@ -175,7 +175,7 @@ func Check(r raw, c Context, source string) Analysis {
 	if a.InsufficientEvidence || valid == 0 {
 		a.InsufficientEvidence = true
 		a.Confidence = min(a.Confidence, 0.2)
-	} else if valid < MinCitations {
+	} else if valid < minCitations {
 		a.Hypothesis = true
 		a.Confidence = min(a.Confidence, 0.4)
 	}

@@ -55,8 +55,8 @@ var statusLabel = map[incident.Status]string{
 	incident.StatusResolved:     ":large_green_circle: Resolved",
 }
 
-// StatusLabel is the emoji label for a status.
-func StatusLabel(s incident.Status) string {
+// statusText is the emoji label for a status.
+func statusText(s incident.Status) string {
 	if l, ok := statusLabel[s]; ok {
 		return l
 	}
@@ -104,8 +104,8 @@ func field(label, value string) *slack.TextBlockObject {
 	return mrkdwn(Truncate(fmt.Sprintf("*%s*\n%s", label, value), maxField))
 }
 
-// Fallback is the notification text of the parent message.
-func Fallback(s incident.Snapshot) string {
+// fallback is the notification text of the parent message.
+func fallback(s incident.Snapshot) string {
 	text := fmt.Sprintf("[%s] %s", strings.ToUpper(orDash(string(s.Status))), title(s))
 	if s.ServiceName != "" {
 		text += " — " + oneLine(s.ServiceName)
@@ -131,7 +131,7 @@ func Parent(r *incident.Record, masked int) slackapi.Message {
 		link = fmt.Sprintf("<%s|%s>", Escape(s.HTMLURL), Escape(orDash(s.ID)))
 	}
 	fields := []*slack.TextBlockObject{
-		field("Status", StatusLabel(s.Status)),
+		field("Status", statusText(s.Status)),
 		field("Urgency", Escape(orDash(s.Urgency))),
 		field("Priority", Escape(orDash(priority))),
 		field("Service", Escape(orDash(oneLine(s.ServiceName)))),
@@ -182,7 +182,7 @@ func Parent(r *incident.Record, masked int) slackapi.Message {
 		blocks = append(blocks, slack.NewActionBlock("incident_actions", buttons...))
 	}
 	return slackapi.Message{
-		Text:     Fallback(s),
+		Text:     fallback(s),
 		Blocks:   blocks,
 		Metadata: &slack.SlackMetadata{EventType: MetadataEventType, EventPayload: map[string]any{"incident_id": s.ID}},
 	}

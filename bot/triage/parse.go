@@ -77,7 +77,7 @@ func Parse(text string) (Command, error) {
 	if len(fields) > 1 {
 		return Command{}, fmt.Errorf("%w: expected one incident id or URL", ErrUsage)
 	}
-	id, err := IncidentRef(fields[0])
+	id, err := incidentRef(fields[0])
 	if err != nil {
 		return Command{}, err
 	}
@@ -91,7 +91,7 @@ func parsePropose(args []string) (Command, error) {
 	if len(args) < 2 {
 		return Command{}, fmt.Errorf("%w: /triage propose <incident id or URL> <action id> [key=value ...]", ErrUsage)
 	}
-	id, err := IncidentRef(args[0])
+	id, err := incidentRef(args[0])
 	if err != nil {
 		return Command{}, err
 	}
@@ -135,10 +135,10 @@ func parseReject(args []string) (Command, error) {
 	return Command{Kind: KindReject, ProposalID: args[0], Reason: reason}, nil
 }
 
-// IncidentRef extracts an incident id from an id ("Q1ABCD2EFGH") or a
+// incidentRef extracts an incident id from an id ("Q1ABCD2EFGH") or a
 // PagerDuty incident URL (https://acme.pagerduty.com/incidents/Q1ABCD2EFGH),
 // also in Slack's escaped link form <https://...|label>.
-func IncidentRef(s string) (string, error) {
+func incidentRef(s string) (string, error) {
 	if strings.HasPrefix(s, "<") && strings.HasSuffix(s, ">") {
 		s = strings.TrimSuffix(strings.TrimPrefix(s, "<"), ">")
 		if i := strings.IndexByte(s, '|'); i >= 0 {

@@ -15,9 +15,9 @@ import (
 	"github.com/opsgate/opsgate/bot/retry"
 )
 
-// EmbeddingModel and Dimensions used for the knowledge base.
+// embeddingModel and Dimensions used for the knowledge base.
 const (
-	EmbeddingModel = "gemini-embedding-001"
+	embeddingModel = "gemini-embedding-001"
 	Dimensions     = 256 // truncated (and re-normalised): enough for retrieval, small to hold 100k in memory
 	batchSize      = 100
 )
@@ -92,7 +92,7 @@ func (e *Embedder) Embed(ctx context.Context, texts []string, query bool) ([][]f
 		var resp *genai.EmbedContentResponse
 		err := retry.Do(ctx, e.policy, Classify, func(ctx context.Context) error {
 			var err error
-			resp, err = e.client.Models.EmbedContent(ctx, EmbeddingModel, contents, &genai.EmbedContentConfig{TaskType: task, OutputDimensionality: &dim})
+			resp, err = e.client.Models.EmbedContent(ctx, embeddingModel, contents, &genai.EmbedContentConfig{TaskType: task, OutputDimensionality: &dim})
 			return err
 		})
 		if err != nil {

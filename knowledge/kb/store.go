@@ -11,12 +11,12 @@ import (
 
 // Redis keys.
 const (
-	IDsKey     = "opsgate:kb:ids"
-	ChangesKey = "opsgate:kb:changes"
+	idsKey     = "opsgate:kb:ids"
+	changesKey = "opsgate:kb:changes"
 )
 
-// TicketKey holds one ticket's JSON.
-func TicketKey(id string) string { return "opsgate:kb:t:" + id }
+// ticketKey holds one ticket's JSON.
+func ticketKey(id string) string { return "opsgate:kb:t:" + id }
 
 // ErrNotFound is returned for an unknown ticket id.
 var ErrNotFound = errors.New("kb: ticket not found")
@@ -40,9 +40,9 @@ func (s *Store) Put(ctx context.Context, ts ...Ticket) error {
 			if err != nil {
 				return err
 			}
-			p.Set(ctx, TicketKey(ts[i].ID), data, 0)
-			p.SAdd(ctx, IDsKey, ts[i].ID)
-			p.XAdd(ctx, &redis.XAddArgs{Stream: ChangesKey, MaxLen: 200000, Approx: true, Values: map[string]any{"id": ts[i].ID}})
+			p.Set(ctx, ticketKey(ts[i].ID), data, 0)
+			p.SAdd(ctx, idsKey, ts[i].ID)
+			p.XAdd(ctx, &redis.XAddArgs{Stream: changesKey, MaxLen: 200000, Approx: true, Values: map[string]any{"id": ts[i].ID}})
 		}
 		return nil
 	})
@@ -54,7 +54,7 @@ func (s *Store) Put(ctx context.Context, ts ...Ticket) error {
 
 // Get reads one ticket.
 func (s *Store) Get(ctx context.Context, id string) (Ticket, error) {
-	data, err := s.rdb.Get(ctx, TicketKey(id)).Bytes()
+	data, err := s.rdb.Get(ctx, ticketKey(id)).Bytes()
 	if errors.Is(err, redis.Nil) {
 		return Ticket{}, ErrNotFound
 	}
@@ -69,20 +69,20 @@ func (s *Store) Get(ctx context.Context, id string) (Ticket, error) {
 }
 
 // Count is the number of tickets.
-func (s *Store) Count(ctx context.Context) (int64, error) { return s.rdb.SCard(ctx, IDsKey).Result() }
+func (s *Store) Count(ctx context.Context) (int64, error) { return s.rdb.SCard(ctx, idsKey).Result() }
 
 // Each calls fn for every ticket, reading in batches.
 func (s *Store) Each(ctx context.Context, fn func(Ticket) error) error {
 	var cursor uint64
 	for {
-		ids, next, err := s.rdb.SScan(ctx, IDsKey, cursor, "", 500).Result()
+		ids, next, err := s.rdb.SScan(ctx, idsKey, cursor, "", 500).Result()
 		if err != nil {
 			return fmt.Errorf("kb store: %w", err)
 		}
 		if len(ids) > 0 {
 			keys := make([]string, len(ids))
 			for i, id := range ids {
-				keys[i] = TicketKey(id)
+				keys[i] = ticketKey(id)
 			}
 			vals, err := s.rdb.MGet(ctx, keys...).Result()
 			if err != nil {
@@ -111,7 +111,7 @@ func (s *Store) Each(ctx context.Context, fn func(Ticket) error) error {
 
 // LastChange is the id of the newest change ("0-0" when none).
 func (s *Store) LastChange(ctx context.Context) (string, error) {
-	msgs, err := s.rdb.XRevRangeN(ctx, ChangesKey, "+", "-", 1).Result()
+	msgs, err := s.rdb.XRevRangeN(ctx, changesKey, "+", "-", 1).Result()
 	if err != nil {
 		return "", fmt.Errorf("kb store: %w", err)
 	}
@@ -123,7 +123,7 @@ func (s *Store) LastChange(ctx context.Context) (string, error) {
 
 // Changes returns ticket ids changed after the stream id `after`.
 func (s *Store) Changes(ctx context.Context, after string, count int64) ([]string, string, error) {
-	msgs, err := s.rdb.XRangeN(ctx, ChangesKey, "("+after, "+", count).Result()
+	msgs, err := s.rdb.XRangeN(ctx, changesKey, "("+after, "+", count).Result()
 	if err != nil {
 		return nil, after, fmt.Errorf("kb store: %w", err)
 	}

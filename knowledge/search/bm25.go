@@ -124,9 +124,9 @@ func (ix *Index) Search(title, body string, k int, exclude string) []Hit {
 	return ix.SearchAt(title, body, time.Time{}, k, exclude)
 }
 
-// MaxQueryTerms caps the terms of a long query: the title's, then the
+// maxQueryTerms caps the terms of a long query: the title's, then the
 // body's rarest (highest idf) ones.
-const MaxQueryTerms = 96
+const maxQueryTerms = 96
 
 type qterm struct {
 	t   string
@@ -176,8 +176,8 @@ func (ix *Index) SearchAt(title, body string, at time.Time, k int, exclude strin
 		}
 		return terms[i].t < terms[j].t
 	})
-	if len(terms) > MaxQueryTerms {
-		terms = terms[:MaxQueryTerms]
+	if len(terms) > maxQueryTerms {
+		terms = terms[:maxQueryTerms]
 	}
 	a := accPool.Get().(*acc)
 	defer accPool.Put(a)
