@@ -161,4 +161,3 @@ func TestEnqueueSurvivesRedisRestartWithError(t *testing.T) {
 		t.Fatalf("after restart: dup=%v err=%v", dup, err)
 	}
 }
-
