@@ -48,6 +48,7 @@ fuzz:
 	$(GO) test ./bot/catalog -run '^$$' -fuzz FuzzValidate -fuzztime $(FUZZTIME)
 	$(GO) test ./bot/collect -run '^$$' -fuzz FuzzAnswers -fuzztime $(FUZZTIME)
 	$(GO) test ./bot/server -run '^$$' -fuzz FuzzSlackEndpoints -fuzztime $(FUZZTIME)
+	$(GO) test ./bot/jobs -run '^$$' -fuzz FuzzParseProposalID -fuzztime $(FUZZTIME)
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...

@@ -57,10 +57,14 @@ func Acquire(ctx context.Context, rdb redis.Cmdable, key string, ttl time.Durati
 	return l, nil
 }
 
-// AcquireWait retries Acquire every poll until ctx ends.
+// AcquireWait retries Acquire every poll until ctx ends; giving up is
+// ErrHeld (with ctx's error), even when ctx ended during an attempt.
 func AcquireWait(ctx context.Context, rdb redis.Cmdable, key string, ttl, poll time.Duration) (*Lease, error) {
 	for {
 		l, err := Acquire(ctx, rdb, key, ttl)
+		if err != nil && ctx.Err() != nil {
+			return nil, fmt.Errorf("lock %s: %w: %w", key, ErrHeld, ctx.Err())
+		}
 		if !errors.Is(err, ErrHeld) {
 			return l, err
 		}

@@ -63,13 +63,18 @@ func TestLeaseIsKeptAliveWhileHeld(t *testing.T) {
 
 func TestAcquireWaitGivesUp(t *testing.T) {
 	srv := redistest.Start(t)
-	rdb := srv.Client()
-	ctx := context.Background()
-	l, _ := lock.Acquire(ctx, rdb, "k", time.Hour)
-	defer l.Release(ctx)
-	wctx, cancel := context.WithTimeout(ctx, 100*time.Millisecond)
-	defer cancel()
-	if _, err := lock.AcquireWait(wctx, rdb, "k", time.Second, 10*time.Millisecond); !errors.Is(err, lock.ErrHeld) {
-		t.Fatalf("err = %v", err)
-	}
+	synctest.Test(t, func(t *testing.T) {
+		rdb := srv.Client()
+		ctx := context.Background()
+		l, err := lock.Acquire(ctx, rdb, "k", time.Hour)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer l.Release(ctx)
+		wctx, cancel := context.WithTimeout(ctx, 100*time.Millisecond)
+		defer cancel()
+		if _, err := lock.AcquireWait(wctx, rdb, "k", time.Second, 10*time.Millisecond); !errors.Is(err, lock.ErrHeld) || !errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("err = %v", err)
+		}
+	})
 }
