@@ -94,12 +94,15 @@ func TestFailuresFallBackToExtractive(t *testing.T) {
 		"malformed JSON": {{Text: `{"summary": "oops`}},
 		"blocked":        {{Blocked: true}, {Blocked: true}, {Blocked: true}},
 		"timeout":        {{Delay: 5 * time.Second}},
-		"400":            {{Status: http.StatusBadRequest}},
+		"400":            nil,
 	}
 	for name, script := range cases {
 		t.Run(name, func(t *testing.T) {
 			fake, a, c := setup(t)
 			fake.Script(script...)
+			if script == nil {
+				fake.FailNext("generateContent", 1, http.StatusBadRequest, 0)
+			}
 			an := a.Analyze(context.Background(), c)
 			if an.Source != "extractive" || !strings.Contains(an.Summary, "INC-3121") || len(an.Dropped) == 0 {
 				t.Fatalf("%+v", an)
@@ -110,12 +113,13 @@ func TestFailuresFallBackToExtractive(t *testing.T) {
 
 func TestRetry429ThenSuccessAndBreaker(t *testing.T) {
 	fake, a, c := setup(t)
-	fake.Script(fakegemini.Reply{Status: 429}, fakegemini.Reply{Text: `{"summary":"ok","confidence":0.6,"insufficient_evidence":false,"evidence":[{"claim":"x","citations":["L1","L2"]}]}`})
+	fake.FailNext("generateContent", 1, 429, 0)
+	fake.Script(fakegemini.Reply{Text: `{"summary":"ok","confidence":0.6,"insufficient_evidence":false,"evidence":[{"claim":"x","citations":["L1","L2"]}]}`})
 	if an := a.Analyze(context.Background(), c); an.Source != "gemini" || len(an.Evidence) != 1 {
 		t.Fatalf("%+v", an)
 	}
 	for i := 0; i < 3; i++ { // three failed analyses open the breaker
-		fake.Script(fakegemini.Reply{Status: 500}, fakegemini.Reply{Status: 500}, fakegemini.Reply{Status: 500})
+		fake.FailNext("generateContent", 3, 500, 0)
 		a.Analyze(context.Background(), c)
 	}
 	before := len(fake.Prompts())

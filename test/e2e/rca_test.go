@@ -33,7 +33,8 @@ func TestRCAThroughWholePathIsCheckedAndLeaksNothing(t *testing.T) {
 	gm := fakegemini.New(geminiKey)
 	t.Cleanup(gm.Close)
 	// the first call is rate-limited, the retry succeeds
-	gm.Script(fakegemini.Reply{Status: 429}, fakegemini.Reply{Text: adversarial})
+	gm.FailNext("generateContent", 1, 429, 0)
+	gm.Script(fakegemini.Reply{Text: adversarial})
 	e := start(t, withPagerDutyAPI, withGemini(gm))
 	e.pd.AddIncident(fakepagerduty.Incident{ID: "PRCA001", Title: "x", Status: "triggered"},
 		fakepagerduty.Alert{ID: "A1", Summary: "db errors from 10.20.30.40", Severity: "critical", Body: map[string]any{"details": map[string]any{"log": alertLog()}}})

@@ -36,10 +36,9 @@ type Server struct {
 	bodies   []string // generateContent request bodies, in order
 }
 
-// Reply scripts one generateContent answer: Status (0 = 200) with the
-// candidate's text, a blocked prompt, or a delay (for timeouts).
+// Reply scripts one generateContent answer: the candidate's text, a
+// blocked prompt, or a delay (for timeouts). Failures are FailNext's.
 type Reply struct {
-	Status  int
 	Text    string
 	Blocked bool
 	Delay   time.Duration
@@ -73,6 +72,27 @@ func (s *Server) Requests() (int, int) {
 	return s.requests, s.texts
 }
 
+// failed answers a scripted failure of method, if one is due (after the
+// request was read and checked, as a real overloaded server would).
+func (s *Server) failed(w http.ResponseWriter, method string) bool {
+	f, ok := s.Take(method)
+	if !ok {
+		return false
+	}
+	status := "INTERNAL"
+	switch f.Status {
+	case http.StatusTooManyRequests:
+		status = "RESOURCE_EXHAUSTED"
+	case http.StatusServiceUnavailable:
+		status = "UNAVAILABLE"
+	case http.StatusBadRequest:
+		status = "INVALID_ARGUMENT"
+	}
+	f.Header(w)
+	apiError(w, f.Status, status, "scripted failure")
+	return true
+}
+
 func apiError(w http.ResponseWriter, code int, status, msg string) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(code)
@@ -96,19 +116,8 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	s.requests++
 	s.mu.Unlock()
-	method := r.URL.Path[strings.LastIndexByte(r.URL.Path, ':')+1:]
-	f, failing := s.Take(method)
 	if r.Header.Get("x-goog-api-key") != s.key {
 		apiError(w, http.StatusForbidden, "PERMISSION_DENIED", "API key not valid. Please pass a valid API key.")
-		return
-	}
-	if failing {
-		status := "INTERNAL"
-		if f.Status == http.StatusTooManyRequests {
-			status = "RESOURCE_EXHAUSTED"
-		}
-		f.Header(w)
-		apiError(w, f.Status, status, "try again later")
 		return
 	}
 	if r.Method == http.MethodPost && strings.HasPrefix(r.URL.Path, "/v1beta/models/") && strings.HasSuffix(r.URL.Path, ":generateContent") {
@@ -126,6 +135,9 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	if err := json.Unmarshal(body, &req); err != nil || len(req.Requests) == 0 {
 		apiError(w, http.StatusBadRequest, "INVALID_ARGUMENT", "requests must be a non-empty list")
+		return
+	}
+	if s.failed(w, "batchEmbedContents") {
 		return
 	}
 	if len(req.Requests) > 100 {
@@ -217,6 +229,11 @@ func (s *Server) generate(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mu.Lock()
 	s.bodies = append(s.bodies, string(body))
+	s.mu.Unlock()
+	if s.failed(w, "generateContent") {
+		return
+	}
+	s.mu.Lock()
 	reply := Reply{Text: DefaultAnswer}
 	if len(s.replies) > 0 {
 		reply, s.replies = s.replies[0], s.replies[1:]
@@ -228,19 +245,6 @@ func (s *Server) generate(w http.ResponseWriter, r *http.Request) {
 		case <-r.Context().Done():
 			return
 		}
-	}
-	if reply.Status != 0 && reply.Status != http.StatusOK {
-		status := "INTERNAL"
-		switch reply.Status {
-		case http.StatusTooManyRequests:
-			status = "RESOURCE_EXHAUSTED"
-		case http.StatusServiceUnavailable:
-			status = "UNAVAILABLE"
-		case http.StatusBadRequest:
-			status = "INVALID_ARGUMENT"
-		}
-		apiError(w, reply.Status, status, "scripted failure")
-		return
 	}
 	w.Header().Set("Content-Type", "application/json")
 	if reply.Blocked {
