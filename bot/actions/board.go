@@ -6,6 +6,7 @@
 package actions
 
 import (
+	"cmp"
 	"context"
 	"log/slog"
 
@@ -36,12 +37,7 @@ type Board struct {
 	Log   *slog.Logger
 }
 
-func (b *Board) log() *slog.Logger {
-	if b.Log == nil {
-		return slog.Default()
-	}
-	return b.Log
-}
+func (b *Board) log() *slog.Logger { return cmp.Or(b.Log, slog.Default()) }
 
 // Post posts p's message with its buttons in rec's thread and returns
 // its ts.

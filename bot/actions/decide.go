@@ -1,6 +1,7 @@
 package actions
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -41,12 +42,7 @@ type Decider struct {
 	Log       *slog.Logger
 }
 
-func (d *Decider) log() *slog.Logger {
-	if d.Log == nil {
-		return slog.Default()
-	}
-	return d.Log
-}
+func (d *Decider) log() *slog.Logger { return cmp.Or(d.Log, slog.Default()) }
 
 // ErrVerifying: the action's verification is still running; undo waits
 // for its result.

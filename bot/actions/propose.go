@@ -1,6 +1,7 @@
 package actions
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -78,12 +79,7 @@ type Proposer struct {
 	Log       *slog.Logger
 }
 
-func (p *Proposer) log() *slog.Logger {
-	if p.Log == nil {
-		return slog.Default()
-	}
-	return p.Log
-}
+func (p *Proposer) log() *slog.Logger { return cmp.Or(p.Log, slog.Default()) }
 
 // Propose turns checked actions (from the analysis or the handler) into
 // proposals and posts each with its Approve / Reject buttons. A

@@ -1,6 +1,7 @@
 package enrich
 
 import (
+	"cmp"
 	"context"
 	"log/slog"
 	"strings"
@@ -52,12 +53,7 @@ type Gatherer struct {
 	Log       *slog.Logger
 }
 
-func (g *Gatherer) log() *slog.Logger {
-	if g.Log == nil {
-		return slog.Default()
-	}
-	return g.Log
-}
+func (g *Gatherer) log() *slog.Logger { return cmp.Or(g.Log, slog.Default()) }
 
 // Gather fetches the incident's alerts while its handler collects logs and
 // metrics, then builds the excerpt and finds similar incidents. at is when

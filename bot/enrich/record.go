@@ -8,7 +8,6 @@ package enrich
 import (
 	"context"
 	"errors"
-	"fmt"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -90,47 +89,24 @@ func (s *Store) Get(ctx context.Context, id string) (*Record, error) {
 // Put stores r unless a record exists, and returns the stored one: a
 // second gathering (a redelivery, a racing replica) keeps the first.
 func (s *Store) Put(ctx context.Context, id string, r *Record) (*Record, error) {
-	return s.update(ctx, id, func(cur *Record, found bool) (*Record, bool) {
+	return versioned.Update(ctx, s.rdb, Key(id), s.ttl, func(cur *Record, found bool) (bool, error) {
 		if found {
-			return cur, false
+			return false, nil
 		}
-		return r, true
+		*cur = *r
+		return true, nil
 	})
 }
 
 // SetAnalysis stores a as the incident's analysis unless one is stored;
 // won reports whether a was stored.
 func (s *Store) SetAnalysis(ctx context.Context, id string, a rca.Analysis) (stored *Record, won bool, err error) {
-	stored, err = s.update(ctx, id, func(cur *Record, _ bool) (*Record, bool) {
-		if cur.Analysis != nil {
-			won = false
-			return cur, false
+	stored, err = versioned.Update(ctx, s.rdb, Key(id), s.ttl, func(cur *Record, _ bool) (bool, error) {
+		won = cur.Analysis == nil
+		if won {
+			cur.Analysis = &a
 		}
-		cur.Analysis, won = &a, true
-		return cur, true
+		return won, nil
 	})
 	return stored, won, err
-}
-
-// update applies fn by compare-and-swap, re-running it on conflict.
-func (s *Store) update(ctx context.Context, id string, fn func(cur *Record, found bool) (*Record, bool)) (*Record, error) {
-	for attempt := 0; attempt < 50; attempt++ {
-		var cur Record
-		rev, found, err := versioned.Load(ctx, s.rdb, Key(id), &cur)
-		if err != nil {
-			return nil, err
-		}
-		next, changed := fn(&cur, found)
-		if !changed {
-			return next, nil
-		}
-		ok, err := versioned.Swap(ctx, s.rdb, Key(id), rev, next, s.ttl)
-		if err != nil {
-			return nil, err
-		}
-		if ok {
-			return next, nil
-		}
-	}
-	return nil, fmt.Errorf("enrich %s: too much contention", id)
 }

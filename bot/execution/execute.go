@@ -6,6 +6,7 @@
 package execution
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -81,12 +82,7 @@ type Executor struct {
 	Log       *slog.Logger
 }
 
-func (x *Executor) log() *slog.Logger {
-	if x.Log == nil {
-		return slog.Default()
-	}
-	return x.Log
-}
+func (x *Executor) log() *slog.Logger { return cmp.Or(x.Log, slog.Default()) }
 
 // Execute runs an approved proposal once: only the caller that wins the
 // fence runs it; the outcome, masked output and verification go to the

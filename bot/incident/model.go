@@ -53,17 +53,6 @@ type Change struct {
 	Detail     string    `json:"detail,omitempty"`
 }
 
-// Similar is a past incident or ticket like this one.
-type Similar struct {
-	ID         string    `json:"id"`
-	Title      string    `json:"title"`
-	URL        string    `json:"url,omitempty"`
-	Date       time.Time `json:"date,omitempty"`
-	Similarity float64   `json:"similarity"`
-	RootCause  string    `json:"root_cause,omitempty"`
-	Resolution string    `json:"resolution,omitempty"`
-}
-
 // Thread is where the incident lives in Slack.
 type Thread struct {
 	Channel   string `json:"channel"`

@@ -3,17 +3,12 @@ package incident
 import (
 	"context"
 	"errors"
-	"fmt"
 	"time"
 
 	"github.com/redis/go-redis/v9"
 
 	"github.com/opsgate/opsgate/bot/versioned"
 )
-
-// ErrConflict is returned when Update lost the compare-and-swap race too
-// many times in a row.
-var ErrConflict = errors.New("incident: too much contention")
 
 // ErrNotFound is returned by Get for an unknown incident.
 var ErrNotFound = errors.New("incident: not found")
@@ -62,30 +57,12 @@ func (s *Store) Get(ctx context.Context, id string) (*Record, error) {
 // conflict. fn must be pure; it returns false when nothing changed (no
 // write). The stored record is returned.
 func (s *Store) Update(ctx context.Context, id string, fn func(r *Record) (bool, error)) (*Record, error) {
-	for attempt := 0; attempt < 100; attempt++ {
-		r, rev, err := s.load(ctx, id)
-		if err != nil {
-			return nil, err
+	return versioned.Update(ctx, s.rdb, Key(id), s.ttl, func(r *Record, found bool) (bool, error) {
+		if !found {
+			r.Snapshot.ID = id
 		}
-		if r == nil {
-			r = &Record{Snapshot: Snapshot{ID: id}}
-		}
-		changed, err := fn(r)
-		if err != nil {
-			return nil, err
-		}
-		if !changed {
-			return r, nil
-		}
-		ok, err := versioned.Swap(ctx, s.rdb, Key(id), rev, r, s.ttl)
-		if err != nil {
-			return nil, err
-		}
-		if ok {
-			return r, nil
-		}
-	}
-	return nil, fmt.Errorf("incident %s: %w", id, ErrConflict)
+		return fn(r)
+	})
 }
 
 // Apply stores u into the incident's record.

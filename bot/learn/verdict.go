@@ -4,6 +4,7 @@
 package learn
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"log/slog"
@@ -58,11 +59,7 @@ func (v *Verdicts) Handle(ctx context.Context, req jobs.Verdict) error {
 		}
 		msg := slackapi.Message{Text: fmt.Sprintf("Recorded your %s on the analysis of %s (%d :+1:, %d :-1:). It goes into the knowledge base when the incident resolves.", mark, req.IncidentID, up, down)}
 		if err := v.Responder.Respond(ctx, req.ResponseURL, msg); err != nil {
-			log := v.Log
-			if log == nil {
-				log = slog.Default()
-			}
-			log.Warn("could not answer a verdict", "incident", req.IncidentID, "err", err)
+			cmp.Or(v.Log, slog.Default()).Warn("could not answer a verdict", "incident", req.IncidentID, "err", err)
 		}
 	}
 	return nil

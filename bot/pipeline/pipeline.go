@@ -10,6 +10,7 @@
 package pipeline
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"log/slog"
@@ -73,9 +74,4 @@ func (t tolerant) Run(ctx context.Context, st *State) error {
 	return nil
 }
 
-func logger(l *slog.Logger) *slog.Logger {
-	if l == nil {
-		return slog.Default()
-	}
-	return l
-}
+func logger(l *slog.Logger) *slog.Logger { return cmp.Or(l, slog.Default()) }

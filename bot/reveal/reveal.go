@@ -5,6 +5,7 @@
 package reveal
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"log/slog"
@@ -46,12 +47,7 @@ type Handler struct {
 	Log     *slog.Logger
 }
 
-func (h *Handler) log() *slog.Logger {
-	if h.Log == nil {
-		return slog.Default()
-	}
-	return h.Log
-}
+func (h *Handler) log() *slog.Logger { return cmp.Or(h.Log, slog.Default()) }
 
 // Handle reveals the incident's masked values to an approver; anyone else
 // is told no, and the attempt is recorded.

@@ -8,6 +8,7 @@
 package threadsync
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -77,12 +78,7 @@ type Syncer struct {
 	LockWait  time.Duration // 0: DefaultLockWait
 }
 
-func (s *Syncer) log() *slog.Logger {
-	if s.Log == nil {
-		return slog.Default()
-	}
-	return s.Log
-}
+func (s *Syncer) log() *slog.Logger { return cmp.Or(s.Log, slog.Default()) }
 
 // maxRounds bounds one Sync: a round is one Slack write.
 const maxRounds = 10

@@ -6,6 +6,7 @@ package versioned
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strconv"
 	"time"
@@ -55,4 +56,44 @@ func Swap(ctx context.Context, rdb redis.Cmdable, key string, rev int64, v any, 
 		return false, fmt.Errorf("%s: store: %w", key, err)
 	}
 	return ok == 1, nil
+}
+
+// ErrContention: Update lost the compare-and-swap race too many times in
+// a row.
+var ErrContention = errors.New("versioned: too much contention")
+
+// maxAttempts bounds Update's re-runs: each lost race means another
+// writer's change landed, so this many at once would be needed to exhaust
+// it.
+const maxAttempts = 100
+
+// Update applies fn to the document at key — a zero T, found false, if
+// there is none — and stores the result by compare-and-swap, re-running
+// fn on a fresh copy after a conflict, so fn must be pure. fn reports
+// whether it changed the document (nothing changed: nothing is written);
+// its error aborts. The document as stored (or as read, when unchanged)
+// is returned.
+func Update[T any](ctx context.Context, rdb redis.Cmdable, key string, ttl time.Duration, fn func(doc *T, found bool) (bool, error)) (*T, error) {
+	for attempt := 0; attempt < maxAttempts; attempt++ {
+		var doc T
+		rev, found, err := Load(ctx, rdb, key, &doc)
+		if err != nil {
+			return nil, err
+		}
+		changed, err := fn(&doc, found)
+		if err != nil {
+			return nil, err
+		}
+		if !changed {
+			return &doc, nil
+		}
+		ok, err := Swap(ctx, rdb, key, rev, &doc, ttl)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			return &doc, nil
+		}
+	}
+	return nil, fmt.Errorf("%s: %w", key, ErrContention)
 }

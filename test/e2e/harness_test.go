@@ -23,6 +23,7 @@ import (
 	"github.com/opsgate/opsgate/integrations/pagerduty"
 	slackapi "github.com/opsgate/opsgate/integrations/slack"
 	"github.com/opsgate/opsgate/test/redistest"
+	"github.com/opsgate/opsgate/test/testutil"
 	"github.com/slack-go/slack"
 )
 
@@ -51,7 +52,7 @@ type env struct {
 	app    *app.App
 	http   *httptest.Server
 	waited *sleeps
-	logs   *syncWriter
+	logs   *testutil.Buffer
 	opts   app.Options // how app was built (a replica reuses them)
 }
 
@@ -89,7 +90,7 @@ func startWithoutWorkers(t testing.TB, opts ...opt) *env {
 
 func startFull(t testing.TB, file *config.File, opts ...opt) *env {
 	t.Helper()
-	e := &env{t: t, redis: redistest.Start(t), waited: &sleeps{}, logs: &syncWriter{buf: &bytes.Buffer{}}}
+	e := &env{t: t, redis: redistest.Start(t), waited: &sleeps{}, logs: &testutil.Buffer{}}
 	e.slack = fakeslack.New(slackToken, map[string]string{channel: "incidents", "C0OTHER": "other"})
 	e.slack.AddUser("U0ALICE", "alice")
 	t.Cleanup(e.slack.Close)
