@@ -212,7 +212,7 @@ func clipText(s string, n int) string {
 // answerCap bounds an HTTP answer: JSON framing on top of the text budget.
 func (l limits) answerCap() int { return 4*l.bytes + 1<<20 }
 
-// keep appends lines while the byte and line budgets allow.
+// keeper appends lines while the byte and line budgets allow.
 type keeper struct {
 	lim    limits
 	bytes  int

@@ -35,7 +35,8 @@ func (e *Engine) NewSession() *Session {
 	return &Session{e: e, byValue: map[string]string{}, values: map[string]string{}, counters: map[Kind]int{}}
 }
 
-// Engine returns the session's engine.
+// normal is the form a value is looked up by: host names and e-mail
+// addresses are the same value in any case.
 func normal(k Kind, v []byte) string {
 	if k == KindHost || k == KindEmail {
 		return string(bytes.ToLower(v))
