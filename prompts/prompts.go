@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"embed"
 	"fmt"
+	"regexp"
 	"strconv"
 	"strings"
 	"text/template"
@@ -51,10 +52,19 @@ type Ticket struct {
 	ID, Date, Title, RootCause, Resolution string
 }
 
-var fences = strings.NewReplacer("<untrusted>", "‹untrusted›", "</untrusted>", "‹/untrusted›")
+// fence matches anything a model could read as the fence tag, in any case
+// and spacing: <untrusted>, </UNTRUSTED>, < / Untrusted >.
+var fence = regexp.MustCompile(`(?i)<\s*/?\s*untrusted\s*>`)
+
+var angles = strings.NewReplacer("<", "‹", ">", "›")
 
 // defang keeps data from closing (or opening) a fence.
-func defang(s string) string { return fences.Replace(s) }
+func defang(s string) string {
+	if !strings.Contains(s, "<") {
+		return s
+	}
+	return fence.ReplaceAllStringFunc(s, angles.Replace)
+}
 
 func defangAll(xs []string) []string {
 	out := make([]string, len(xs))

@@ -29,6 +29,7 @@ import (
 	"github.com/opsgate/opsgate/bot/metrics"
 	"github.com/opsgate/opsgate/bot/queue"
 	"github.com/opsgate/opsgate/bot/rca"
+	"github.com/opsgate/opsgate/bot/redact"
 	"github.com/opsgate/opsgate/bot/retry"
 	"github.com/opsgate/opsgate/bot/sanitize"
 	"github.com/opsgate/opsgate/bot/server"
@@ -104,7 +105,12 @@ func New(ctx context.Context, o Options) (*App, error) {
 		return nil, err
 	}
 	a.Store = incident.NewStore(a.Redis, IncidentTTL, o.Now)
-	if a.KB, err = OpenKB(ctx, a.Redis, o.Env); err != nil {
+	engine, err := o.File.Engine()
+	if err != nil {
+		a.Close()
+		return nil, fmt.Errorf("%w: OPSGATE_CONFIG: %v", config.ErrInvalid, err)
+	}
+	if a.KB, err = OpenKB(ctx, a.Redis, o.Env, engine); err != nil {
 		a.Close()
 		return nil, err
 	}
@@ -117,8 +123,7 @@ func New(ctx context.Context, o Options) (*App, error) {
 		Queue: a.Queue, Incidents: a.Store, Redis: a.Redis,
 		WebhookSecrets: o.Env.PagerDutyWebhookSecrets.Reveal(), SigningSecret: o.Env.SlackSigningSecret.Reveal(),
 		CanFetch: o.Env.PagerDutyAPIToken != "", MaxAge: o.Env.WebhookMaxAge, Now: o.Now, Log: a.Log, Metrics: a.Metrics,
-		Guard:     a.Guard.Mask,
-		Knowledge: a.KB, Audit: a.Audit,
+		Guard: a.Guard.Mask, Audit: a.Audit,
 	}
 	a.Handler = srv.Handler()
 	return a, nil
@@ -266,8 +271,9 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 }
 
 // OpenKB opens the knowledge base, with Gemini embeddings (hybrid search)
-// when GEMINI_API_KEY is set.
-func OpenKB(ctx context.Context, rdb redis.UniversalClient, env *config.Env) (*kb.KB, error) {
+// when GEMINI_API_KEY is set; every text is masked with engine before it
+// is embedded.
+func OpenKB(ctx context.Context, rdb redis.UniversalClient, env *config.Env, engine *redact.Engine) (*kb.KB, error) {
 	k, err := kb.Open(ctx, kb.NewStore(rdb))
 	if err != nil {
 		return nil, err
@@ -277,7 +283,7 @@ func OpenKB(ctx context.Context, rdb redis.UniversalClient, env *config.Env) (*k
 		if err != nil {
 			return nil, fmt.Errorf("%w: GEMINI_API_KEY: %v", config.ErrInvalid, err)
 		}
-		k.SetEmbedder(emb)
+		k.SetEmbedder(sanitize.MaskedEmbedder{Embedder: emb, Engine: engine})
 	}
 	return k, nil
 }

@@ -28,7 +28,7 @@ func TestEveryJobKindIsRegistered(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer a.Close()
-	for _, k := range []jobs.Kind{jobs.KindPagerDuty, jobs.KindTriage, jobs.KindReveal, jobs.KindVerdict, jobs.KindDecision, jobs.KindPropose, jobs.KindSettled} {
+	for _, k := range []jobs.Kind{jobs.KindPagerDuty, jobs.KindTriage, jobs.KindReveal, jobs.KindVerdict, jobs.KindDecision, jobs.KindPropose, jobs.KindSettled, jobs.KindSearch} {
 		err := a.Jobs.Handle(context.Background(), queue.Entry{Kind: string(k), Payload: []byte(`{"event":{}}`)})
 		if !errors.Is(err, queue.ErrPermanent) || errors.Is(err, jobs.ErrUnknownKind) {
 			t.Errorf("%s: %v", k, err)

@@ -15,6 +15,7 @@ import (
 	"github.com/opsgate/opsgate/bot/execution"
 	"github.com/opsgate/opsgate/bot/executor"
 	"github.com/opsgate/opsgate/bot/jobs"
+	"github.com/opsgate/opsgate/bot/kbsearch"
 	"github.com/opsgate/opsgate/bot/learn"
 	"github.com/opsgate/opsgate/bot/pipeline"
 	"github.com/opsgate/opsgate/bot/redact"
@@ -112,7 +113,7 @@ func (a *App) wire(ctx context.Context) error {
 	st := stages{
 		seen:    pipeline.Seen{Incidents: a.Store},
 		gather:  pipeline.Gather{Contexts: a.Contexts, Gatherer: gatherer},
-		persist: pipeline.Persist{Incidents: a.Store, Route: route, Now: o.Now},
+		persist: pipeline.Persist{Incidents: a.Store, Now: o.Now},
 		sync:    pipeline.Sync{Syncer: syncer},
 		note:    pipeline.Tolerant(pipeline.Note{Incidents: a.Store, From: o.Env.PagerDutyFromEmail}, a.Log),
 		offer:   pipeline.Tolerant(pipeline.Offer{Incidents: a.Store, Proposer: proposer}, a.Log),
@@ -121,7 +122,7 @@ func (a *App) wire(ctx context.Context) error {
 		learn: pipeline.Learn{Incidents: a.Store, Learner: &learn.Learner{Knowledge: a.KB, Contexts: a.Contexts, Masker: a.Vault,
 			Verdicts: verdicts}},
 		backfill: pipeline.Backfill{Incidents: a.Store, Now: o.Now},
-		lookup:   pipeline.Lookup{Incidents: a.Store, Responder: out, Now: o.Now, Log: a.Log},
+		lookup:   pipeline.Lookup{Incidents: a.Store, Route: route, Responder: out, Now: o.Now, Log: a.Log},
 		answer:   pipeline.Answer{Incidents: a.Store, Responder: out, Log: a.Log},
 	}
 	if pd != nil {
@@ -131,6 +132,8 @@ func (a *App) wire(ctx context.Context) error {
 	}
 	webhooks := &pipeline.Webhooks{Trigger: st.trigger(), Change: st.change(), Log: a.Log}
 	triage := &pipeline.Triage{Pipeline: st.triage(a.Log)}
+	search := &kbsearch.Handler{Knowledge: a.KB, Access: checker, Engine: engine, Responder: out, Log: a.Log,
+		AllowedIn: func(ch string) bool { return file.SearchAllowedIn(ch, o.Env.SlackChannel) }}
 	rev := &reveal.Handler{Vault: a.Vault, Access: checker, Audit: a.Audit, Unguarded: raw, Guarded: out, Log: a.Log}
 
 	a.Jobs.Register(jobs.KindPagerDuty, webhooks.Handle)
@@ -140,6 +143,7 @@ func (a *App) wire(ctx context.Context) error {
 	a.Jobs.Register(jobs.KindDecision, jobs.Typed(decider.Handle))
 	a.Jobs.Register(jobs.KindPropose, jobs.Typed(proposer.Handle))
 	a.Jobs.Register(jobs.KindSettled, jobs.Typed(a.Executor.HandleSettled))
+	a.Jobs.Register(jobs.KindSearch, jobs.Typed(search.Handle))
 	return nil
 }
 

@@ -19,6 +19,7 @@ import (
 	"github.com/opsgate/opsgate/bot/app"
 	"github.com/opsgate/opsgate/bot/config"
 	"github.com/opsgate/opsgate/bot/demo"
+	"github.com/opsgate/opsgate/bot/redact"
 )
 
 // Version is set at build time (-ldflags "-X github.com/opsgate/opsgate/bot/cli.Version=v1.2.3").
@@ -135,4 +136,27 @@ func versionCmd(stdout io.Writer) *cobra.Command {
 			fmt.Fprintf(stdout, "opsgate %s%s (%s %s/%s)\n", Version, rev, runtime.Version(), runtime.GOOS, runtime.GOARCH)
 		},
 	}
+}
+
+// loadConfig reads the config file at path ("" = none) and its redaction
+// engine (the default engine without a file).
+func loadConfig(path string) (*config.File, *redact.Engine, error) {
+	if path == "" {
+		return nil, redact.Default(), nil
+	}
+	f, err := config.LoadFile(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	e, err := f.Engine()
+	if err != nil {
+		return nil, nil, err
+	}
+	return f, e, nil
+}
+
+// engineFor is the redaction engine of the config file at path.
+func engineFor(path string) (*redact.Engine, error) {
+	_, e, err := loadConfig(path)
+	return e, err
 }

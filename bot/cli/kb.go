@@ -42,7 +42,12 @@ func kbSession(ctx context.Context, stderr io.Writer) (*kb.KB, *kb.Store, func()
 		}
 	}
 	store := kb.NewStore(rdb)
-	k, err := app.OpenKB(ctx, rdb, env)
+	engine, err := engineFor(env.ConfigFile)
+	if err != nil {
+		closeAll()
+		return nil, nil, nil, err
+	}
+	k, err := app.OpenKB(ctx, rdb, env, engine)
 	if err != nil {
 		closeAll()
 		return nil, nil, nil, err

@@ -26,20 +26,14 @@ func redactCmd(stdin io.Reader, stdout io.Writer) *cobra.Command {
 			"(byte offsets into the input line). Redaction settings come from --config or OPSGATE_CONFIG.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			engine := redact.Default()
 			if cfgPath == "" {
 				if env, err := config.LoadEnv(); err == nil {
 					cfgPath = env.ConfigFile
 				}
 			}
-			if cfgPath != "" {
-				f, err := config.LoadFile(cfgPath)
-				if err != nil {
-					return err
-				}
-				if engine, err = f.Engine(); err != nil {
-					return err
-				}
+			engine, err := engineFor(cfgPath)
+			if err != nil {
+				return err
 			}
 			return redactStream(engine.NewSession(), stdin, stdout, asJSON)
 		},

@@ -20,7 +20,6 @@ import (
 	"github.com/opsgate/opsgate/bot/incident"
 	"github.com/opsgate/opsgate/bot/pipeline"
 	"github.com/opsgate/opsgate/bot/rca"
-	"github.com/opsgate/opsgate/bot/redact"
 	"github.com/opsgate/opsgate/bot/retry"
 	"github.com/opsgate/opsgate/bot/sanitize"
 	"github.com/opsgate/opsgate/bot/view"
@@ -77,15 +76,9 @@ func runTriage(ctx context.Context, path, alert, service, cfgPath string, asJSON
 	if cfgPath == "" {
 		cfgPath = env.ConfigFile
 	}
-	engine := redact.Default()
-	var file *config.File
-	if cfgPath != "" {
-		if file, err = config.LoadFile(cfgPath); err != nil {
-			return err
-		}
-		if engine, err = file.Engine(); err != nil {
-			return err
-		}
+	file, engine, err := loadConfig(cfgPath)
+	if err != nil {
+		return err
 	}
 	cat, err := file.Catalog()
 	if err != nil {

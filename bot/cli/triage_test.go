@@ -72,7 +72,7 @@ func TestTriageWithGeminiAndKnowledgeChecksTheAnswer(t *testing.T) {
 		"proposed_actions":[{"action_id":"restart-deployment","params":{"deployment":"checkout-api"},"follows_ticket":"INC-3121"},
 		                    {"action_id":"restart-deployment","params":{"deployment":"billing"}},{"action_id":"exec","params":{"cmd":"sh -c id"}}]}`})
 	p := writeLog(t, triageLog)
-	code, js, errOut := runIn(t, "", "triage", "--logs", p, "--alert", "checkout connection refused", "--service", "checkout-api", "--json")
+	code, js, errOut := runIn(t, "", "triage", "--logs", p, "--alert", "checkout connection refused password=Sup3rS3cr3tPass! bob@corp.example.com", "--service", "checkout-api", "--json")
 	var rep triageReport
 	if code != 0 || json.Unmarshal([]byte(js), &rep) != nil {
 		t.Fatalf("%d %s %s", code, js, errOut)
@@ -96,6 +96,22 @@ func TestTriageWithGeminiAndKnowledgeChecksTheAnswer(t *testing.T) {
 	for _, raw := range []string{"10.9.8.7", "ops@example.com"} { // a past ticket's root cause is masked too
 		if strings.Contains(js, raw) || strings.Contains(prompts[0], raw) {
 			t.Fatalf("%q from the knowledge base leaked", raw)
+		}
+	}
+	for _, raw := range []string{"Sup3rS3cr3tPass", "bob@corp.example.com"} { // from --alert
+		if strings.Contains(js+errOut+prompts[0], raw) {
+			t.Fatalf("%q from --alert leaked", raw)
+		}
+	}
+	// Embeddings (the ingested ticket, the triage's query with its --alert
+	// and the excerpt's templates) carry masked text only.
+	embedded := strings.Join(gm.Embedded(), "\n")
+	if len(gm.Embedded()) < 2 {
+		t.Fatalf("embedded %d texts", len(gm.Embedded()))
+	}
+	for _, raw := range append(triageSecrets, "10.9.8.7", "ops@example.com", "bob@corp.example.com", "Sup3rS3cr3tPass") {
+		if strings.Contains(embedded, raw) {
+			t.Fatalf("%q reached an embedding request:\n%s", raw, embedded)
 		}
 	}
 	if strings.Contains(js+errOut, "gm-cli-key") {

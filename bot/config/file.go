@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"regexp"
+	"slices"
 
 	"go.yaml.in/yaml/v3"
 
@@ -34,6 +35,34 @@ type File struct {
 	// Scopes maps a service name to what its incidents' actions may name:
 	// targets, namespaces, hosts (default: targets = the service's name).
 	Scopes map[string]catalog.Scope `yaml:"scopes"`
+	// Search says who may use /triage search.
+	Search Search `yaml:"search"`
+}
+
+// Search: /triage search answers in the channels opsgate posts incidents
+// to (every route's channel, the default channel), in Channels, and to
+// configured approvers anywhere; Anyone opens it to everyone everywhere.
+type Search struct {
+	Channels []string `yaml:"channels"`
+	Anyone   bool     `yaml:"anyone"`
+}
+
+// SearchAllowedIn reports whether /triage search answers in channel
+// (fallback is SLACK_CHANNEL, a channel incidents are posted to).
+func (f *File) SearchAllowedIn(channel, fallback string) bool {
+	if channel == "" {
+		return false
+	}
+	if channel == fallback {
+		return true
+	}
+	if f == nil {
+		return false
+	}
+	if f.Search.Anyone || channel == f.DefaultChannel || slices.Contains(f.Search.Channels, channel) {
+		return true
+	}
+	return slices.ContainsFunc(f.Routes, func(r Route) bool { return r.Channel == channel })
 }
 
 // Executor is where and how actions run: kubectl's program and fixed
@@ -135,6 +164,11 @@ func ParseFile(data []byte) (*File, error) {
 	}
 	if cfg.DefaultChannel != "" && !ValidChannelID(cfg.DefaultChannel) {
 		return nil, fmt.Errorf("%w: default_channel: %q is not a channel id such as C0123ABCD", ErrInvalid, cfg.DefaultChannel)
+	}
+	for i, c := range cfg.Search.Channels {
+		if !ValidChannelID(c) {
+			return nil, fmt.Errorf("%w: search.channels[%d]: %q is not a channel id such as C0123ABCD", ErrInvalid, i, c)
+		}
 	}
 	for i, u := range cfg.Approvers.Users {
 		if !catalog.ValidUserID(u) {

@@ -26,6 +26,7 @@ const (
 	KindDecision  Kind = "decision"  // Decision
 	KindPropose   Kind = "propose"   // Propose
 	KindSettled   Kind = "settled"   // Settled
+	KindSearch    Kind = "search"    // Search
 )
 
 // ErrMalformed marks a payload that can never be handled; it wraps

@@ -13,6 +13,7 @@ var (
 	errUser     = errors.New("no user id")
 	errProposal = errors.New("no valid proposal id")
 	errAction   = errors.New("no action id")
+	errSearch   = errors.New("no search text (or too long), or no response_url")
 )
 
 // Triage is queued by `/triage <incident>` when no thread is known.
@@ -104,6 +105,31 @@ func (j Propose) Validate() error {
 	}
 	return errors.Join(incidentOK(j.IncidentID), userOK(j.UserID), err)
 }
+
+// Search is `/triage search <text>`: answered through response_url by a
+// worker, which checks who may search where.
+type Search struct {
+	Text        string `json:"text"`
+	UserID      string `json:"user_id"`
+	ChannelID   string `json:"channel_id"`
+	ResponseURL string `json:"response_url"`
+}
+
+// Kind implements Job.
+func (Search) Kind() Kind { return KindSearch }
+
+// Validate implements Job.
+func (j Search) Validate() error {
+	var err error
+	if strings.TrimSpace(j.Text) == "" || len(j.Text) > maxSearchText || j.ResponseURL == "" {
+		err = errSearch
+	}
+	return errors.Join(err, userOK(j.UserID))
+}
+
+// maxSearchText bounds a search's text (Slack caps a command at 4,000
+// bytes).
+const maxSearchText = 4000
 
 // Settled is queued by `opsgate proposals settle`: the thread learns the
 // outcome an engineer recorded by hand.

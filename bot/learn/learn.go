@@ -43,8 +43,8 @@ type Learner struct {
 }
 
 // Ticket builds the knowledge-base ticket of a resolved incident from its
-// masked views. A model root cause responders did not reject becomes the
-// ticket's root cause; otherwise it is kept only as a labelled note.
+// masked views. A model's root cause becomes the ticket's root cause only
+// when responders confirmed it; otherwise it is kept as a labelled note.
 func Ticket(rec *incident.Record, c *enrich.Record, up, down int) kb.Ticket {
 	var body strings.Builder
 	for _, a := range rec.Snapshot.Alerts {
@@ -74,11 +74,19 @@ func Ticket(rec *incident.Record, c *enrich.Record, up, down int) kb.Ticket {
 	t := kb.Ticket{ID: rec.Snapshot.ID, Title: rec.Snapshot.Title, Resolution: resolution, Service: rec.Snapshot.ServiceName,
 		Created: rec.Snapshot.CreatedAt, Resolved: resolvedAt, URL: rec.Snapshot.HTMLURL, Source: "opsgate"}
 	if a := c.Analysis; a != nil {
-		verdict := fmt.Sprintf("responders' verdict: %d 👍, %d 👎", up, down)
-		if a.Source != "extractive" && a.RootCause != "" && !a.InsufficientEvidence && up >= down && (up > 0 || !a.Hypothesis) {
+		// A model's root cause becomes "the root cause then" — what later
+		// prompts are told — only when a responder confirmed it (more 👍
+		// than 👎). Otherwise it stays in the body, labelled as what it is.
+		confirmed := a.Source != "extractive" && a.RootCause != "" && !a.InsufficientEvidence && up > 0 && up > down
+		label := "model-generated, not confirmed by a responder"
+		switch {
+		case a.Source == "extractive":
+			label = "extractive, copied from a similar incident"
+		case confirmed:
+			label = fmt.Sprintf("model-generated, confirmed by %d responder(s)", up)
 			t.RootCause, t.Category = a.RootCause, a.Category
 		}
-		fmt.Fprintf(&body, "RCA (%s, confidence %.0f%%, %s): %s %s\n", a.Source, 100*a.Confidence, verdict, a.Summary, a.RootCause)
+		fmt.Fprintf(&body, "Analysis (%s; %s; confidence %.0f%%; verdicts %d 👍 %d 👎): %s %s\n", a.Source, label, 100*a.Confidence, up, down, a.Summary, a.RootCause)
 		for _, x := range a.Actions {
 			fmt.Fprintf(&body, "Proposed action: %s %v\n", x.ID, x.Params)
 		}

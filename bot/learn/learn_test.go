@@ -58,7 +58,9 @@ func TestTicketTakesARootCauseOnlyWhenRespondersDidNotRejectIt(t *testing.T) {
 		want     string
 	}{
 		"no analysis":       {nil, 0, 0, ""},
-		"model, no votes":   {model, 0, 0, "pool leak"},
+		"model, no votes":   {model, 0, 0, ""},
+		"model, confirmed":  {model, 2, 1, "pool leak"},
+		"model, split":      {model, 1, 1, ""},
 		"model, rejected":   {model, 0, 1, ""},
 		"hypothesis, none":  {&rca.Analysis{Source: "gemini", RootCause: "maybe", Hypothesis: true}, 0, 0, ""},
 		"hypothesis, liked": {&rca.Analysis{Source: "gemini", RootCause: "maybe", Hypothesis: true}, 1, 0, "maybe"},
@@ -68,6 +70,9 @@ func TestTicketTakesARootCauseOnlyWhenRespondersDidNotRejectIt(t *testing.T) {
 		tk := learn.Ticket(rec, c, tc.up, tc.down)
 		if tk.RootCause != tc.want {
 			t.Errorf("%s: root cause %q", name, tk.RootCause)
+		}
+		if tc.a != nil && tc.want == "" && tc.a.Source != "extractive" && !strings.Contains(tk.Body, "model-generated, not confirmed") {
+			t.Errorf("%s: an unconfirmed model root cause is not labelled: %s", name, tk.Body)
 		}
 		if tk.Resolution != "Resolved by Ann — thread: https://slack/p1" || !tk.Resolved.Equal(at) || !strings.Contains(tk.Body, "ERROR pool <*>") || strings.Contains(tk.Body, "INFO ok") {
 			t.Errorf("%s: %+v", name, tk)

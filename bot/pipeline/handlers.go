@@ -62,10 +62,13 @@ func respond(ctx context.Context, r Responder, log *slog.Logger, t *jobs.Triage,
 }
 
 // Lookup reads an incident opsgate has no record of from PagerDuty, or
-// tells the requester why it cannot.
+// tells the requester why it cannot. Its thread opens only where the
+// incident's service is routed (or the default channel): never in the
+// requester's channel, which may be anyone's.
 type Lookup struct {
 	Incidents Incidents
 	PagerDuty Fetcher // nil: no API token
+	Route     func(serviceID, serviceName string) string
 	Responder Responder
 	Now       func() time.Time
 	Log       *slog.Logger
@@ -93,6 +96,12 @@ func (l Lookup) Run(ctx context.Context, st *State) error {
 	}
 	if err != nil {
 		return err
+	}
+	if l.Route(d.Service.ID, d.Service.Summary) == "" {
+		respond(ctx, l.Responder, l.Log, st.Triage, fmt.Sprintf("Incident %s belongs to a service opsgate has no channel for (no route, no default channel), "+
+			"so its thread is not opened here. Add a route for the service to open it.", st.IncidentID))
+		st.Stop = true
+		return nil
 	}
 	st.Update = incident.Update{Type: "api.read", Snapshot: incident.SnapshotOf(d)}
 	st.At = l.Now()

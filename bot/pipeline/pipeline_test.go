@@ -124,7 +124,7 @@ func setup(t *testing.T) *fixture {
 	sync := syncer{f.c, f.store}
 	prop := proposer{f.c}
 	log, _ := testutil.Logger()
-	persist := pipeline.Persist{Incidents: f.store, Route: func(string, string) string { return "C1" }, Now: now}
+	persist := pipeline.Persist{Incidents: f.store, Now: now}
 	learn := pipeline.Learn{Incidents: f.store, Learner: learner{f.c}}
 	f.webhooks = &pipeline.Webhooks{Log: log,
 		Trigger: pipeline.Pipeline{pipeline.Seen{Incidents: f.store}, pipeline.Gather{Contexts: f.contexts, Gatherer: gatherer{f.c}}, persist,
@@ -251,43 +251,49 @@ func (r *responder) Respond(_ context.Context, _ string, m slackapi.Message) err
 	return nil
 }
 
-func TestTriageLooksUpOpensWhereAskedAndAnswers(t *testing.T) {
+func TestTriageLooksUpOpensOnlyWhereRoutedAndAnswers(t *testing.T) {
 	f := setup(t)
 	ctx := context.Background()
 	r := &responder{}
 	now := func() time.Time { return t0 }
-	pd := fetcher{"PTRI1": {ID: "PTRI1", Title: "disk full", Status: "triggered", Service: pagerduty.Reference{ID: "PSVC9", Summary: "batch"}}}
+	pd := fetcher{"PTRI1": {ID: "PTRI1", Title: "disk full", Status: "triggered", Service: pagerduty.Reference{ID: "PSVC9", Summary: "batch"}},
+		"PTRI2": {ID: "PTRI2", Title: "another team's", Status: "triggered", Service: pagerduty.Reference{ID: "PSVCX", Summary: "payroll"}}}
+	routes := map[string]string{"PSVC9": "C0BATCH"}
+	route := func(id, _ string) string { return routes[id] }
 	sync := syncer{f.c, f.store}
 	build := func(pd pipeline.Fetcher) *pipeline.Triage {
 		return &pipeline.Triage{Pipeline: pipeline.Pipeline{
-			pipeline.Lookup{Incidents: f.store, PagerDuty: pd, Responder: r, Now: now},
+			pipeline.Lookup{Incidents: f.store, PagerDuty: pd, Route: route, Responder: r, Now: now},
 			pipeline.Gather{Contexts: f.contexts, Gatherer: gatherer{f.c}},
-			pipeline.Persist{Incidents: f.store, Route: func(string, string) string { return "" }, Now: now},
+			pipeline.Persist{Incidents: f.store, Now: now},
 			pipeline.Sync{Syncer: sync},
 			pipeline.Answer{Incidents: f.store, Responder: r}}}
 	}
-	req := jobs.Triage{IncidentID: "PTRI1", UserID: "U0ANN", ChannelID: "C0ASKED", ResponseURL: "https://hooks.slack.test/r"}
-	if err := build(nil).Handle(ctx, req); err != nil {
-		t.Fatal(err)
+	ask := func(pd pipeline.Fetcher, id string) {
+		t.Helper()
+		if err := build(pd).Handle(ctx, jobs.Triage{IncidentID: id, UserID: "U0ANN", ChannelID: "C0ASKED", ResponseURL: "https://hooks.slack.test/r"}); err != nil {
+			t.Fatal(err)
+		}
 	}
-	if err := build(pd).Handle(ctx, jobs.Triage{IncidentID: "PNONE", ResponseURL: "https://hooks.slack.test/r"}); err != nil {
-		t.Fatal(err)
-	}
-	if err := build(pd).Handle(ctx, req); err != nil {
-		t.Fatal(err)
-	}
+	ask(nil, "PTRI1")
+	ask(pd, "PNONE")
+	ask(pd, "PTRI2") // no route, no default: refused, nothing opened in the asker's channel
+	ask(pd, "PTRI1")
 	got := strings.Join(r.texts, "\n")
-	for _, want := range []string{"no PagerDuty API token", "PagerDuty has no incident PNONE.", "Thread for incident PTRI1: <https://slack/p|open the thread>"} {
+	for _, want := range []string{"no PagerDuty API token", "PagerDuty has no incident PNONE.", "Incident PTRI2 belongs to a service opsgate has no channel for",
+		"Thread for incident PTRI1: <https://slack/p|open the thread>"} {
 		if !strings.Contains(got, want) {
 			t.Errorf("no %q in\n%s", want, got)
 		}
 	}
 	rec, err := f.store.Get(ctx, "PTRI1")
-	if err != nil || rec.Channel != "C0ASKED" || rec.TriggeredBy != "U0ANN" || rec.Snapshot.Title != "disk full" || f.c.get("gather") != 1 {
+	if err != nil || rec.Channel != "" || rec.TriggeredBy != "U0ANN" || rec.Snapshot.Title != "disk full" || f.c.get("gather") != 1 {
 		t.Fatalf("%+v %v %v", rec, err, f.c.n)
 	}
-	if _, err := f.store.Get(ctx, "PNONE"); !errors.Is(err, incident.ErrNotFound) {
-		t.Fatal("a record was made for an unknown incident")
+	for _, id := range []string{"PNONE", "PTRI2"} {
+		if _, err := f.store.Get(ctx, id); !errors.Is(err, incident.ErrNotFound) {
+			t.Fatalf("a record was made for %s", id)
+		}
 	}
 }
 

@@ -110,11 +110,9 @@ func (g Gather) Run(ctx context.Context, st *State) error {
 // Persist records the update (with the fetched alerts) and, in the same
 // write, asks for the context replies — the excerpt with metrics and
 // sources, then similar incidents — so the thread shows them before any
-// later change. A /triage opens the thread where it was asked for when no
-// route names a channel, and remembers who asked.
+// later change. A /triage remembers who asked.
 type Persist struct {
 	Incidents Incidents
-	Route     func(serviceID, serviceName string) string
 	Now       func() time.Time
 }
 
@@ -141,13 +139,8 @@ func (p Persist) Run(ctx context.Context, st *State) error {
 				changed = r.Want(ReplySimilar) || changed
 			}
 		}
-		if t := st.Triage; t != nil {
-			if r.Channel == "" && t.ChannelID != "" && u.Snapshot != nil && p.Route(u.Snapshot.ServiceID, u.Snapshot.ServiceName) == "" {
-				r.Channel, changed = t.ChannelID, true // no route: open it where it was asked for
-			}
-			if r.TriggeredBy == "" && t.UserID != "" {
-				r.TriggeredBy, changed = t.UserID, true
-			}
+		if t := st.Triage; t != nil && r.TriggeredBy == "" && t.UserID != "" {
+			r.TriggeredBy, changed = t.UserID, true
 		}
 		return changed, nil
 	})

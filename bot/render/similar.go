@@ -38,3 +38,26 @@ func SimilarReply(items []enrich.Similar) slackapi.Message {
 		Blocks: []slack.Block{section("similar", b.String())},
 	}
 }
+
+// SearchAnswer renders the answer to /triage search: the best matches,
+// each linked, with its similarity and resolution in one line (the items
+// are masked already).
+func SearchAnswer(items []enrich.Similar) string {
+	if len(items) == 0 {
+		return "No similar past incidents, tickets or runbooks found."
+	}
+	var b strings.Builder
+	b.WriteString("*Best matches:*\n")
+	for _, s := range items {
+		label := Escape(Truncate(oneLine(s.ID+" — "+s.Title), 150))
+		if strings.HasPrefix(s.URL, "https://") || strings.HasPrefix(s.URL, "http://") {
+			label = "<" + Escape(s.URL) + "|" + label + ">"
+		}
+		fmt.Fprintf(&b, "• %s (%.0f%% similar)", label, 100*s.Similarity)
+		if s.Resolution != "" {
+			fmt.Fprintf(&b, " — resolved: %s", Escape(Truncate(oneLine(s.Resolution), 150)))
+		}
+		b.WriteString("\n")
+	}
+	return b.String()
+}

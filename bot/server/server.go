@@ -20,7 +20,6 @@ import (
 
 	"github.com/opsgate/opsgate/bot/incident"
 	"github.com/opsgate/opsgate/bot/metrics"
-	"github.com/opsgate/opsgate/knowledge/kb"
 )
 
 // Body limits.
@@ -56,10 +55,6 @@ type Server struct {
 	Metrics        *metrics.Metrics
 	// Guard is the last-line check on text answered to Slack (nil: none).
 	Guard func(string) string
-	// Knowledge answers /triage search (nil: not available).
-	Knowledge interface {
-		Search(q kb.Query, n int) []kb.Result
-	}
 	// Audit records refused proposal clicks (nil: not recorded).
 	Audit Auditor
 

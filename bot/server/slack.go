@@ -18,7 +18,6 @@ import (
 	"github.com/opsgate/opsgate/bot/render"
 	"github.com/opsgate/opsgate/bot/triage"
 	"github.com/opsgate/opsgate/integrations/pagerduty"
-	"github.com/opsgate/opsgate/knowledge/kb"
 )
 
 // slackBody reads a Slack request's body (limit → 413) and verifies it;
@@ -109,7 +108,7 @@ func (s *Server) slashCommand(w http.ResponseWriter, r *http.Request) {
 	case triage.KindIncident:
 		s.answer(w, s.triageIncident(r, cmd, parsed.IncidentID))
 	case triage.KindSearch:
-		s.answer(w, s.searchKB(parsed.Text))
+		s.answer(w, s.search(r, cmd, parsed.Text))
 	case triage.KindPropose:
 		s.answer(w, s.propose(r, cmd, parsed))
 	case triage.KindReject:
@@ -225,30 +224,18 @@ func (s *Server) interaction(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusOK)
 }
 
-// searchKB answers /triage search with the best matches (in-process index:
-// well within Slack's 3 s).
-func (s *Server) searchKB(text string) string {
-	if s.Knowledge == nil {
-		return "The knowledge base is not available."
+// search queues /triage search; a worker checks who may search where and
+// answers through response_url with the masked matches.
+func (s *Server) search(r *http.Request, cmd slack.SlashCommand, text string) string {
+	if !validResponseURL(cmd.ResponseURL) {
+		return "Slack did not send a usable response_url; try again."
 	}
-	res := s.Knowledge.Search(kb.Query{Title: text}, 5)
-	if len(res) == 0 {
-		return "No similar past incidents, tickets or runbooks found."
+	req := jobs.Search{Text: text, UserID: cmd.UserID, ChannelID: cmd.ChannelID, ResponseURL: cmd.ResponseURL}
+	if _, err := jobs.Submit(r.Context(), s.Queue, req, "", 0); err != nil {
+		s.Log.Error("search not queued", "err", err)
+		return "opsgate cannot queue the request right now; try again in a minute."
 	}
-	var b strings.Builder
-	b.WriteString("*Best matches:*\n")
-	for _, r := range res {
-		label := render.Escape(render.Truncate(r.ID+" — "+r.Title, 150))
-		if strings.HasPrefix(r.URL, "https://") || strings.HasPrefix(r.URL, "http://") {
-			label = "<" + render.Escape(r.URL) + "|" + label + ">"
-		}
-		fmt.Fprintf(&b, "• %s (%.0f%% similar)", label, 100*r.Similarity)
-		if r.Resolution != "" {
-			fmt.Fprintf(&b, " — resolved: %s", render.Escape(render.Truncate(r.Resolution, 150)))
-		}
-		b.WriteString("\n")
-	}
-	return b.String()
+	return "Searching the knowledge base…"
 }
 
 // parseInteraction decodes an interaction request's form and its JSON payload.

@@ -89,6 +89,9 @@ actions:
 	note := []byte(`{"event":{"id":"EVT-E3","event_type":"incident.annotated","resource_type":"incident","occurred_at":"` + now.Add(2*time.Second).Format(time.RFC3339) +
 		`","agent":null,"client":null,"data":{"incident":{"id":"PSAN001","type":"incident_reference"},"id":"N1","type":"incident_note","content":"` + leak + `"}}}`)
 	e.postWebhook(note, pdSecret)
+	// A search whose text carries values (its query is embedded).
+	e.postSlack("/slack/commands", slashForm("search refused "+leak, e.slack.ResponseURL("search")), time.Now(), signingSecret)
+	e.eventually("the search answer", func() bool { return strings.Contains(e.answers(), "Best matches") })
 	e.settled()
 
 	transcript := e.slack.Transcript(channel)
@@ -101,10 +104,13 @@ actions:
 		t.Errorf("no refusal answered: %s", e.answers())
 	}
 	assertNothingPlanted(t, e)
-	for _, p := range gm.Prompts() {
+	if len(gm.Embedded()) < 3 { // the ticket, the incident's similar search, the search
+		t.Fatalf("embedded %d texts", len(gm.Embedded()))
+	}
+	for _, p := range append(gm.Prompts(), gm.Embedded()...) {
 		for _, s := range planted {
 			if strings.Contains(p, s) {
-				t.Fatalf("%q reached the model", s)
+				t.Fatalf("%q reached the model (generate or embed): %.300s", s, p)
 			}
 		}
 	}

@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -55,12 +56,53 @@ func TestSimilarIncidentsLearningLoopAndSearch(t *testing.T) {
 	if !strings.Contains(second, "PKB0001") {
 		t.Fatalf("the resolved incident was not found next time:\n%s", second)
 	}
-	// /triage search
+	// /triage search, in the incident channel
 	_, body := e.postSlack("/slack/commands", slashForm("search database connection pool exhausted", e.slack.ResponseURL("s1")), time.Now(), signingSecret)
-	if text := slackResponse(t, body); !strings.Contains(text, "INC-3121") || !strings.Contains(text, "similar") {
+	if text := slackResponse(t, body); !strings.Contains(text, "Searching") {
 		t.Fatalf("search answer: %s", text)
 	}
+	e.eventually("the matches", func() bool { return strings.Contains(e.answers(), "INC-3121") })
+	if !strings.Contains(e.answers(), "% similar") {
+		t.Fatalf("search answer: %s", e.answers())
+	}
 	assertNothingPlanted(t, e)
+}
+
+// /triage search masks what the thread masks (personal data too) and
+// answers only in incident channels, or to approvers anywhere.
+func TestSearchIsMaskedAndAnsweredOnlyWhereIncidentsAre(t *testing.T) {
+	e := startWith(t, writeConfig(t, "approvers:\n  users: [U0ALICE]\n"))
+	if err := e.app.KB.Add(context.Background(), kb.Ticket{ID: "INC-9", Title: "login failures for alice@example.com from 10.20.30.40, call +1 415 555 0100",
+		Resolution: "blocked 10.20.30.40; told alice@example.com", Created: time.Now().Add(-time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	search := func(user, ch, id string) {
+		form := slashFormAs(user, "search login failures", e.slack.ResponseURL(id))
+		form.Set("channel_id", ch)
+		e.postSlack("/slack/commands", form, time.Now(), signingSecret)
+	}
+	search("U0BOB", "C0OTHER", "bob-other")     // not an approver, not an incident channel
+	search("U0ALICE", "C0OTHER", "alice-other") // an approver: anywhere
+	search("U0BOB", channel, "bob-incidents")   // anyone, in an incident channel
+	e.eventually("three answers", func() bool { return len(e.slack.ResponseURLPosts()) == 3 })
+	answers := map[string]string{}
+	for _, p := range e.slack.ResponseURLPosts() {
+		answers[p.Token] = fmt.Sprint(p.Body["text"])
+	}
+	if !strings.Contains(answers["bob-other"], "answers in the channels opsgate posts incidents to") || strings.Contains(answers["bob-other"], "INC-9") {
+		t.Fatalf("a non-approver got an answer elsewhere: %q", answers["bob-other"])
+	}
+	for _, id := range []string{"alice-other", "bob-incidents"} {
+		a := answers[id]
+		if !strings.Contains(a, "INC-9") || !strings.Contains(a, "[EMAIL_ADDRESS_1]") || !strings.Contains(a, "[IP_ADDRESS_1]") {
+			t.Fatalf("%s: %q", id, a)
+		}
+		for _, v := range []string{"alice@example.com", "10.20.30.40", "415 555 0100"} {
+			if strings.Contains(a, v) {
+				t.Fatalf("%s: %q reached Slack: %q", id, v, a)
+			}
+		}
+	}
 }
 
 func plantedResolve(at time.Time) []byte {

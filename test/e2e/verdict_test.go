@@ -53,6 +53,10 @@ func TestRCAVerdictsGoIntoTheKnowledgeBase(t *testing.T) {
 	if len(posts) != 2 || !strings.Contains(posts[1].Body["text"].(string), "(1 :+1:, 1 :-1:)") {
 		t.Fatalf("answers: %+v", posts)
 	}
+	// A third responder confirms: more 👍 than 👎, so the model's root
+	// cause becomes the ticket's (a split verdict would leave it a note).
+	verdict(e, "U0CAROL", "PVER001", "rca_verdict_up")
+	e.eventually("the third answer", func() bool { return len(e.slack.ResponseURLPosts()) == 3 })
 	e.postWebhook(incidentEvent("EVT-V2", "incident.resolved", "PVER001", "resolved", now.Add(10*time.Minute)), pdSecret)
 	ctx := context.Background()
 	e.eventually("learned", func() bool {
@@ -60,7 +64,7 @@ func TestRCAVerdictsGoIntoTheKnowledgeBase(t *testing.T) {
 		return err == nil && tk.Source == "opsgate"
 	})
 	tk, _ := kb.NewStore(e.app.Redis).Get(ctx, "PVER001")
-	if tk.RootCause != "db-primary hit max_connections" || tk.Category != "database" || !strings.Contains(tk.Body, "1 👍, 1 👎") {
+	if tk.RootCause != "db-primary hit max_connections" || tk.Category != "database" || !strings.Contains(tk.Body, "confirmed by 2 responder(s)") || !strings.Contains(tk.Body, "2 👍 1 👎") {
 		t.Fatalf("learned ticket: %+v", tk)
 	}
 }

@@ -32,6 +32,7 @@ type Server struct {
 	mu       sync.Mutex
 	requests int
 	texts    int
+	embedded []string // every text embedded, in order
 	replies  []Reply
 	bodies   []string // generateContent request bodies, in order
 }
@@ -63,6 +64,13 @@ func New(key string) *Server {
 	s := &Server{key: key}
 	s.Server = httptest.NewServer(http.HandlerFunc(s.serve))
 	return s
+}
+
+// Embedded returns every text embedded so far.
+func (s *Server) Embedded() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]string(nil), s.embedded...)
 }
 
 // Requests counts requests; Texts counts texts embedded.
@@ -163,6 +171,9 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 			text.WriteString(p.Text + " ")
 		}
 		out = append(out, map[string]any{"values": vector(text.String(), dim)})
+		s.mu.Lock()
+		s.embedded = append(s.embedded, text.String())
+		s.mu.Unlock()
 	}
 	s.mu.Lock()
 	s.texts += len(req.Requests)
