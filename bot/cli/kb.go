@@ -19,21 +19,22 @@ import (
 
 	"github.com/opsgate/opsgate/bot/app"
 	"github.com/opsgate/opsgate/bot/config"
+	"github.com/opsgate/opsgate/bot/redact"
 	"github.com/opsgate/opsgate/bot/retry"
 	"github.com/opsgate/opsgate/integrations/pagerduty"
 	"github.com/opsgate/opsgate/knowledge/kb"
 )
 
 // kbSession opens the knowledge base on REDIS_URL (or the embedded store).
-func kbSession(ctx context.Context, stderr io.Writer) (*kb.KB, *kb.Store, func(), error) {
+func kbSession(ctx context.Context, stderr io.Writer) (*kb.KB, *kb.Store, *redact.Engine, func(), error) {
 	env, err := config.LoadEnv()
 	if err != nil {
-		return nil, nil, nil, err
+		return nil, nil, nil, nil, err
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	rdb, embedded, err := app.ConnectRedis(ctx, env, log)
 	if err != nil {
-		return nil, nil, nil, err
+		return nil, nil, nil, nil, err
 	}
 	closeAll := func() {
 		_ = rdb.Close()
@@ -45,14 +46,14 @@ func kbSession(ctx context.Context, stderr io.Writer) (*kb.KB, *kb.Store, func()
 	engine, err := engineFor(env.ConfigFile)
 	if err != nil {
 		closeAll()
-		return nil, nil, nil, err
+		return nil, nil, nil, nil, err
 	}
 	k, err := app.OpenKB(ctx, rdb, env, engine)
 	if err != nil {
 		closeAll()
-		return nil, nil, nil, err
+		return nil, nil, nil, nil, err
 	}
-	return k, store, closeAll, nil
+	return k, store, engine, closeAll, nil
 }
 
 func kbCmd(stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
@@ -86,7 +87,7 @@ func kbIngestCmd(stdout, stderr io.Writer) *cobra.Command {
 				}
 				sinceT = time.Now().Add(-d)
 			}
-			k, _, done, err := kbSession(cmd.Context(), stderr)
+			k, _, _, done, err := kbSession(cmd.Context(), stderr)
 			if err != nil {
 				return err
 			}
@@ -265,7 +266,7 @@ func kbSearchCmd(stdout, stderr io.Writer) *cobra.Command {
 			if (queries == "") == (len(args) == 0) {
 				return fmt.Errorf("kb search: give TEXT or --queries FILE")
 			}
-			base, _, done, err := kbSession(cmd.Context(), stderr)
+			base, _, engine, done, err := kbSession(cmd.Context(), stderr)
 			if err != nil {
 				return err
 			}
@@ -274,6 +275,12 @@ func kbSearchCmd(stdout, stderr io.Writer) *cobra.Command {
 				return batchSearch(base, queries, k, stdout)
 			}
 			res := base.Search(kb.Query{Title: strings.Join(args, " ")}, k)
+			// Printed like the thread shows them: masked.
+			sess := engine.NewSession()
+			for i := range res {
+				r := &res[i]
+				r.Title, r.RootCause, r.Resolution = sess.String(r.Title), sess.String(r.RootCause), sess.String(r.Resolution)
+			}
 			if asJSON {
 				enc := json.NewEncoder(stdout)
 				enc.SetEscapeHTML(false)
@@ -346,7 +353,7 @@ func kbStatsCmd(stdout, stderr io.Writer) *cobra.Command {
 		Short: "Count the tickets by source",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			base, store, done, err := kbSession(cmd.Context(), stderr)
+			base, store, _, done, err := kbSession(cmd.Context(), stderr)
 			if err != nil {
 				return err
 			}

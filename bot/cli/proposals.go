@@ -12,8 +12,10 @@ import (
 	"github.com/opsgate/opsgate/bot/app"
 	"github.com/opsgate/opsgate/bot/approval"
 	"github.com/opsgate/opsgate/bot/audit"
+	"github.com/opsgate/opsgate/bot/config"
 	"github.com/opsgate/opsgate/bot/jobs"
 	"github.com/opsgate/opsgate/bot/queue"
+	"github.com/opsgate/opsgate/bot/view"
 )
 
 func proposalsCmd(stdout io.Writer) *cobra.Command {
@@ -62,6 +64,20 @@ func proposalsCmd(stdout io.Writer) *cobra.Command {
 			}
 			defer rdb.Close()
 			ctx := cmd.Context()
+			// The note is free text shown in the thread and audited: masked
+			// with the incident's placeholders first.
+			env, err := config.LoadEnv()
+			if err != nil {
+				return err
+			}
+			engine, err := engineFor(env.ConfigFile)
+			if err != nil {
+				return err
+			}
+			inc, _ := jobs.ParseProposalID(args[0])
+			if err := view.NewVault(rdb, engine, app.IncidentTTL).Texts(ctx, inc, &note); err != nil {
+				return fmt.Errorf("the note could not be masked (%w); nothing was settled", err)
+			}
 			p, err := approval.NewStore(rdb, app.IncidentTTL, nil).Settle(ctx, args[0], to, strings.TrimSpace("settled by hand: "+note))
 			if err != nil {
 				return err

@@ -117,7 +117,7 @@ func runTriage(ctx context.Context, path, alert, service, cfgPath string, asJSON
 		rec.Snapshot.Alerts = []incident.Alert{{Summary: alert}}
 	}
 	if env.RedisURL != "" {
-		k, _, closeKB, err := kbSession(ctx, stderr)
+		k, _, _, closeKB, err := kbSession(ctx, stderr)
 		if err != nil {
 			return err
 		}

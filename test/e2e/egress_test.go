@@ -104,6 +104,12 @@ actions:
 		t.Errorf("no refusal answered: %s", e.answers())
 	}
 	assertNothingPlanted(t, e)
+	for _, s := range planted { // logs are an egress too
+		if strings.Contains(e.logs.String(), s) {
+			i := strings.Index(e.logs.String(), s)
+			t.Fatalf("%q reached the logs: %s", s, e.logs.String()[max(0, i-300):min(len(e.logs.String()), i+100)])
+		}
+	}
 	if len(gm.Embedded()) < 3 { // the ticket, the incident's similar search, the search
 		t.Fatalf("embedded %d texts", len(gm.Embedded()))
 	}
