@@ -119,8 +119,11 @@ func secretKey(key []byte) expect {
 		return expNone
 	}
 	f := keyFeatures(k)
+	if f != 0 && notAValueKey(k) {
+		return expNone // DB_PASSWORD_FILE, PASSWORD_MIN_LENGTH, password_policy
+	}
 	switch {
-	case f&(fPass|fPwd) != 0:
+	case f&(fPass|fPwd) != 0, string(k) == "pw", bytes.HasSuffix(k, []byte("_pw")), bytes.HasSuffix(k, []byte("-pw")):
 		return expPassword
 	case f&(fSecret|fToken|fAuth|fCredential|fSignature|fSession|fCookie|fAPIKey|fAccessKey|fPrivateKey|fLicense) != 0,
 		f&fKey != 0 && bytes.HasSuffix(k, []byte("key")),
@@ -129,10 +132,28 @@ func secretKey(key []byte) expect {
 	}
 	switch string(k) {
 	case "user", "username", "user_name", "login", "logname", "ruser", "euser", "uname", "to", "from", "ctladdr",
-		"userid", "user_id", "owner", "account":
+		"userid", "user_id", "owner", "account", "uid", "login_name", "loginname", "db_user", "dbuser":
 		return expUser
 	}
 	return expNone
+}
+
+// notAValueKey: the key's last word says its value is not the secret
+// itself but where it is, how long it must be, or a rule about it.
+func notAValueKey(k []byte) bool {
+	i := len(k) - 1
+	for i >= 0 && k[i] != '_' && k[i] != '-' && k[i] != '.' {
+		i--
+	}
+	if i < 0 {
+		return false
+	}
+	switch string(k[i+1:]) {
+	case "file", "path", "dir", "policy", "length", "len", "min", "max", "ttl", "expiry", "expires", "age", "count",
+		"attempts", "retries", "enabled", "required", "rotation", "interval", "timeout", "strength", "complexity", "hint", "reset", "changed", "set":
+		return true
+	}
+	return false
 }
 
 // bareSecretKey is secretKey for a name written without an operator
@@ -198,6 +219,7 @@ func (s *scanner) analyzeShaped(a, b, depth int, given *shape) {
 			return
 		}
 	}
+	full := b // key=value keeps the value's last character ("password=Marmot95!")
 	trimmed := false
 	for b > a && (line[b-1] == '.' || line[b-1] == ':' || line[b-1] == '!' || line[b-1] == '?' || line[b-1] == '\\') {
 		b--
@@ -248,7 +270,11 @@ func (s *scanner) analyzeShaped(a, b, depth int, given *shape) {
 	// key=value
 	if eq := bytes.IndexByte(t, '='); eq > 0 && identKey(t[:eq]) && !(eq+1 < len(t) && t[eq+1] == '=') &&
 		(eq < len(t)-1 || secretKey(t[:eq]) != expNone || hostKey(t[:eq])) {
-		s.keyValue(a, a+eq, a+eq+1, b, depth)
+		vb := b
+		if e := secretKey(t[:eq]); e == expPassword || e == expSecret {
+			vb = full
+		}
+		s.keyValue(a, a+eq, a+eq+1, vb, depth)
 		return
 	}
 	// key:value for credential keys ("password:hunter2"); "key:" alone sets context.
@@ -259,7 +285,7 @@ func (s *scanner) analyzeShaped(a, b, depth int, given *shape) {
 				s.wantOp = true
 				return
 			}
-			s.keyValue(a, a+c, a+c+1, b, depth)
+			s.keyValue(a, a+c, a+c+1, full, depth)
 			return
 		}
 		if c == len(t)-1 && secretKey(t[:c]) == expUser && equalFold(t[:c], "user") {
@@ -316,6 +342,9 @@ func (s *scanner) keyValue(ka, kb, va, vb, depth int) {
 		}
 		if n := ipv4Len(v); n > 0 {
 			break
+		}
+		if sh := shapeOf(v); sh.lowers+sh.uppers == 0 {
+			break // uid=0: a number, not a name
 		}
 		w := bytes.TrimRight(v, ".,:;")
 		if len(w) > 0 && !notUser[string(bytes.ToLower(w))] {

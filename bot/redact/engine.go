@@ -85,6 +85,10 @@ func (e *Engine) internal(host []byte) bool {
 }
 
 // context carries expectations and private-key blocks from line to line.
+// An expectation crosses a line only when the line ended with its key
+// ("password:" closing a YAML line), and is kept only by a next line that
+// is indented (the key's continuation): a key at the end of one log line
+// says nothing about the first word of the next.
 type context struct {
 	want    expect
 	wantOp  bool
@@ -101,6 +105,9 @@ var (
 // scanLine returns the line's findings, sorted and without overlaps.
 func (e *Engine) scanLine(line []byte, ctx *context, out []Finding) []Finding {
 	out = out[:0]
+	if ctx.want != expNone && (len(line) == 0 || (line[0] != ' ' && line[0] != '\t')) {
+		ctx.want = expNone
+	}
 	s := scanner{e: e, line: line, out: out, want: ctx.want, wantOp: ctx.wantOp, wantTTL: ctx.wantTTL}
 	body := line
 	offset := 0
@@ -138,7 +145,11 @@ func (e *Engine) scanLine(line []byte, ctx *context, out []Finding) []Finding {
 			s.add(r.kind, m[0], m[1])
 		}
 	}
+	if !s.keyLast {
+		s.want = expNone
+	}
 	ctx.want, ctx.wantOp, ctx.wantTTL = s.want, s.wantOp, s.wantTTL
+	cards(&s)
 	return resolve(s.out)
 }
 
@@ -209,6 +220,32 @@ func resolve(f []Finding) []Finding {
 		}
 	}
 	return clean
+}
+
+// cards finds card numbers printed in space-separated groups ("4037 4732
+// 9577 1917", Amex "3782 822463 10005"), which the tokenizer cut apart: at
+// each run of digits that starts a word, with the line's digit count
+// allowing one.
+func cards(s *scanner) {
+	line := s.line
+	digits := 0
+	for _, c := range line {
+		if isDigit(c) {
+			digits++
+		}
+	}
+	if digits < 13 {
+		return
+	}
+	for i := 0; i+13 < len(line); i++ {
+		if !isDigit(line[i]) || (i > 0 && (isAlnum(line[i-1]) || line[i-1] == '.' || line[i-1] == '-')) {
+			continue
+		}
+		if n := cardLen(line[i:], s.digits[:0]); n > 0 {
+			s.add(KindCard, i, i+n)
+			i += n
+		}
+	}
 }
 
 // phones finds phone numbers that span tokens ("+44 20 7946 0958",

@@ -33,6 +33,8 @@ type scanner struct {
 	wantOp  bool // an assignment operator was seen since the key
 	wantTTL int
 	userAt  int // index (in prev) of a "user" word whose next token may be a user name
+	keyLast bool // the expectation was set by the line's last token so far
+	dashU   bool // a "-u" flag was seen: "-p<password>" follows it (mysql, docker)
 	digits  [24]byte
 }
 
@@ -96,13 +98,17 @@ func isAssignOp(t []byte) bool {
 // token handles one token with its context.
 func (s *scanner) token(t span, sh *shape) {
 	tok := s.line[t.a:t.b]
+	if s.want != expNone && s.keyLast && (string(tok) == ">" || string(tok) == ">-" || string(tok) == "|-") {
+		return // a YAML block scalar: the value is on the next lines
+	}
+	s.keyLast = false
 	if s.want == expAuth && (isAuthScheme(tok) || schemeWord(tok)) {
 		s.expectNext(expAuthValue, 1)
 		return
 	}
 	if s.want != expNone {
 		if isAssignOp(tok) {
-			s.wantOp = true
+			s.wantOp, s.keyLast = true, true
 			return
 		}
 		if typeWord(tok) { // "var apiToken string = …"
@@ -165,7 +171,7 @@ func (s *scanner) token(t span, sh *shape) {
 }
 
 func (s *scanner) expectNext(e expect, ttl int) {
-	s.want, s.wantOp, s.wantTTL = e, false, ttl
+	s.want, s.wantOp, s.wantTTL, s.keyLast = e, false, ttl, true
 }
 
 // fulfil applies the pending expectation to tok; false = not consumed.

@@ -109,20 +109,24 @@ func luhn(d []byte) bool {
 }
 
 // cardLen returns the length of a Luhn-valid card number (13–19 digits,
-// optionally grouped with '-' or ' ') with a known issuer prefix at b's
-// start; digits is scratch space.
+// printed whole or in groups of 4 to 6 digits — 4-4-4-4, Amex 4-6-5 —
+// joined by single '-' or ' ') with a known issuer prefix at b's start;
+// digits is scratch space.
 func cardLen(b []byte, digits []byte) int {
 	digits = digits[:0]
-	i, last := 0, 0
+	i, last, group := 0, 0, 0
+	var sep byte
 	for i < len(b) && len(digits) < 19 {
 		c := b[i]
 		if isDigit(c) {
 			digits = append(digits, c)
+			group++
 			i++
 			last = i
 			continue
 		}
-		if (c == '-' || c == ' ') && i+1 < len(b) && isDigit(b[i+1]) && len(digits)%4 == 0 {
+		if (c == '-' || c == ' ') && (sep == 0 || c == sep) && group >= 4 && group <= 6 && i+1 < len(b) && isDigit(b[i+1]) {
+			sep, group = c, 0
 			i++
 			continue
 		}
@@ -245,8 +249,8 @@ func looksSecret(v []byte, strict bool) bool {
 	if bytes.ContainsAny(v, "{}") {
 		return false // an object dump, not a credential
 	}
-	if last := v[len(v)-1]; (last == '=' || last == ':') && identKey(v[:len(v)-1]) {
-		return false // the next key, not a value
+	if last := v[len(v)-1]; (last == ':' && identKey(v[:len(v)-1])) || (last == '=' && wordKey(v[:len(v)-1])) {
+		return false // the next key, not a value (a base64 value may end in '=')
 	}
 	switch string(v) {
 	case "null", "nil", "none", "None", "NULL", "true", "false", "undefined", "***", "****", "********", "redacted", "REDACTED", "<redacted>", "changeme", "empty", "-":
