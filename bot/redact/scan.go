@@ -32,7 +32,7 @@ type scanner struct {
 	want    expect
 	wantOp  bool // an assignment operator was seen since the key
 	wantTTL int
-	userAt  int // index (in prev) of a "user" word whose next token may be a user name
+	userAt  int  // index (in prev) of a "user" word whose next token may be a user name
 	keyLast bool // the expectation was set by the line's last token so far
 	dashU   bool // a "-u" flag was seen: "-p<password>" follows it (mysql, docker)
 	digits  [24]byte
