@@ -40,7 +40,7 @@ func TestDemoPrintsOneEditedThread(t *testing.T) {
 		"INC-3121 — checkout-api 5xx",
 		"resolved: Killed the batch job",
 		"[HOSTNAME_1] ([IP_ADDRESS_1]) not answering",
-		"postgres://[CREDENTIALS_1]@[IP_ADDRESS_1]:5432",
+		"postgres://[USERNAME_1]:[PASSWORD_1]@[IP_ADDRESS_1]:5432",
 		"4 sensitive value(s) masked",
 		"[Reveal]",
 		"hash chain verified: true",

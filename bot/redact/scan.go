@@ -226,7 +226,7 @@ func (s *scanner) fulfil(t span, tok []byte) bool {
 		}
 	case expCurlUser:
 		if i := bytes.IndexByte(v, ':'); i >= 0 && len(v) > 1 && (i == len(v)-1 || !templateValue(v[i+1:])) {
-			s.add(KindCredentials, a, t.b)
+			s.userPass(a, t.b)
 			if i == len(v)-1 { // "-u kevin:'password'": the password is the next token
 				s.expectNext(expPassword, 1)
 				s.wantOp = true
