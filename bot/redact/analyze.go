@@ -315,6 +315,10 @@ func (s *scanner) keyValue(ka, kb, va, vb, depth int) {
 		}
 	}
 	v := s.line[va:vb]
+	if credsWord(key) && credPair(v) { // credentials=bob:s3cret
+		s.userPass(va, vb)
+		return
+	}
 	switch e := secretKey(key); e {
 	case expPassword:
 		if len(v) == 0 {

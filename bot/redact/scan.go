@@ -20,6 +20,7 @@ const (
 	expAuthValue        // credentials after "Bearer" / "Basic" / "Token"
 	expCurlUser         // "-u" / "--user" user:password
 	expDomain           // a host after "domain"
+	expCredPair         // user:password after "creds", "credentials", "login", "auth"
 )
 
 // scanner holds one line's scan.
@@ -133,6 +134,15 @@ func (s *scanner) token(t span, sh *shape) {
 		}
 		s.userAt = 0
 	}
+	// "user": "alice" — a quoted user key with its value after the colon.
+	if t.a > 0 && s.line[t.a-1] == '"' && quotedKeyColon(s.line, t.b) && secretKey(tok) == expUser {
+		s.expectNext(expUser, 2)
+		return
+	}
+	if s.dashU && len(tok) > 4 && tok[0] == '-' && tok[1] == 'p' && looksSecret(tok[2:], false) {
+		s.add(KindPassword, t.a+2, t.b) // mysql -u bob -pS3cret: the password is glued to -p
+		return
+	}
 	// Context words (looked at before the token's own shape).
 	switch {
 	case equalFold(tok, "from") && s.nprev >= 2 && equalFold(s.back(2), "for"):
@@ -163,8 +173,12 @@ func (s *scanner) token(t span, sh *shape) {
 	case equalFold(tok, "bearer"), equalFold(tok, "token") && s.want == expNone && s.nprev > 0 && equalFold(s.back(1), "authorization:"):
 		s.expectNext(expAuthValue, 1)
 		return
-	case equalFold(tok, "-u"), equalFold(tok, "--user"):
+	case equalFold(tok, "-u"), equalFold(tok, "--user"), equalFold(tok, "--username"), string(tok) == "-U":
+		s.dashU = true
 		s.expectNext(expCurlUser, 1)
+		return
+	case credsWord(tok):
+		s.expectNext(expCredPair, 1)
 		return
 	}
 	s.analyzeShaped(t.a, t.b, 0, sh)
@@ -224,7 +238,19 @@ func (s *scanner) fulfil(t span, tok []byte) bool {
 				return true
 			}
 		}
+	case expCredPair:
+		if credPair(v) {
+			s.userPass(a, t.b)
+			return true
+		}
 	case expCurlUser:
+		if bytes.IndexByte(v, ':') < 0 {
+			if userName(v) { // "-u bob": the user alone
+				s.add(KindUser, a, t.b)
+				return true
+			}
+			return false
+		}
 		if i := bytes.IndexByte(v, ':'); i >= 0 && len(v) > 1 && (i == len(v)-1 || !templateValue(v[i+1:])) {
 			s.userPass(a, t.b)
 			if i == len(v)-1 { // "-u kevin:'password'": the password is the next token
@@ -236,6 +262,60 @@ func (s *scanner) fulfil(t span, tok []byte) bool {
 		}
 	}
 	return false
+}
+
+// quotedKeyColon: the token ending at b is a quoted key ("user": …).
+func quotedKeyColon(line []byte, b int) bool {
+	if b >= len(line) || line[b] != '"' {
+		return false
+	}
+	for i := b + 1; i < len(line); i++ {
+		switch line[i] {
+		case ' ', '\t':
+			continue
+		case ':':
+			return true
+		}
+		return false
+	}
+	return false
+}
+
+// credsWord: words after which user:password is written bare ("using
+// creds bob:s3cret", "login root:toor", "smtp auth bob:pw").
+func credsWord(w []byte) bool {
+	w = bytes.TrimRight(w, ":=")
+	return equalFold(w, "creds") || equalFold(w, "credentials") || equalFold(w, "credential") || equalFold(w, "login") ||
+		equalFold(w, "auth") || equalFold(w, "basic-auth") || equalFold(w, "basic_auth") || equalFold(w, "userpass")
+}
+
+// credPair: "user:password" — a user name, a colon, then something that
+// is not a number, a path or a stand-in (10:30, module:pam_unix/…).
+func credPair(v []byte) bool {
+	c := bytes.IndexByte(v, ':')
+	if c <= 0 || c == len(v)-1 || !userName(v[:c]) {
+		return false
+	}
+	pw := v[c+1:]
+	if len(pw) < 4 || templateValue(pw) || isPlaceholder(pw) || bytes.IndexByte(pw, '/') == 0 {
+		return false
+	}
+	sh := shapeOf(pw)
+	return sh.digits > 0 || sh.others > 0 || (sh.uppers > 0 && sh.lowers > 0)
+}
+
+// userName: what a login name looks like — a letter, then letters,
+// digits, '.', '_', '-' (at most 64).
+func userName(v []byte) bool {
+	if len(v) == 0 || len(v) > 64 || !isAlpha(v[0]) {
+		return false
+	}
+	for _, c := range v {
+		if !isAlnum(c) && c != '.' && c != '_' && c != '-' {
+			return false
+		}
+	}
+	return !notUser[string(bytes.ToLower(v))]
 }
 
 func isAuthScheme(v []byte) bool {
