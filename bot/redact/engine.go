@@ -128,6 +128,7 @@ func (e *Engine) scanLine(line []byte, ctx *context, out []Finding) []Finding {
 		}
 	}
 	phones(&s)
+	names(&s)
 	for _, r := range e.custom {
 		if len(r.keywords) > 0 {
 			hit := false

@@ -36,6 +36,7 @@ const (
 	KindCard        Kind = "CREDIT_CARD"
 	KindPhone       Kind = "PHONE_NUMBER"
 	KindUser        Kind = "USERNAME"
+	KindName        Kind = "PERSON_NAME" // a person's name (given + family, or an e-mail's display name)
 )
 
 // secretKinds are never shown to humans except through Reveal.
