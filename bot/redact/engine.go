@@ -102,10 +102,21 @@ var (
 	keyMarker   = []byte("PRIVATE KEY")
 )
 
+// continuation: an indented line holding one token (a YAML block
+// scalar's value, a wrapped value) — the only line a key at the end of the
+// previous one can speak for.
+func continuation(line []byte) bool {
+	if len(line) == 0 || (line[0] != ' ' && line[0] != '\t') {
+		return false
+	}
+	t := bytes.TrimSpace(line)
+	return len(t) > 0 && bytes.IndexAny(t, " \t") < 0
+}
+
 // scanLine returns the line's findings, sorted and without overlaps.
 func (e *Engine) scanLine(line []byte, ctx *context, out []Finding) []Finding {
 	out = out[:0]
-	if ctx.want != expNone && (len(line) == 0 || (line[0] != ' ' && line[0] != '\t')) {
+	if ctx.want != expNone && !continuation(line) {
 		ctx.want = expNone
 	}
 	s := scanner{e: e, line: line, out: out, want: ctx.want, wantOp: ctx.wantOp, wantTTL: ctx.wantTTL}

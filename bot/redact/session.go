@@ -35,20 +35,14 @@ func (e *Engine) NewSession() *Session {
 	return &Session{e: e, byValue: map[string]string{}, values: map[string]string{}, counters: map[Kind]int{}}
 }
 
-// normal is the form a value is looked up by: host names and e-mail
-// addresses are the same value in any case.
-func normal(k Kind, v []byte) string {
-	if k == KindHost || k == KindEmail {
-		return string(bytes.ToLower(v))
-	}
-	return string(v)
-}
-
-// appendKey appends the lookup key of a value: kind, NUL, normalised value.
+// appendKey appends the lookup key of a value: the value itself, or its
+// lower-case form for host names and e-mail addresses (case-insensitive).
+// The kind is not part of it: one value is one placeholder, whatever
+// detected it (a password= value that reappears as a token's value, a user
+// inside a credential pair).
 func appendKey(dst []byte, k Kind, v []byte) []byte {
-	dst = append(dst, k...)
-	dst = append(dst, 0)
 	if k == KindHost || k == KindEmail {
+		dst = append(dst, 0)
 		for _, c := range v {
 			dst = append(dst, lower(c))
 		}
@@ -62,6 +56,13 @@ func (s *Session) placeholder(k Kind, v []byte) string {
 	s.kbuf = appendKey(s.kbuf[:0], k, v)
 	if p, ok := s.byValue[string(s.kbuf)]; ok {
 		return p
+	}
+	if k == KindHost || k == KindEmail { // seen before under another kind, as written
+		if p, ok := s.byValue[string(v)]; ok {
+			return p
+		}
+	} else if p, ok := s.byValue["\x00"+string(bytes.ToLower(v))]; ok && bytes.IndexByte(v, '.') >= 0 {
+		return p // a host name seen before, now as another kind
 	}
 	key := string(s.kbuf)
 	s.counters[k]++
@@ -260,7 +261,7 @@ func (s *Session) Load(m map[string]string) error {
 		}
 		k := Kind(inner[:i])
 		s.values[p] = v
-		s.byValue[string(k)+"\x00"+normal(k, []byte(v))] = p
+		s.byValue[string(appendKey(nil, k, []byte(v)))] = p
 		if n > s.counters[k] {
 			s.counters[k] = n
 		}

@@ -50,13 +50,27 @@ func matchPrefix(t []byte, rules []prefixRule) (Kind, int) {
 		}
 		if r.kind == KindAPIKey || r.kind == KindAWSKey {
 			sh := shapeOf(tail)
-			if (sh.digits == 0 && (sh.uppers == 0 || sh.lowers == 0)) || sh.lowers+sh.uppers == 0 {
+			if ((sh.digits == 0 && (sh.uppers == 0 || sh.lowers == 0)) || sh.lowers+sh.uppers == 0) && !awsKeyID(r, tail) {
 				continue // real keys mix digits or cases with letters
 			}
 		}
 		return r.kind, n
 	}
 	return "", 0
+}
+
+// awsKeyID: an AWS access key id's 16 base32 characters (A–Z, 2–7), which
+// may hold no digit at all.
+func awsKeyID(r prefixRule, tail []byte) bool {
+	if r.kind != KindAWSKey || len(tail) != 16 {
+		return false
+	}
+	for _, c := range tail {
+		if (c < 'A' || c > 'Z') && (c < '2' || c > '7') {
+			return false
+		}
+	}
+	return true
 }
 
 func boundary(t []byte, p int) bool {

@@ -306,6 +306,19 @@ func wordKey(k []byte) bool {
 	return true
 }
 
+// formatVerb: a printf verb ("%s", "%-10v", "%(password)s"), a
+// "%{…}" or Windows "%VAR%" reference — not a password that starts with %.
+func formatVerb(v []byte) bool {
+	if len(v) <= 3 || v[1] == '{' || v[1] == '(' || v[len(v)-1] == '%' {
+		return true
+	}
+	i := 1
+	for i < len(v) && (isDigit(v[i]) || v[i] == '-' || v[i] == '+' || v[i] == '.' || v[i] == '#' || v[i] == ' ') {
+		i++
+	}
+	return i == len(v)-1 && isAlpha(v[i])
+}
+
 var sampleWords = map[string]bool{
 	"password": true, "passwd": true, "pass": true, "secret": true, "token": true, "test": true, "username": true,
 	"user": true, "changeme": true, "example": true, "value": true, "foo": true, "bar": true, "yyy": true, "xxx": true,
@@ -317,8 +330,10 @@ var sampleWords = map[string]bool{
 // or a sample word.
 func templateValue(v []byte) bool {
 	switch v[0] {
-	case '$', '<', '%', '{':
+	case '$', '<', '{':
 		return true
+	case '%':
+		return formatVerb(v)
 	}
 	if bytes.Contains(v, []byte("${")) || bytes.Contains(v, []byte("...")) || containsFold(v, "xxxx") {
 		return true
