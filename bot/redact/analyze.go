@@ -319,7 +319,11 @@ func (s *scanner) keyValue(ka, kb, va, vb, depth int) {
 		s.userPass(va, vb)
 		return
 	}
-	switch e := secretKey(key); e {
+	e := secretKey(key)
+	if e == expNone && equalFold(key, "id") && s.nprev > 0 && equalFold(s.back(1), "user") {
+		e = expUser // ADO.NET "User Id=alice"
+	}
+	switch e {
 	case expPassword:
 		if len(v) == 0 {
 			s.expectNext(expPassword, 2)

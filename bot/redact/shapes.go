@@ -245,6 +245,9 @@ func (s *scanner) value2(a, b int, sh shape) {
 func (s *scanner) atSign(a, b int) int {
 	t := s.line[a:b]
 	at := bytes.IndexByte(t, '@')
+	if n := s.slashCredentials(a, b, at); n > 0 {
+		return n
+	}
 	l := at
 	for l > 0 && (isAlnum(t[l-1]) || bytes.IndexByte([]byte("._%+-"), t[l-1]) >= 0) {
 		l--
@@ -272,6 +275,39 @@ func (s *scanner) atSign(a, b int) int {
 		}
 	}
 	return 0
+}
+
+// slashCredentials handles user/password@host (Oracle EZConnect, JDBC
+// thin: "jdbc:oracle:thin:app/S3cret@db.example.com:1521/ORCL"): a user
+// name, one '/', a password, then a host with a dot or a port. It returns
+// the bytes of t it covered (0: not this form).
+func (s *scanner) slashCredentials(a, b, at int) int {
+	t := s.line[a:b]
+	start := bytes.LastIndexByte(t[:at], ':') + 1
+	seg := t[start:at]
+	sl := bytes.IndexByte(seg, '/')
+	if sl <= 0 || sl == len(seg)-1 || !userName(seg[:sl]) || bytes.IndexByte(seg[sl+1:], '/') >= 0 {
+		return 0
+	}
+	he := at + 1
+	for he < len(t) && t[he] != '/' && t[he] != '?' {
+		he++
+	}
+	hp := t[at+1 : he]
+	if c := bytes.IndexByte(hp, ':'); c >= 0 {
+		hp = hp[:c] // the port, or an Oracle SID after it
+	}
+	if !hostLike(hp) || bytes.IndexByte(hp, '.') < 0 && he-at-1 == len(hp) {
+		return 0
+	}
+	s.add(KindUser, a+start, a+start+sl)
+	s.add(KindPassword, a+start+sl+1, a+at)
+	if n := ipv4Len(hp); n == len(hp) {
+		s.add(KindIP, a+at+1, a+at+1+n)
+	} else {
+		s.add(KindHost, a+at+1, a+at+1+len(hp))
+	}
+	return he
 }
 
 // isFQDN: dotted labels ending in a known TLD.

