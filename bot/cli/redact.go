@@ -56,18 +56,20 @@ func redactStream(s *redact.Session, r io.Reader, w io.Writer, asJSON bool) erro
 	defer bw.Flush()
 	enc := json.NewEncoder(bw)
 	enc.SetEscapeHTML(false)
+	var out []byte
 	return eachLine("redact", r, MaxRedactLine, func(n int, line []byte, nl bool) error {
-		red, finds := s.Line(string(line))
 		if asJSON {
+			red, finds := s.Line(string(line))
 			if finds == nil {
 				finds = []redact.Finding{}
 			}
 			return enc.Encode(jsonLine{Line: n, Text: red, Findings: finds})
 		}
+		out = s.AppendLine(out[:0], line)
 		if nl {
-			red += "\n"
+			out = append(out, '\n')
 		}
-		_, err := bw.WriteString(red)
+		_, err := bw.Write(out)
 		return err
 	})
 }

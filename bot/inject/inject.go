@@ -8,6 +8,7 @@ package inject
 import (
 	"regexp"
 	"strings"
+	"sync"
 )
 
 // Reason names why a line was flagged.
@@ -27,27 +28,31 @@ type rule struct {
 	re     *regexp.Regexp
 }
 
-// Phrases are matched case-insensitively on the whole line. Each is narrow
-// enough not to fire on ordinary log text (see the Loghub evaluation).
-var rules = []rule{
-	{ReasonPromptInjection, regexp.MustCompile(`(?i)\b(ignore|disregard|forget|override|bypass)\b.{0,30}\b(previous|prior|above|earlier|all|any|your|the|system|safety)\b.{0,20}\b(instructions?|prompts?|rules|guidelines|directives|context|messages?|policies|polic(y|ies))\b`)},
-	{ReasonPromptInjection, regexp.MustCompile(`(?i)\b(you are now|from now on,? you|act as (an?|the)\b|pretend (to be|you are)|developer mode|jailbreak|system prompt|new instructions?|hidden instructions?|do not (tell|mention|reveal|report)|without (telling|asking|approval|confirmation))`)},
-	{ReasonAddressed, regexp.MustCompile(`(?i)\b(note|message|instructions?|attention|hint|important|reminder)\s*(to|for)\s+(the\s+)?(ai|llm|assistant|model|agent|bot|chatbot|copilot|gpt|gemini|claude|operator|on-?call|sre|engineer|admin|responder|automation)s?\b`)},
-	{ReasonAddressed, regexp.MustCompile(`(?i)\b(dear|hey|attention|ATTN:?)\s+(ai|llm|assistant|model|agent|bot|gpt|gemini|claude|operator|on-?call|sre)\b`)},
-	{ReasonAddressed, regexp.MustCompile(`(?i)\b(ai|llm|assistant|model|agent|bot|copilot|automation|remediation bot|on-?call|operator|sre)s?\s+(should|must|shall|needs? to|is required to|has to|ought to)\s+\w+`)},
-	{ReasonCommand, regexp.MustCompile(`(?i)\b(curl|wget|fetch)\b[^|;]{0,200}\|\s*(sudo\s+)?(ba|z|da)?sh\b`)},
-	{ReasonCommand, regexp.MustCompile(`(?i)\b(sudo\s+)?(apt-get|apt|yum|dnf|zypper|apk|brew|pip3?|npm|gem)\s+(-\S+\s+)*(install|upgrade|dist-upgrade|remove|purge)\b`)},
-	{ReasonCommand, regexp.MustCompile(`(?i)\badd-apt-repository\b|\bsnap\s+install\b|\bcurl\s+-[a-z]*[fsSL]+[a-z]*\s+https?://`)},
-	{ReasonCommand, regexp.MustCompile(`(?i)\b(kubectl|oc)\s+(-\S+\s+)*(delete|drain|cordon|scale|exec|apply|patch|replace|rollout\s+undo|edit|create|run)\b`)},
-	{ReasonCommand, regexp.MustCompile(`(?i)\b(helm\s+(uninstall|delete|rollback)|terraform\s+(destroy|apply)|docker\s+(run|exec|rm|system\s+prune)|systemctl\s+(stop|disable|mask|restart|kill)|service\s+\S+\s+stop|iptables\s+-[FXD]|ufw\s+disable|setenforce\s+0)\b`)},
-	{ReasonCommand, regexp.MustCompile(`(?i)(\brm\s+-[a-z]*r[a-z]*f|\brm\s+-[a-z]*f[a-z]*r|\bdd\s+if=|\bmkfs(\.\w+)?\s|\bchmod\s+(-R\s+)?777\b|\bchown\s+-R\b|/dev/tcp/|\bnc\s+(-\S+\s+)*-e\b|\bbase64\s+(-d|--decode)\b[^|]{0,80}\|\s*(ba)?sh|\bpython3?\s+-c\s|\bperl\s+-e\s|\beval\s*\$\(|\bcrontab\s+-[er]\b|authorized_keys|\bshutdown\s+(-h|now)|\breboot\s+now\b|\bkillall\b|\bpkill\s+-9|\bdrop\s+(table|database)\b|\btruncate\s+table\b|\bssh\s+(-\S+\s+)*\S*@\S+\s+['"]?(sudo|rm|curl|bash|sh)\b|\bscp\s+\S+\s+\S+@\S+:|\bgit\s+push\s+(-f|--force))`)},
-	{ReasonImperative, regexp.MustCompile(`(?i)\b(to (fix|resolve|remediate|mitigate|recover)( this| the (issue|problem|error|incident))?|recommended (fix|action|remediation)|remediation( step)?s?|suggested fix|workaround|solution)\s*[:,-]?\s*(please\s+)?(run|execute|install|upgrade|downgrade|update|delete|remove|restart|reboot|disable|apply|deploy|roll ?back|scale|drain|download|curl)\b`)},
-	{ReasonImperative, regexp.MustCompile(`(?i)\b(please|you (should|must|need to)|kindly|immediately|urgently|must|always)\s+(run|execute|install|upgrade|downgrade|delete|remove|wipe|purge|disable|reboot|restart|drain|scale down|roll ?back|approve|grant|curl|download|paste|send|email|post|upload)\b`)},
-	{ReasonImperative, regexp.MustCompile(`(?i)\b(upgrade|update|install|downgrade)\s+(the\s+)?(package|library|dependency|agent|driver|plugin|openssl|kernel|libssl\S*)\s+\S+\s+(to|from)\s+(version\s+)?\S*\d`)},
-	{ReasonExfiltration, regexp.MustCompile(`(?i)\b(send|upload|post|forward|exfiltrate|leak|copy|report|submit|share|transmit|pipe|dump)\b[^.]{0,80}\b(to|at|into|via)\b[^.]{0,40}(https?|ftp|wss?)://`)},
-	{ReasonExfiltration, regexp.MustCompile(`(?i)(https?|ftp)://[^\s/]+/[^\s]*[?&](data|d|payload|secret|token|key|env|creds?|dump|exfil|q)=\$?[\w{(]`)},
-	{ReasonExfiltration, regexp.MustCompile(`(?i)\bcurl\b[^|]{0,120}\s(-d|--data(-binary|-raw|-urlencode)?|-F|-T|--upload-file)\s+\S*(@|\$\(|\x60|/etc/|env|secret|token|passwd|shadow|\.ssh|\.aws|credentials)`)},
-}
+// rules are phrases matched case-insensitively on the whole line, each
+// narrow enough not to fire on ordinary log text (see the Loghub
+// evaluation). They are compiled on first use: commands that never check
+// text (redact, templates) do not pay for them at start.
+var rules = sync.OnceValue(func() []rule {
+	return []rule{
+		{ReasonPromptInjection, regexp.MustCompile(`(?i)\b(ignore|disregard|forget|override|bypass)\b.{0,30}\b(previous|prior|above|earlier|all|any|your|the|system|safety)\b.{0,20}\b(instructions?|prompts?|rules|guidelines|directives|context|messages?|policies|polic(y|ies))\b`)},
+		{ReasonPromptInjection, regexp.MustCompile(`(?i)\b(you are now|from now on,? you|act as (an?|the)\b|pretend (to be|you are)|developer mode|jailbreak|system prompt|new instructions?|hidden instructions?|do not (tell|mention|reveal|report)|without (telling|asking|approval|confirmation))`)},
+		{ReasonAddressed, regexp.MustCompile(`(?i)\b(note|message|instructions?|attention|hint|important|reminder)\s*(to|for)\s+(the\s+)?(ai|llm|assistant|model|agent|bot|chatbot|copilot|gpt|gemini|claude|operator|on-?call|sre|engineer|admin|responder|automation)s?\b`)},
+		{ReasonAddressed, regexp.MustCompile(`(?i)\b(dear|hey|attention|ATTN:?)\s+(ai|llm|assistant|model|agent|bot|gpt|gemini|claude|operator|on-?call|sre)\b`)},
+		{ReasonAddressed, regexp.MustCompile(`(?i)\b(ai|llm|assistant|model|agent|bot|copilot|automation|remediation bot|on-?call|operator|sre)s?\s+(should|must|shall|needs? to|is required to|has to|ought to)\s+\w+`)},
+		{ReasonCommand, regexp.MustCompile(`(?i)\b(curl|wget|fetch)\b[^|;]{0,200}\|\s*(sudo\s+)?(ba|z|da)?sh\b`)},
+		{ReasonCommand, regexp.MustCompile(`(?i)\b(sudo\s+)?(apt-get|apt|yum|dnf|zypper|apk|brew|pip3?|npm|gem)\s+(-\S+\s+)*(install|upgrade|dist-upgrade|remove|purge)\b`)},
+		{ReasonCommand, regexp.MustCompile(`(?i)\badd-apt-repository\b|\bsnap\s+install\b|\bcurl\s+-[a-z]*[fsSL]+[a-z]*\s+https?://`)},
+		{ReasonCommand, regexp.MustCompile(`(?i)\b(kubectl|oc)\s+(-\S+\s+)*(delete|drain|cordon|scale|exec|apply|patch|replace|rollout\s+undo|edit|create|run)\b`)},
+		{ReasonCommand, regexp.MustCompile(`(?i)\b(helm\s+(uninstall|delete|rollback)|terraform\s+(destroy|apply)|docker\s+(run|exec|rm|system\s+prune)|systemctl\s+(stop|disable|mask|restart|kill)|service\s+\S+\s+stop|iptables\s+-[FXD]|ufw\s+disable|setenforce\s+0)\b`)},
+		{ReasonCommand, regexp.MustCompile(`(?i)(\brm\s+-[a-z]*r[a-z]*f|\brm\s+-[a-z]*f[a-z]*r|\bdd\s+if=|\bmkfs(\.\w+)?\s|\bchmod\s+(-R\s+)?777\b|\bchown\s+-R\b|/dev/tcp/|\bnc\s+(-\S+\s+)*-e\b|\bbase64\s+(-d|--decode)\b[^|]{0,80}\|\s*(ba)?sh|\bpython3?\s+-c\s|\bperl\s+-e\s|\beval\s*\$\(|\bcrontab\s+-[er]\b|authorized_keys|\bshutdown\s+(-h|now)|\breboot\s+now\b|\bkillall\b|\bpkill\s+-9|\bdrop\s+(table|database)\b|\btruncate\s+table\b|\bssh\s+(-\S+\s+)*\S*@\S+\s+['"]?(sudo|rm|curl|bash|sh)\b|\bscp\s+\S+\s+\S+@\S+:|\bgit\s+push\s+(-f|--force))`)},
+		{ReasonImperative, regexp.MustCompile(`(?i)\b(to (fix|resolve|remediate|mitigate|recover)( this| the (issue|problem|error|incident))?|recommended (fix|action|remediation)|remediation( step)?s?|suggested fix|workaround|solution)\s*[:,-]?\s*(please\s+)?(run|execute|install|upgrade|downgrade|update|delete|remove|restart|reboot|disable|apply|deploy|roll ?back|scale|drain|download|curl)\b`)},
+		{ReasonImperative, regexp.MustCompile(`(?i)\b(please|you (should|must|need to)|kindly|immediately|urgently|must|always)\s+(run|execute|install|upgrade|downgrade|delete|remove|wipe|purge|disable|reboot|restart|drain|scale down|roll ?back|approve|grant|curl|download|paste|send|email|post|upload)\b`)},
+		{ReasonImperative, regexp.MustCompile(`(?i)\b(upgrade|update|install|downgrade)\s+(the\s+)?(package|library|dependency|agent|driver|plugin|openssl|kernel|libssl\S*)\s+\S+\s+(to|from)\s+(version\s+)?\S*\d`)},
+		{ReasonExfiltration, regexp.MustCompile(`(?i)\b(send|upload|post|forward|exfiltrate|leak|copy|report|submit|share|transmit|pipe|dump)\b[^.]{0,80}\b(to|at|into|via)\b[^.]{0,40}(https?|ftp|wss?)://`)},
+		{ReasonExfiltration, regexp.MustCompile(`(?i)(https?|ftp)://[^\s/]+/[^\s]*[?&](data|d|payload|secret|token|key|env|creds?|dump|exfil|q)=\$?[\w{(]`)},
+		{ReasonExfiltration, regexp.MustCompile(`(?i)\bcurl\b[^|]{0,120}\s(-d|--data(-binary|-raw|-urlencode)?|-F|-T|--upload-file)\s+\S*(@|\$\(|\x60|/etc/|env|secret|token|passwd|shadow|\.ssh|\.aws|credentials)`)},
+	}
+})
 
 // keywords prefilter: a line with none of them cannot match any rule.
 var keywords = []string{"ignore", "disregard", "forget", "override", "bypass", "you are", "from now", "act as", "pretend",
@@ -96,7 +101,7 @@ func Check(line string) (bool, []Reason) {
 	}
 	var reasons []Reason
 	seen := map[Reason]bool{}
-	for _, r := range rules {
+	for _, r := range rules() {
 		if seen[r.reason] {
 			continue
 		}

@@ -270,11 +270,7 @@ func (s *scanner) analyzeShaped(a, b, depth int, given *shape) {
 	// key=value
 	if eq := bytes.IndexByte(t, '='); eq > 0 && identKey(t[:eq]) && !(eq+1 < len(t) && t[eq+1] == '=') &&
 		(eq < len(t)-1 || secretKey(t[:eq]) != expNone || hostKey(t[:eq])) {
-		vb := b
-		if e := secretKey(t[:eq]); e == expPassword || e == expSecret {
-			vb = full
-		}
-		s.keyValue(a, a+eq, a+eq+1, vb, depth)
+		s.keyValueFull(a, a+eq, a+eq+1, b, full, depth)
 		return
 	}
 	// key:value for credential keys ("password:hunter2"); "key:" alone sets context.
@@ -285,7 +281,7 @@ func (s *scanner) analyzeShaped(a, b, depth int, given *shape) {
 				s.wantOp = true
 				return
 			}
-			s.keyValue(a, a+c, a+c+1, full, depth)
+			s.keyValueFull(a, a+c, a+c+1, full, full, depth)
 			return
 		}
 		if c == len(t)-1 && secretKey(t[:c]) == expUser && equalFold(t[:c], "user") {
@@ -301,8 +297,16 @@ func (s *scanner) analyzeShaped(a, b, depth int, given *shape) {
 	s.value(a, b, sh)
 }
 
-func (s *scanner) keyValue(ka, kb, va, vb, depth int) {
+func (s *scanner) keyValue(ka, kb, va, vb, depth int) { s.keyValueFull(ka, kb, va, vb, vb, depth) }
+
+// keyValueFull is keyValue where a password's or secret's value runs to
+// full, past the trailing punctuation other values end before.
+func (s *scanner) keyValueFull(ka, kb, va, vb, full, depth int) {
 	key := s.line[ka:kb]
+	e := secretKey(key)
+	if e == expPassword || e == expSecret {
+		vb = full
+	}
 	// value ends at a literal "\n" / "\t" escape, or at '&' when a
 	// query-string pair follows ("&user=x"); "Tr0ub4dor&3xyz" is one value
 	for i := va; i < vb; i++ {
@@ -319,7 +323,6 @@ func (s *scanner) keyValue(ka, kb, va, vb, depth int) {
 		s.userPass(va, vb)
 		return
 	}
-	e := secretKey(key)
 	if e == expNone && equalFold(key, "id") && s.nprev > 0 && equalFold(s.back(1), "user") {
 		e = expUser // ADO.NET "User Id=alice"
 	}
@@ -354,14 +357,14 @@ func (s *scanner) keyValue(ka, kb, va, vb, depth int) {
 		if sh := shapeOf(v); sh.lowers+sh.uppers == 0 {
 			break // uid=0: a number, not a name
 		}
-		w := bytes.TrimRight(v, ".,:;")
+		w := trimPunct(v)
 		if len(w) > 0 && !notUser[string(bytes.ToLower(w))] {
 			s.add(KindUser, va, va+len(w))
 			return
 		}
 	}
 	if hostKey(key) && len(v) > 0 && ipv4Len(v) == 0 && ipv6Len(v) == 0 && bytes.IndexByte(v, '@') < 0 && bytes.IndexByte(v, '/') < 0 {
-		w := bytes.TrimRight(v, ".:")
+		w := trimSet(v, ".:")
 		if hostLike(w) {
 			s.add(KindHost, va, va+len(w))
 			return

@@ -1,6 +1,9 @@
 package redact
 
-import "math"
+import (
+	"math"
+	"strings"
+)
 
 // byte classes
 const (
@@ -144,3 +147,15 @@ func entropy(b []byte) float64 {
 	}
 	return h
 }
+
+// trimSet trims trailing bytes of set (bytes.TrimRight builds a set per
+// call; these run per token).
+func trimSet(v []byte, set string) []byte {
+	for len(v) > 0 && strings.IndexByte(set, v[len(v)-1]) >= 0 {
+		v = v[:len(v)-1]
+	}
+	return v
+}
+
+// trimPunct trims a value's trailing sentence punctuation.
+func trimPunct(v []byte) []byte { return trimSet(v, ".,:;") }

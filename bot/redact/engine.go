@@ -139,7 +139,6 @@ func (e *Engine) scanLine(line []byte, ctx *context, out []Finding) []Finding {
 		}
 	}
 	phones(&s)
-	names(&s)
 	for _, r := range e.custom {
 		if len(r.keywords) > 0 {
 			hit := false
@@ -161,7 +160,6 @@ func (e *Engine) scanLine(line []byte, ctx *context, out []Finding) []Finding {
 		s.want = expNone
 	}
 	ctx.want, ctx.wantOp, ctx.wantTTL = s.want, s.wantOp, s.wantTTL
-	cards(&s)
 	return resolve(s.out)
 }
 
@@ -232,32 +230,6 @@ func resolve(f []Finding) []Finding {
 		}
 	}
 	return clean
-}
-
-// cards finds card numbers printed in space-separated groups ("4037 4732
-// 9577 1917", Amex "3782 822463 10005"), which the tokenizer cut apart: at
-// each run of digits that starts a word, with the line's digit count
-// allowing one.
-func cards(s *scanner) {
-	line := s.line
-	digits := 0
-	for _, c := range line {
-		if isDigit(c) {
-			digits++
-		}
-	}
-	if digits < 13 {
-		return
-	}
-	for i := 0; i+13 < len(line); i++ {
-		if !isDigit(line[i]) || (i > 0 && (isAlnum(line[i-1]) || line[i-1] == '.' || line[i-1] == '-')) {
-			continue
-		}
-		if n := cardLen(line[i:], s.digits[:0]); n > 0 {
-			s.add(KindCard, i, i+n)
-			i += n
-		}
-	}
 }
 
 // phones finds phone numbers that span tokens ("+44 20 7946 0958",

@@ -13,6 +13,11 @@ import (
 // Grant, Chase, Page…) are left out: a name without its cue stays.
 var firstNames = func() map[string]bool {
 	m := map[string]bool{}
+	defer func() {
+		for n := range m {
+			nameStart[n[0]-'A'][n[1]-'a'] = true
+		}
+	}()
 	for _, n := range strings.Fields(`
 Aaron Abdul Abigail Adam Adrian Ahmad Ahmed Aisha Akira Alan Albert Alejandro Alexander Alexandra Alexei Alfredo Ali Alice
 Alicia Alina Allison Amanda Amelia Amir Amit Amy Ana Anastasia Andrea Andreas Andrei Andrew Angela Anika Anita Ann Anna
@@ -36,6 +41,10 @@ Yusuf Zainab Zoe`) {
 	return m
 }()
 
+// nameStart marks the first two letters of the given names: most
+// capitalised words in logs fail it without a map lookup.
+var nameStart [26][26]bool
+
 // notFamilyName: capitalised words that follow a given name in logs
 // without being a family name.
 var notFamilyName = map[string]bool{
@@ -45,31 +54,23 @@ var notFamilyName = map[string]bool{
 	"The": true, "And": true, "Or": true, "Is": true, "Was": true, "In": true, "On": true, "At": true, "To": true, "For": true,
 }
 
-// names masks person names: "Given Family" with a known given name, and
-// the display name before an e-mail address in angle brackets.
-func names(s *scanner) {
+// personName masks "Given Family": the previous token a known given
+// name, this one a capitalised family name, one space between them.
+func (s *scanner) personName(t span, sh *shape) {
 	line := s.line
-	for i := 0; i+4 < len(line); i++ {
-		c := line[i]
-		if c == '<' && i > 0 {
-			displayName(s, i)
-			continue
-		}
-		if c < 'A' || c > 'Z' || (i > 0 && (isAlnum(line[i-1]) || line[i-1] == '_' || line[i-1] == '.')) {
-			continue
-		}
-		j := i + 1
-		for j < len(line) && isLowerLetter(line[j]) {
-			j++
-		}
-		if j-i < 2 || j >= len(line) || line[j] != ' ' || !firstNames[string(line[i:j])] {
-			i = j
-			continue
-		}
-		if k := familyName(line[j+1:]); k > 0 {
-			s.add(KindName, i, j+1+k)
-			i = j + 1 + k
-		}
+	if s.nprev == 0 || sh.digits > 0 || line[t.a] < 'A' || line[t.a] > 'Z' {
+		return
+	}
+	p := s.prev[s.nprev-1]
+	if p.b+1 != t.a || line[p.b] != ' ' || p.b-p.a < 2 || line[p.a] < 'A' || line[p.a] > 'Z' || !isLowerLetter(line[p.a+1]) ||
+		!nameStart[line[p.a]-'A'][line[p.a+1]-'a'] || !firstNames[string(line[p.a:p.b])] {
+		return
+	}
+	if p.a > 0 && (line[p.a-1] == '.' || line[p.a-1] == '_') {
+		return // a dotted identifier, not prose
+	}
+	if n := familyName(line[t.a:t.b]); n == t.b-t.a {
+		s.add(KindName, p.a, t.b)
 	}
 }
 

@@ -79,6 +79,11 @@ func (s *scanner) scan() {
 			j++
 		}
 		t := span{a: i, b: j, paren: i > 0 && line[i-1] == '(' && j < len(line) && line[j] == ')'}
+		if n := s.groupedCard(t, &sh); n > 0 {
+			i = t.a + n
+			continue
+		}
+		s.personName(t, &sh)
 		s.token(t, &sh)
 		s.push(t)
 		i = j
@@ -215,7 +220,7 @@ func (s *scanner) fulfil(t span, tok []byte) bool {
 			return true
 		}
 	case expUser:
-		w := bytes.TrimRight(v, ".,:;")
+		w := trimPunct(v)
 		if len(w) > 0 && len(w) <= 64 && !notUser[string(bytes.ToLower(w))] && !isPlaceholder(w) && !bytes.ContainsAny(w, "=/@") {
 			s.add(KindUser, a, a+len(w))
 			return true
@@ -231,7 +236,7 @@ func (s *scanner) fulfil(t span, tok []byte) bool {
 			return true
 		}
 	case expDomain:
-		w := bytes.TrimRight(v, ".,:;")
+		w := trimPunct(v)
 		if hostLike(w) || (len(w) > 2 && bytes.IndexByte(w, '_') > 0) {
 			if sh := shapeOf(w); sh.digits > 0 || bytes.IndexByte(w, '_') > 0 || bytes.IndexByte(w, '.') > 0 {
 				s.add(KindHost, a, a+len(w))
@@ -284,7 +289,7 @@ func quotedKeyColon(line []byte, b int) bool {
 // credsWord: words after which user:password is written bare ("using
 // creds bob:s3cret", "login root:toor", "smtp auth bob:pw").
 func credsWord(w []byte) bool {
-	w = bytes.TrimRight(w, ":=")
+	w = trimSet(w, ":=")
 	return equalFold(w, "creds") || equalFold(w, "credentials") || equalFold(w, "credential") || equalFold(w, "login") ||
 		equalFold(w, "auth") || equalFold(w, "basic-auth") || equalFold(w, "basic_auth") || equalFold(w, "userpass")
 }

@@ -84,6 +84,27 @@ func (s *Session) Line(line string) (string, []Finding) {
 	return s.line(line)
 }
 
+// AppendLine redacts one line (no newline inside) and appends the result
+// to dst: the byte path of Line for streams (no string per line).
+func (s *Session) AppendLine(dst, in []byte) []byte {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	f := s.e.scanLine(in, &s.ctx, s.scratch)
+	f = s.reappearing(in, f)
+	last := 0
+	for _, x := range f {
+		dst = append(dst, in[last:x.Start]...)
+		if x.Kind == KindPrivateKey {
+			dst = append(dst, s.keyPlaceholder(in[x.Start:x.End])...)
+		} else {
+			dst = append(dst, s.placeholder(x.Kind, in[x.Start:x.End])...)
+		}
+		last = x.End
+	}
+	s.scratch = f
+	return append(dst, in[last:]...)
+}
+
 // line redacts one line; the input is copied into a reused buffer, and an
 // unchanged line is returned as it came (no allocation).
 func (s *Session) line(in string) (string, []Finding) {

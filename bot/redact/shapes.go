@@ -267,6 +267,9 @@ func (s *scanner) atSign(a, b int) int {
 	if l < at && len(domain) > 0 {
 		if isFQDN(domain) || s.e.internal(domain) {
 			s.add(KindEmail, a+l, a+r)
+			if at := a + l; at > 0 && s.line[at-1] == '<' {
+				displayName(s, at-1) // "Jane Roe" <jane@…>
+			}
 			return r
 		}
 		if hostLike(domain) && bytes.IndexByte(t[l:at], '.') < 0 && (equalFold(domain, "localhost") || notWord(domain)) {

@@ -150,6 +150,39 @@ func cardLen(b []byte, digits []byte) int {
 	return 0
 }
 
+// groupedCard masks a card number printed in space-separated groups
+// ("4037 4732 9577 1917", Amex "3782 822463 10005"), which the tokenizer
+// cut apart: from a word-initial token of 4 to 6 digits followed by a
+// space and a digit. It returns the bytes it covered from t's start.
+func (s *scanner) groupedCard(t span, sh *shape) int {
+	line := s.line
+	if sh.digits < 4 || t.b+1 >= len(line) || line[t.b] != ' ' || !isDigit(line[t.b+1]) {
+		return 0
+	}
+	r := t.b // the group may end a key=value token ("card=4037 4732 …")
+	for r > t.a && isDigit(line[r-1]) {
+		r--
+	}
+	if n := t.b - r; n < 4 || n > 6 {
+		return 0
+	}
+	if r > t.a && line[r-1] != '=' && line[r-1] != ':' {
+		return 0
+	}
+	if r == t.a && t.a > 0 && (isAlnum(line[t.a-1]) || line[t.a-1] == '.' || line[t.a-1] == '-') {
+		return 0
+	}
+	c := cardLen(line[r:], s.digits[:0])
+	if c == 0 {
+		return 0
+	}
+	if r > t.a { // the key keeps its own analysis
+		s.analyze(t.a, r, 0)
+	}
+	s.add(KindCard, r, r+c)
+	return r - t.a + c
+}
+
 // phoneLen returns the length of an international phone number ("+" then
 // 8–15 digits, separated by single spaces, '-', '.' or parentheses).
 func phoneLen(b []byte) int {
