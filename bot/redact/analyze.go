@@ -211,6 +211,10 @@ func (s *scanner) analyze(a, b, depth int) { s.analyzeShaped(a, b, depth, nil) }
 // count it here).
 func (s *scanner) analyzeShaped(a, b, depth int, given *shape) {
 	line := s.line
+	if b-a > 1 && line[b-1] == '=' && (equalFold(line[a:b-1], "key") || equalFold(line[a:b-1], "name")) {
+		s.expectNext(expKeyName, 1) // key="DbPassword" value="…": the next token names the key
+		return
+	}
 	if b-a > 1 && (line[b-1] == ':' || line[b-1] == '=') && identKey(line[a:b-1]) {
 		// "pwd:", "api_key=" with the value in the next token
 		if e := secretKey(line[a : b-1]); e == expPassword || e == expSecret {
@@ -235,7 +239,13 @@ func (s *scanner) analyzeShaped(a, b, depth int, given *shape) {
 	} else {
 		sh = shapeOf(t)
 	}
-	if sh.others == 0 && sh.digits == 0 { // a plain word: only a key name can matter
+	if sh.others == 0 && sh.digits == 0 { // a plain word: only a key name can matter…
+		if len(t) >= 20 && prefixRules[t[0]] != nil { // …or a token of letters only (AKIA + base32)
+			if k, n := matchPrefix(t, prefixRules[t[0]]); n == len(t) {
+				s.add(k, a, b)
+				return
+			}
+		}
 		if e := bareSecretKey(t); e != expNone {
 			s.expectNext(e, 1)
 		}
@@ -323,6 +333,11 @@ func (s *scanner) keyValueFull(ka, kb, va, vb, full, depth int) {
 		s.userPass(va, vb)
 		return
 	}
+	if isAuthScheme(v) && (equalFold(key, "authorization") || equalFold(key, "auth")) {
+		s.expectNext(expAuthValue, 1) // authorization=bearer <token>
+		return
+	}
+
 	if e == expNone && equalFold(key, "id") && s.nprev > 0 && equalFold(s.back(1), "user") {
 		e = expUser // ADO.NET "User Id=alice"
 	}

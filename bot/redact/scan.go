@@ -21,6 +21,7 @@ const (
 	expCurlUser         // "-u" / "--user" user:password
 	expDomain           // a host after "domain"
 	expCredPair         // user:password after "creds", "credentials", "login", "auth"
+	expKeyName          // the name in key="…" (a secret's name makes value="…" its value)
 )
 
 // scanner holds one line's scan.
@@ -120,6 +121,10 @@ func (s *scanner) token(t span, sh *shape) {
 		if typeWord(tok) { // "var apiToken string = …"
 			return
 		}
+		if equalFold(tok, "value=") || equalFold(tok, "value:") { // <add key="DbPassword" value="…">
+			s.wantOp = true
+			return
+		}
 		if s.fulfil(t, tok) {
 			s.want = expNone
 			return
@@ -148,8 +153,34 @@ func (s *scanner) token(t span, sh *shape) {
 		s.add(KindPassword, t.a+2, t.b) // mysql -u bob -pS3cret: the password is glued to -p
 		return
 	}
+	if s.want == expNone && s.nprev > 0 && isAssignOp(tok) {
+		// "password = x", "db.username = x", "auth.token : x": a key, then
+		// the operator as a token of its own.
+		if e := keyOf(s.back(1)); e != expNone {
+			s.expectNext(e, 1)
+			s.wantOp = true
+			return
+		}
+	}
+	if s.nprev >= 2 && string(s.back(1)) == "-" && t.b+1 < len(s.line) && s.line[t.b] == ' ' && s.line[t.b+1] == '[' &&
+		userName(tok) && ipv4Len(s.back(2)) == len(s.back(2)) {
+		s.add(KindUser, t.a, t.b) // Common Log Format: host ident authuser [date]
+		return
+	}
+	if t.a > 0 && s.line[t.a-1] == '<' && t.b < len(s.line) && s.line[t.b] == '>' {
+		// <password>…</password>: the element's text is its value
+		if e := secretKey(tok); e == expPassword || e == expSecret || e == expUser {
+			s.expectNext(e, 1)
+			s.wantOp = true
+			return
+		}
+	}
 	// Context words (looked at before the token's own shape).
 	switch {
+	case (equalFold(tok, "name:") || equalFold(tok, "name")) && s.nprev > 0 &&
+		(equalFold(s.back(1), "account") || equalFold(s.back(1), "user") || equalFold(s.back(1), "logon")):
+		s.expectNext(expUser, 2) // Windows events: "Account Name: alice"
+		return
 	case equalFold(tok, "from") && s.nprev >= 2 && equalFold(s.back(2), "for"):
 		// "Accepted password for alice from 10.0.0.1"
 		u := s.prev[s.nprev-1]
@@ -243,6 +274,15 @@ func (s *scanner) fulfil(t span, tok []byte) bool {
 				return true
 			}
 		}
+	case expKeyName:
+		if e := bareSecretKey(v); e != expNone || secretKey(v) == expPassword {
+			if e == expNone {
+				e = expPassword
+			}
+			s.expectNext(e, 3)
+			return false // the expectation now waits for value="…"
+		}
+		return true
 	case expCredPair:
 		if credPair(v) {
 			s.userPass(a, t.b)
@@ -267,6 +307,21 @@ func (s *scanner) fulfil(t span, tok []byte) bool {
 		}
 	}
 	return false
+}
+
+// keyOf classifies a key written before a spaced operator: the whole name
+// for credentials ("spring.datasource.password"), its last segment for
+// user keys ("db.username").
+func keyOf(k []byte) expect {
+	if e := secretKey(k); e != expNone {
+		return e
+	}
+	if i := bytes.LastIndexAny(k, "._-"); i >= 0 && i < len(k)-1 {
+		if e := secretKey(k[i+1:]); e == expUser {
+			return e
+		}
+	}
+	return expNone
 }
 
 // quotedKeyColon: the token ending at b is a quoted key ("user": …).

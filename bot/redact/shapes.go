@@ -45,7 +45,7 @@ func matchPrefix(t []byte, rules []prefixRule) (Kind, int) {
 			n--
 		}
 		tail := t[len(r.prefix):n]
-		if len(tail) < r.min || entropy(tail) < 3.0 {
+		if len(tail) < r.min || (entropy(tail) < 3.0 && !awsKeyID(r, tail)) {
 			continue
 		}
 		if r.kind == KindAPIKey || r.kind == KindAWSKey {

@@ -282,7 +282,7 @@ func looksSecret(v []byte, strict bool) bool {
 	if bytes.ContainsAny(v, "{}") {
 		return false // an object dump, not a credential
 	}
-	if last := v[len(v)-1]; (last == ':' && identKey(v[:len(v)-1])) || (last == '=' && wordKey(v[:len(v)-1])) {
+	if last := v[len(v)-1]; (last == ':' && identKey(v[:len(v)-1])) || (last == '=' && keyName(v[:len(v)-1])) {
 		return false // the next key, not a value (a base64 value may end in '=')
 	}
 	switch string(v) {
@@ -350,6 +350,24 @@ func formatVerb(v []byte) bool {
 		i++
 	}
 	return i == len(v)-1 && isAlpha(v[i])
+}
+
+// keyName: a word that reads as a key name (letters and '_', at most two
+// capitals: retries, maxConn, API_KEY) — not base64 ("NHBreTQqRzhf").
+func keyName(k []byte) bool {
+	if !wordKey(k) || len(k) > 40 {
+		return false
+	}
+	up, lo := 0, 0
+	for _, c := range k {
+		switch {
+		case c >= 'A' && c <= 'Z':
+			up++
+		case c >= 'a' && c <= 'z':
+			lo++
+		}
+	}
+	return up <= 2 || lo == 0
 }
 
 var sampleWords = map[string]bool{
