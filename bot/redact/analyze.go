@@ -138,6 +138,47 @@ func secretKey(key []byte) expect {
 	return expNone
 }
 
+// domainAccount: DOMAIN\user — a NetBIOS domain (capitals, digits, '-')
+// and a user name.
+func domainAccount(domain, user []byte) bool {
+	for _, c := range domain {
+		if (c < 'A' || c > 'Z') && !isDigit(c) && c != '-' {
+			return false
+		}
+	}
+	return userName(user)
+}
+
+// encodedEmail masks an e-mail address written URL-encoded
+// ("jane.roe%40example.com") inside a token; i is the "%40".
+func (s *scanner) encodedEmail(a, b, i int) bool {
+	line := s.line
+	l := a + i
+	for l > a && (isAlnum(line[l-1]) || line[l-1] == '.' || line[l-1] == '_' || line[l-1] == '-' || line[l-1] == '+') {
+		l--
+	}
+	r := a + i + 3
+	for r < b && class[line[r]]&cHostChar != 0 {
+		r++
+	}
+	for r > a+i+3 && line[r-1] == '.' {
+		r--
+	}
+	if l == a+i || !(isFQDN(line[a+i+3:r]) || s.e.internal(line[a+i+3:r])) {
+		return false
+	}
+	if l > a { // what precedes it (email=) keeps its own analysis
+		s.analyze(a, l, 1)
+	}
+	s.add(KindEmail, l, r)
+	if r < b && (line[r] == '&' || line[r] == ';') {
+		s.query(r+1, b) // the form's other fields
+	} else if r < b {
+		s.analyze(r, b, 1)
+	}
+	return true
+}
+
 // notAValueKey: the key's last word says its value is not the secret
 // itself but where it is, how long it must be, or a rule about it.
 func notAValueKey(k []byte) bool {
@@ -221,7 +262,15 @@ func (s *scanner) analyzeShaped(a, b, depth int, given *shape) {
 			s.expectNext(e, 2)
 			s.wantOp = true
 			return
+		} else if e == expUser && b < len(line) && line[b] == '"' {
+			s.expectNext(e, 1) // username="jdoe"
+			s.wantOp = true
+			return
 		}
+	}
+	if i := bytes.IndexByte(line[a:b], '\\'); i > 0 && i < 16 && b-a-i-1 > 0 && domainAccount(line[a:a+i], line[a+i+1:b]) {
+		s.add(KindUser, a+i+1, b) // ACME\jdoe: a Windows domain account
+		return
 	}
 	full := b // key=value keeps the value's last character ("password=Marmot95!")
 	trimmed := false
@@ -276,6 +325,20 @@ func (s *scanner) analyzeShaped(a, b, depth int, given *shape) {
 			}
 		}
 		return
+	}
+	if eq := bytes.IndexByte(t, '='); eq == 2 && equalFold(t[:2], "cn") && eq+1 < len(t) {
+		// an LDAP DN's common name runs to the next ',' (names have spaces)
+		end := a + eq + 1
+		for end < len(line) && line[end] != ',' && line[end] != ';' && line[end] != '"' && line[end] != ')' {
+			end++
+		}
+		s.add(KindName, a+eq+1, end)
+		return
+	}
+	if i := bytes.Index(t, []byte("%40")); i > 0 {
+		if n := s.encodedEmail(a, b, i); n {
+			return
+		}
 	}
 	// key=value
 	if eq := bytes.IndexByte(t, '='); eq > 0 && identKey(t[:eq]) && !(eq+1 < len(t) && t[eq+1] == '=') &&

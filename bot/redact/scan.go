@@ -167,6 +167,10 @@ func (s *scanner) token(t span, sh *shape) {
 		s.add(KindUser, t.a, t.b) // Common Log Format: host ident authuser [date]
 		return
 	}
+	if t.b+5 < len(s.line) && s.line[t.b] == '(' && bytes.HasPrefix(s.line[t.b+1:], []byte("uid=")) && userName(tok) {
+		s.add(KindUser, t.a, t.b) // "session opened for user root by alice(uid=1000)"
+		return
+	}
 	if t.a > 0 && s.line[t.a-1] == '<' && t.b < len(s.line) && s.line[t.b] == '>' {
 		// <password>…</password>: the element's text is its value
 		if e := secretKey(tok); e == expPassword || e == expSecret || e == expUser {

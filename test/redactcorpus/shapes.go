@@ -376,6 +376,14 @@ var shapes = []shape{
 	// held-out half was measured before any tuning on them.
 	{name: "xml", tune: []tmpl{
 		func(v *values) (string, []string) {
+			u, p := v.user(), v.pw()
+			return `<connection username="` + u + `" password="` + p + `" pool="10"/>`, []string{u, p}
+		},
+		func(v *values) (string, []string) {
+			t := v.tok()
+			return "<authToken>" + t + "</authToken>", []string{t}
+		},
+		func(v *values) (string, []string) {
 			p := v.pw()
 			return "    <password>" + p + "</password>", []string{p}
 		},
@@ -401,6 +409,14 @@ var shapes = []shape{
 		func(v *values) (string, []string) { t := v.tok(); return "mail.smtp.auth.token : " + t, []string{t} },
 	}},
 	{name: "form-body", tune: []tmpl{
+		func(v *values) (string, []string) {
+			m, p := v.mail(), v.pw()
+			return "body=email=" + strings.ReplaceAll(m, "@", "%40") + "&password=" + p, []string{m[:strings.IndexByte(m, '@')], p}
+		},
+		func(v *values) (string, []string) {
+			u, p := v.user(), v.pw()
+			return `data="user=` + u + `&passwd=` + p + `"`, []string{u, p}
+		},
 		func(v *values) (string, []string) {
 			u, p := v.user(), v.pw()
 			return "request body: username=" + u + "&password=" + p + "&remember=1", []string{u, p}
@@ -448,6 +464,14 @@ var shapes = []shape{
 	{name: "directory-users", tune: []tmpl{
 		func(v *values) (string, []string) {
 			u := v.user()
+			return `User ACME\` + u + ` was locked out`, []string{u}
+		},
+		func(v *values) (string, []string) {
+			n := v.name()
+			return "memberOf check for CN=" + n + ",OU=Staff,DC=acme,DC=local", []string{n}
+		},
+		func(v *values) (string, []string) {
+			u := v.user()
 			return fmt.Sprintf(`An account failed to log on. Account Name: %s Account Domain: CORP`, u), []string{u}
 		},
 	}, holdout: []tmpl{
@@ -461,6 +485,14 @@ var shapes = []shape{
 		},
 	}},
 	{name: "auth-syslog", tune: []tmpl{
+		func(v *values) (string, []string) {
+			u, ip := v.user(), v.addr()
+			return fmt.Sprintf("login: pam_unix(login:auth): authentication failure; logname=%s uid=0 euid=0 tty=tty1 ruser= rhost=%s  user=%s", u, ip, u), []string{u, ip}
+		},
+		func(v *values) (string, []string) {
+			u := v.user()
+			return fmt.Sprintf("su[311]: pam_unix(su:session): session opened for user root by %s(uid=1000)", u), []string{u}
+		},
 		func(v *values) (string, []string) {
 			u, ip := v.user(), v.addr()
 			return fmt.Sprintf("sshd[4123]: Accepted publickey for %s from %s port 51022 ssh2", u, ip), []string{u, ip}
