@@ -185,6 +185,13 @@ func (s *scanner) token(t span, sh *shape) {
 		(equalFold(s.back(1), "account") || equalFold(s.back(1), "user") || equalFold(s.back(1), "logon")):
 		s.expectNext(expUser, 2) // Windows events: "Account Name: alice"
 		return
+	case equalFold(tok, "on") && s.nprev >= 3 && equalFold(s.back(3), "to") && s.line[s.prev[s.nprev-2].b] == ')':
+		// su: "FAILED SU (to root) alice on pts/2"
+		u := s.prev[s.nprev-1]
+		if userName(s.line[u.a:u.b]) {
+			s.add(KindUser, u.a, u.b)
+		}
+		return
 	case equalFold(tok, "from") && s.nprev >= 2 && equalFold(s.back(2), "for"):
 		// "Accepted password for alice from 10.0.0.1"
 		u := s.prev[s.nprev-1]
@@ -286,6 +293,9 @@ func (s *scanner) fulfil(t span, tok []byte) bool {
 			s.expectNext(e, 3)
 			return false // the expectation now waits for value="…"
 		}
+		if userElement(s.line[:a]) && userName(v) {
+			s.add(KindUser, a, t.b) // <user name="alice" …>
+		}
 		return true
 	case expCredPair:
 		if credPair(v) {
@@ -311,6 +321,20 @@ func (s *scanner) fulfil(t span, tok []byte) bool {
 		}
 	}
 	return false
+}
+
+// userElement: the XML element being read (the last '<' before) is a
+// user, account or login.
+func userElement(before []byte) bool {
+	lt := bytes.LastIndexByte(before, '<')
+	if lt < 0 || bytes.IndexByte(before[lt:], '>') >= 0 {
+		return false
+	}
+	tag := before[lt+1:]
+	if sp := bytes.IndexByte(tag, ' '); sp >= 0 {
+		tag = tag[:sp]
+	}
+	return equalFold(tag, "user") || equalFold(tag, "account") || equalFold(tag, "login") || equalFold(tag, "principal") || equalFold(tag, "member")
 }
 
 // keyOf classifies a key written before a spaced operator: the whole name
