@@ -190,3 +190,51 @@ func TestRepeatedKeyHeaderKeepsItsPlaceholder(t *testing.T) {
 		t.Fatalf("one block, one placeholder: %q", got)
 	}
 }
+
+// The shapes issue 12 reported, each as it was seen.
+func TestReportedShapes(t *testing.T) {
+	for _, c := range []struct{ in, want string }{
+		{"retrying with creds alice:S3cr3t!pw now", "retrying with creds [USERNAME_1]:[PASSWORD_1] now"},
+		{"credentials=deploy:Xy7#pw99", "credentials=[USERNAME_1]:[PASSWORD_1]"},
+		{"login root:toor1234 rejected", "login [USERNAME_1]:[PASSWORD_1] rejected"},
+		{"dial postgres://app:p@ss/w#rd?x1@db.example.com:5432/orders", "dial postgres://[USERNAME_1]:[PASSWORD_1]@[HOSTNAME_1]:5432/orders"},
+		{"amqp://svc:Tr0ub4dor:tf92?24@auth-3.example.io:5671/vh", "amqp://[USERNAME_1]:[PASSWORD_1]@[HOSTNAME_1]:5671/vh"},
+		{"card 4679 3716 6908 4342 declined", "card [CREDIT_CARD_1] declined"},
+		{"amex 3782 822463 10005 ok", "amex [CREDIT_CARD_1] ok"},
+		{"DB_PASSWORD_FILE=/run/secrets/db_password", "DB_PASSWORD_FILE=/run/secrets/db_password"},
+		{"PASSWORD_MIN_LENGTH=12", "PASSWORD_MIN_LENGTH=12"},
+		{`From: "Jane Roe" <jane.roe@example.com>`, `From: "[PERSON_NAME_1]" <[EMAIL_ADDRESS_1]>`},
+		{"customer Priya Sharma reported it", "customer [PERSON_NAME_1] reported it"},
+		{"key AKIATMYCWSBZOZSJWDZB denied", "key [AWS_ACCESS_KEY_1] denied"},
+	} {
+		if got, _ := Default().NewSession().Text(c.in); got != c.want {
+			t.Errorf("\n in:   %s\n got:  %s\n want: %s", c.in, got, c.want)
+		}
+	}
+}
+
+// A key at the end of a log line says nothing about the next line: only
+// an indented one-token continuation is its value.
+func TestExpectationsDoNotCrossLines(t *testing.T) {
+	for _, c := range []struct{ in, want string }{
+		{"db-password:\nGET /healthz 200", "db-password:\nGET /healthz 200"},
+		{"\"apiKey\": \"${X}\",\nL7 ERROR upstream reset", "\"apiKey\": \"${X}\",\nL7 ERROR upstream reset"},
+		{"password:\n\tat com.example.Main.run(Main.java:10)", "password:\n\tat com.example.Main.run(Main.java:10)"},
+		{"db-password: |\n  c2VjcmV0cGFzc3dvcmQ=", "db-password: |\n  [PASSWORD_1]"},
+	} {
+		if got, _ := Default().NewSession().Text(c.in); got != c.want {
+			t.Errorf("\n in:   %q\n got:  %q\n want: %q", c.in, got, c.want)
+		}
+	}
+}
+
+// One value is one placeholder, whatever detected it: a user alone and
+// inside a credential pair, a password in a key and in a URL.
+func TestOneValueOnePlaceholder(t *testing.T) {
+	s := Default().NewSession()
+	got := s.String("user=alice password=Hunter2Hunter2\nconnect mysql://alice:Hunter2Hunter2@db.example.com/app\nsecret=Hunter2Hunter2")
+	want := "user=[USERNAME_1] password=[PASSWORD_1]\nconnect mysql://[USERNAME_1]:[PASSWORD_1]@[HOSTNAME_1]/app\nsecret=[PASSWORD_1]"
+	if got != want {
+		t.Fatalf("\n got:  %s\n want: %s", got, want)
+	}
+}

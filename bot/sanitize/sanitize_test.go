@@ -45,3 +45,13 @@ func TestGuardTextAndMessage(t *testing.T) {
 		t.Fatalf("hits = %v", hits)
 	}
 }
+
+// The guard reads a multi-line message line by line: a key ending one
+// line does not make the next line's first word (a citation id) a secret.
+func TestGuardKeepsTheNextLine(t *testing.T) {
+	g := &sanitize.Guard{Engine: redact.Default()}
+	in := "the pool's db-password:\nL7 ERROR upstream reset after 30ms"
+	if got, n := g.Text(in); n != 0 || got != in {
+		t.Fatalf("%d %q", n, got)
+	}
+}
