@@ -46,20 +46,24 @@ func at(k []byte, i int, w string) bool {
 	return true
 }
 
-// keyStart marks the letters a key feature can start with.
-var keyStart [256]bool
+// keyStart marks the two letters a key feature can start with ("pa" of
+// pass, "to" of token…): most positions of a word fail it at once.
+var keyStart [256][256]bool
 
 func init() {
-	for _, c := range "psktacl" {
-		keyStart[c] = true
-		keyStart[c-32] = true
+	for _, w := range []string{"pa", "pw", "pr", "se", "si", "to", "ke", "au", "ap", "ac", "cr", "co", "li"} {
+		for _, a := range []byte{w[0], w[0] - 32} {
+			for _, b := range []byte{w[1], w[1] - 32} {
+				keyStart[a][b] = true
+			}
+		}
 	}
 }
 
 func keyFeatures(k []byte) uint32 {
 	var f uint32
 	for i := 0; i+3 <= len(k); i++ {
-		if !keyStart[k[i]] {
+		if !keyStart[k[i]][k[i+1]] {
 			continue
 		}
 		switch lower(k[i]) {
@@ -335,7 +339,7 @@ func (s *scanner) analyzeShaped(a, b, depth int, given *shape) {
 		s.add(KindName, a+eq+1, end)
 		return
 	}
-	if i := bytes.Index(t, []byte("%40")); i > 0 {
+	if i := bytes.IndexByte(t, '%'); i > 0 && bytes.HasPrefix(t[i:], []byte("%40")) {
 		if n := s.encodedEmail(a, b, i); n {
 			return
 		}

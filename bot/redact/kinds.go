@@ -20,7 +20,7 @@ const (
 	KindEmail       Kind = "EMAIL_ADDRESS"
 	KindHost        Kind = "HOSTNAME"
 	KindMAC         Kind = "MAC_ADDRESS"
-	KindCredentials Kind = "CREDENTIALS" // user:password in URLs, connection strings, curl -u
+	KindCredentials Kind = "CREDENTIALS" // earlier versions' user:password (pairs are now USERNAME + PASSWORD); kept for stored placeholders
 	KindAuth        Kind = "AUTH_TOKEN"  // Authorization / Bearer / Basic values
 	KindJWT         Kind = "JWT"
 	KindPrivateKey  Kind = "PRIVATE_KEY"

@@ -94,6 +94,14 @@ func (s *scanner) scan() {
 var assignOps = [][]byte{[]byte(":"), []byte("="), []byte(":="), []byte("=>"), []byte("::="), []byte(":::="), []byte(".="), []byte("->"), []byte("+="), []byte("?=")}
 
 func isAssignOp(t []byte) bool {
+	if len(t) == 0 || len(t) > 4 {
+		return false
+	}
+	switch t[0] {
+	case ':', '=', '.', '-', '+', '?':
+	default:
+		return false
+	}
 	for _, op := range assignOps {
 		if bytes.Equal(t, op) {
 			return true
