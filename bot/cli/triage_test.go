@@ -161,10 +161,18 @@ func TestTriageWithOpenAICompatibleBackend(t *testing.T) {
 	t.Setenv("OPENAI_MODEL", "llama-3.1-70b")
 	fake.Script(fakeopenai.Reply{Text: `{"summary":"db down","confidence":0.6,"insufficient_evidence":false,"evidence":[{"claim":"refusals","citations":["L3","L4"]}],
 		"proposed_actions":[{"action_id":"scale-deployment","params":{"deployment":"checkout-api","replicas":"999"}}]}`})
-	code, js, errOut := runIn(t, "", "triage", "--logs", writeLog(t, triageLog), "--service", "checkout-api", "--json")
+	code, js, errOut := runIn(t, "", "triage", "--logs", writeLog(t, triageLog), "--alert", "login for bob@corp.example.com failed password=Sup3rS3cr3tPass!",
+		"--service", "checkout-api", "--json")
 	var rep triageReport
 	if code != 0 || json.Unmarshal([]byte(js), &rep) != nil {
 		t.Fatalf("%d %s %s", code, js, errOut)
+	}
+	for _, body := range fake.Bodies() { // the on-premises model is an egress too
+		for _, raw := range append(triageSecrets, "bob@corp.example.com", "Sup3rS3cr3tPass") {
+			if strings.Contains(body, raw) {
+				t.Fatalf("%q reached the OpenAI-compatible backend", raw)
+			}
+		}
 	}
 	if rep.RCA.Source != "openai" || len(rep.RCA.Evidence) != 1 || len(rep.RCA.Actions) != 0 || len(rep.RCA.Dropped) != 1 || !strings.Contains(rep.RCA.Dropped[0], "integer in [1, 50]") {
 		t.Fatalf("%+v", rep.RCA)

@@ -3,12 +3,15 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/opsgate/opsgate/bot/config"
 	"github.com/opsgate/opsgate/integrations/fakes/fakegemini"
 	"github.com/opsgate/opsgate/integrations/fakes/fakeobs"
 	"github.com/opsgate/opsgate/integrations/fakes/fakepagerduty"
@@ -58,7 +61,7 @@ actions:
     verify: {command: {argv: [%q]}, within: 1s}
     approvals: {required: 1}
 `, loki.URL, act, act, check))
-	e := startWith(t, cfg, withPagerDutyAPI, withGemini(gm))
+	e := startWith(t, cfg, withPagerDutyAPI, withGemini(gm), func(c *config.Env) { c.PagerDutyFromEmail = "opsgate@acme.example" })
 	e.slack.AddUser("U0BOB", "bob")
 	if err := e.app.KB.Add(context.Background(), kb.Ticket{ID: "INC-77", Title: "Checkout down: unreachable db refused " + leak,
 		Body: "refused connections " + leak, RootCause: "pool leak on " + leak, Resolution: "restarted " + leak, Created: now.Add(-48 * time.Hour)}); err != nil {
@@ -104,6 +107,24 @@ actions:
 		t.Errorf("no refusal answered: %s", e.answers())
 	}
 	assertNothingPlanted(t, e)
+	var notes strings.Builder // PagerDuty notes: the thread link only
+	for _, n := range e.pd.Notes() {
+		notes.WriteString(n.Content + "\n")
+	}
+	if !strings.Contains(notes.String(), "opsgate Slack thread") {
+		t.Fatalf("no thread note: %q", notes.String())
+	}
+	resp, err := http.Get(e.http.URL + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	metrics, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, s := range planted {
+		if strings.Contains(notes.String(), s) || strings.Contains(string(metrics), s) {
+			t.Fatalf("%q reached PagerDuty notes or /metrics", s)
+		}
+	}
 	for _, s := range planted { // logs are an egress too
 		if strings.Contains(e.logs.String(), s) {
 			i := strings.Index(e.logs.String(), s)
