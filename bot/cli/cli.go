@@ -155,6 +155,16 @@ func loadConfig(path string) (*config.File, *redact.Engine, error) {
 	return f, e, nil
 }
 
+// envEngine is the redaction engine of OPSGATE_CONFIG (the default
+// engine without one).
+func envEngine() (*redact.Engine, error) {
+	env, err := config.LoadEnv()
+	if err != nil {
+		return nil, err
+	}
+	return engineFor(env.ConfigFile)
+}
+
 // engineFor is the redaction engine of the config file at path.
 func engineFor(path string) (*redact.Engine, error) {
 	_, e, err := loadConfig(path)

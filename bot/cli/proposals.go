@@ -12,7 +12,6 @@ import (
 	"github.com/opsgate/opsgate/bot/app"
 	"github.com/opsgate/opsgate/bot/approval"
 	"github.com/opsgate/opsgate/bot/audit"
-	"github.com/opsgate/opsgate/bot/config"
 	"github.com/opsgate/opsgate/bot/jobs"
 	"github.com/opsgate/opsgate/bot/queue"
 	"github.com/opsgate/opsgate/bot/view"
@@ -66,11 +65,7 @@ func proposalsCmd(stdout io.Writer) *cobra.Command {
 			ctx := cmd.Context()
 			// The note is free text shown in the thread and audited: masked
 			// with the incident's placeholders first.
-			env, err := config.LoadEnv()
-			if err != nil {
-				return err
-			}
-			engine, err := engineFor(env.ConfigFile)
+			engine, err := envEngine()
 			if err != nil {
 				return err
 			}

@@ -8,7 +8,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/opsgate/opsgate/bot/config"
 	"github.com/opsgate/opsgate/bot/logtmpl"
 	"github.com/opsgate/opsgate/bot/redact"
 )
@@ -26,11 +25,7 @@ func templatesCmd(stdin io.Reader, stdout io.Writer) *cobra.Command {
 			"template ids are computed before masking.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			env, err := config.LoadEnv()
-			if err != nil {
-				return err
-			}
-			engine, err := engineFor(env.ConfigFile)
+			engine, err := envEngine()
 			if err != nil {
 				return err
 			}
