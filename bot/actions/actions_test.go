@@ -79,7 +79,7 @@ func setup(t *testing.T) *fixture {
 		t.Fatal(err)
 	}
 	f := &fixture{slack: fs, store: incident.NewStore(rdb, time.Hour, now), proposals: approval.NewStore(rdb, time.Hour, time.Now),
-		audit: audit.New(rdb, now)}
+		audit: testutil.Audit(t, rdb, now)}
 	f.exec = &executor{proposals: f.proposals}
 	for _, u := range []string{"U0ANN", "U0BO", "U0CY", "U0MALLORY", "U0CAROL"} {
 		fs.AddUser(u, strings.ToLower(u))

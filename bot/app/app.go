@@ -32,6 +32,7 @@ import (
 	"github.com/opsgate/opsgate/bot/redact"
 	"github.com/opsgate/opsgate/bot/retry"
 	"github.com/opsgate/opsgate/bot/sanitize"
+	"github.com/opsgate/opsgate/bot/seal"
 	"github.com/opsgate/opsgate/bot/server"
 	"github.com/opsgate/opsgate/bot/view"
 	"github.com/opsgate/opsgate/integrations/gemini"
@@ -69,6 +70,8 @@ type App struct {
 	Guard     *sanitize.Guard
 	Vault     *view.Vault
 	Audit     *audit.Log
+	Anchorer  *audit.Anchorer
+	Keys      *seal.Keyring // seals the vault, the queue, records and tickets in Redis
 	KB        *kb.KB
 	Metrics   *metrics.Metrics
 	// Jobs hands each queued job to its handler.
@@ -98,19 +101,31 @@ func New(ctx context.Context, o Options) (*App, error) {
 		return nil, err
 	}
 	var err error
+	auditKey := a.resolveKeys()
+	if a.Audit, err = audit.New(a.Redis, auditKey, o.Now); err != nil {
+		a.Close()
+		return nil, err
+	}
+	a.Anchorer = &audit.Anchorer{Log: a.Audit, File: o.Env.AuditAnchor, Every: o.Env.AuditAnchorEvery, Interval: o.Env.AuditAnchorInterval,
+		Retention: o.Env.AuditRetention, Logger: a.Log, Now: o.Now}
+	if err := a.Anchorer.Resume(); err != nil {
+		a.Close()
+		return nil, fmt.Errorf("OPSGATE_AUDIT_ANCHOR: %w", err)
+	}
 	a.Metrics = metrics.New()
-	a.Queue = queue.New(a.Redis)
+	a.Queue = queue.New(a.Redis, a.Keys)
 	if err := a.Queue.Setup(ctx); err != nil {
 		a.Close()
 		return nil, err
 	}
 	a.Store = incident.NewStore(a.Redis, IncidentTTL, o.Now)
+	a.Store.Keys = a.Keys
 	engine, err := o.File.Engine()
 	if err != nil {
 		a.Close()
 		return nil, fmt.Errorf("%w: OPSGATE_CONFIG: %v", config.ErrInvalid, err)
 	}
-	if a.KB, err = OpenKB(ctx, a.Redis, o.Env, engine); err != nil {
+	if a.KB, err = OpenKB(ctx, a.Redis, a.Keys, o.Env, engine); err != nil {
 		a.Close()
 		return nil, err
 	}
@@ -127,6 +142,23 @@ func New(ctx context.Context, o Options) (*App, error) {
 	}
 	a.Handler = srv.Handler()
 	return a, nil
+}
+
+// resolveKeys sets the vault keyring and returns the audit key, from the
+// environment; what is unset is generated for this process (with a
+// warning: serve refuses that with a durable store, see RequireServe).
+func (a *App) resolveKeys() []byte {
+	a.Keys = a.Env.Keyring()
+	if a.Keys == nil {
+		a.Keys = seal.Ephemeral()
+		a.Log.Warn("OPSGATE_VAULT_KEY is unset: state in Redis is encrypted with a key generated for this process and is unreadable after it exits")
+	}
+	key := a.Env.AuditKeyBytes()
+	if key == nil {
+		key, _ = seal.DecodeKey(seal.GenerateKey())
+		a.Log.Warn("OPSGATE_AUDIT_KEY is unset: the audit trail is keyed with a key generated for this process and cannot be verified after it exits")
+	}
+	return key
 }
 
 func (a *App) connectRedis(ctx context.Context, given redis.UniversalClient) error {
@@ -199,9 +231,14 @@ func consumerPrefix() string {
 	return fmt.Sprintf("%s-%d-%s", host, os.Getpid(), hex.EncodeToString(b))
 }
 
-// RunWorkers runs the configured number of consumers until ctx ends.
+// RunWorkers runs the configured number of consumers until ctx ends, and
+// the audit anchorer until they have stopped (its last anchor covers
+// everything they audited).
 func (a *App) RunWorkers(ctx context.Context) {
 	prefix := consumerPrefix()
+	actx, stopAnchors := context.WithCancel(context.WithoutCancel(ctx))
+	anchored := make(chan struct{})
+	go func() { a.Anchorer.Run(actx); close(anchored) }()
 	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() { defer wg.Done(); a.KB.Follow(ctx, 2*time.Second) }() // other replicas' tickets
@@ -211,12 +248,25 @@ func (a *App) RunWorkers(ctx context.Context) {
 		c := &queue.Consumer{
 			Queue: a.Queue, Name: fmt.Sprintf("%s-%d", prefix, i), Handle: a.Jobs.Handle,
 			Block: a.opts.ConsumerBlock, MinIdle: a.Env.ReclaimIdle, MaxAge: a.Env.WebhookMaxAge,
-			Log: a.Log, Now: a.opts.Now, Observe: a.Metrics.ObserveEvent,
+			Log: a.Log, Now: a.opts.Now, Observe: a.Metrics.ObserveEvent, Refused: a.auditRefused,
 		}
 		wg.Add(1)
 		go func() { defer wg.Done(); _ = c.Run(ctx) }()
 	}
 	wg.Wait()
+	stopAnchors()
+	<-anchored
+}
+
+// auditRefused records a queue entry opsgate did not write: someone with
+// access to Redis tried to slip a job in.
+func (a *App) auditRefused(ctx context.Context, r queue.Refusal) {
+	_, err := a.Audit.Append(context.WithoutCancel(ctx), audit.Entry{Actor: audit.System, Action: "job_refused",
+		Details: map[string]string{"stream_id": r.StreamID, "kind": a.Guard.Mask(r.Kind), "reason": r.Reason,
+			"payload_bytes": fmt.Sprint(r.Bytes), "payload_sha256": r.SHA256}})
+	if err != nil {
+		a.Log.Error("refused queue entry not audited", "id", r.StreamID, "err", err)
+	}
 }
 
 // sweep reports stalled executions every interval (each replica sweeps;
@@ -273,8 +323,10 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 // OpenKB opens the knowledge base, with Gemini embeddings (hybrid search)
 // when GEMINI_API_KEY is set; every text is masked with engine before it
 // is embedded.
-func OpenKB(ctx context.Context, rdb redis.UniversalClient, env *config.Env, engine *redact.Engine) (*kb.KB, error) {
-	k, err := kb.Open(ctx, kb.NewStore(rdb))
+func OpenKB(ctx context.Context, rdb redis.UniversalClient, keys *seal.Keyring, env *config.Env, engine *redact.Engine) (*kb.KB, error) {
+	store := kb.NewStore(rdb)
+	store.Keys = keys
+	k, err := kb.Open(ctx, store)
 	if err != nil {
 		return nil, err
 	}

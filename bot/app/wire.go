@@ -9,7 +9,6 @@ import (
 	"github.com/opsgate/opsgate/bot/access"
 	"github.com/opsgate/opsgate/bot/actions"
 	"github.com/opsgate/opsgate/bot/approval"
-	"github.com/opsgate/opsgate/bot/audit"
 	"github.com/opsgate/opsgate/bot/config"
 	"github.com/opsgate/opsgate/bot/enrich"
 	"github.com/opsgate/opsgate/bot/execution"
@@ -55,10 +54,13 @@ func (a *App) wire(ctx context.Context) error {
 		return invalid(err)
 	}
 	a.Guard = &sanitize.Guard{Engine: engine, OnHit: func(k redact.Kind) { a.Metrics.GuardHits.WithLabelValues(string(k)).Inc() }}
-	a.Vault = view.NewVault(a.Redis, engine, IncidentTTL)
-	a.Audit = audit.New(a.Redis, o.Now)
+	a.Vault = view.NewVault(a.Redis, engine, o.Env.VaultTTLOrDefault())
+	a.Vault.Keys = a.Keys
 	a.Contexts = enrich.NewStore(a.Redis, IncidentTTL)
+	a.Contexts.Keys = a.Keys
 	a.Proposals = approval.NewStore(a.Redis, IncidentTTL, o.Now)
+	a.Proposals.Keys = a.Keys
+	a.Queue.Redact = a.Guard.Mask
 	raw := slackapi.New(o.Env.SlackAPIURL, o.Env.SlackBotToken.Reveal(), nil, o.SlackRetry)
 	raw.Observe = a.Metrics.ObserveSlackCall
 	out := slackOut{GuardedSlack: sanitize.GuardedSlack{Slack: raw, Guard: a.Guard}, raw: raw}

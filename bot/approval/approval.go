@@ -136,6 +136,9 @@ type Store struct {
 	rdb redis.Cmdable
 	ttl time.Duration
 	now func() time.Time
+	// Keys seal the proposals in Redis (nil: plaintext — tests only): an
+	// approval edited into Redis by hand then fails to load.
+	Keys versioned.Sealer
 }
 
 // NewStore returns a store; now nil = time.Now.
@@ -168,7 +171,7 @@ func (s *Store) Create(ctx context.Context, p Proposal) (bool, error) {
 			return false, fmt.Errorf("index proposal: %w", err)
 		}
 	}
-	ok, err := versioned.Swap(ctx, s.rdb, Key(p.ID), 0, p, s.ttl)
+	ok, err := versioned.Swap(ctx, s.rdb, s.Keys, Key(p.ID), 0, p, s.ttl)
 	if err != nil {
 		return false, fmt.Errorf("create proposal: %w", err)
 	}
@@ -183,7 +186,7 @@ func (s *Store) Get(ctx context.Context, id string) (*Proposal, error) {
 
 func (s *Store) load(ctx context.Context, id string) (*Proposal, int64, error) {
 	var p Proposal
-	rev, found, err := versioned.Load(ctx, s.rdb, Key(id), &p)
+	rev, found, err := versioned.Load(ctx, s.rdb, s.Keys, Key(id), &p)
 	if err != nil {
 		return nil, 0, fmt.Errorf("load proposal: %w", err)
 	}
@@ -211,7 +214,7 @@ func (s *Store) update(ctx context.Context, id string, fn func(p *Proposal, now 
 			return p, ferr
 		}
 		p.UpdatedAt = now
-		ok, err := versioned.Swap(ctx, s.rdb, Key(id), rev, p, s.ttl)
+		ok, err := versioned.Swap(ctx, s.rdb, s.Keys, Key(id), rev, p, s.ttl)
 		if err != nil {
 			return nil, fmt.Errorf("update proposal: %w", err)
 		}

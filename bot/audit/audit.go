@@ -1,16 +1,26 @@
-// Package audit is opsgate's append-only, hash-chained audit trail in a
-// Redis Stream.
-// Each entry carries the hash of the one before it; Verify walks the chain
-// and reports the first entry that was changed, removed or reordered.
+// Package audit is opsgate's append-only audit trail in a Redis Stream,
+// made tamper-evident against anyone who can write to Redis but does not
+// hold OPSGATE_AUDIT_KEY.
+//
+// Each entry carries its position (Seq), the MAC of the entry before it
+// and its own HMAC-SHA256 under the audit key, so an entry cannot be
+// changed, removed from the middle or moved without the chain breaking,
+// and a rewritten chain cannot be re-signed. What a key-less writer can
+// still do — drop the newest entries and point the head back — is caught
+// by anchors: signed (count, head) checkpoints written outside Redis
+// (anchor.go). Verify (verify.go) pages through the stream and names the
+// first bad position.
 package audit
 
 import (
 	"context"
+	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -20,52 +30,99 @@ import (
 // Keys.
 const (
 	StreamKey = "opsgate:audit"
-	headKey   = "opsgate:audit:head"
+	HeadKey   = "opsgate:audit:head" // "<entries ever appended> <MAC of the last>"
 )
 
-// ErrTampered is returned by Verify when the chain does not hold.
+// ErrTampered is wrapped by every verification failure (see Problem).
 var ErrTampered = errors.New("audit: chain broken")
+
+// ErrNoKey: the audit key is missing or too short to be a MAC key.
+var ErrNoKey = errors.New("audit: OPSGATE_AUDIT_KEY must be at least 32 bytes")
 
 // System is the actor of opsgate's own entries.
 const System = "opsgate"
 
 // Entry is one audited act. Details must never hold secret values.
 type Entry struct {
+	Seq      int64             `json:"seq"` // position in the whole trail, from 0
 	At       time.Time         `json:"at"`
 	Actor    string            `json:"actor"`  // Slack user id, "opsgate", ...
 	Action   string            `json:"action"` // reveal, reveal_denied, ...
 	Incident string            `json:"incident,omitempty"`
 	Details  map[string]string `json:"details,omitempty"`
-	Prev     string            `json:"prev"`
-	Hash     string            `json:"hash"`
+	Prev     string            `json:"prev"` // MAC of entry Seq-1 ("" for entry 0)
+	MAC      string            `json:"mac"`  // HMAC-SHA256 of the entry without this field
 }
 
-func (e Entry) digest() string {
-	e.Hash = ""
+// mac is the entry's HMAC. JSON is canonical here: struct fields in
+// declaration order, map keys sorted, and every string valid UTF-8.
+func mac(key []byte, e Entry) string {
+	e.MAC = ""
 	b, _ := json.Marshal(e)
-	h := sha256.Sum256(b)
-	return hex.EncodeToString(h[:])
+	h := hmac.New(sha256.New, key)
+	h.Write([]byte("opsgate audit entry v2\x00"))
+	h.Write(b)
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+func validMAC(key []byte, e Entry) bool {
+	return hmac.Equal([]byte(mac(key, e)), []byte(e.MAC))
 }
 
 var appendScript = redis.NewScript(`
 local head = redis.call('GET', KEYS[2]) or ''
-if head ~= ARGV[1] then return 0 end
-redis.call('XADD', KEYS[1], '*', 'e', ARGV[2])
+if head ~= ARGV[1] then return false end
+local id = redis.call('XADD', KEYS[1], '*', 'e', ARGV[2])
 redis.call('SET', KEYS[2], ARGV[3])
-return 1`)
+return id`)
 
-// Log appends and verifies entries.
+// Log appends, reads and verifies entries.
 type Log struct {
 	rdb redis.Cmdable
+	key []byte
 	now func() time.Time
 }
 
-// New returns a log on rdb.
-func New(rdb redis.Cmdable, now func() time.Time) *Log {
+// New returns a log on rdb whose entries are keyed with key (at least 32
+// bytes).
+func New(rdb redis.Cmdable, key []byte, now func() time.Time) (*Log, error) {
+	if len(key) < 32 {
+		return nil, ErrNoKey
+	}
 	if now == nil {
 		now = time.Now
 	}
-	return &Log{rdb: rdb, now: now}
+	return &Log{rdb: rdb, key: key, now: now}, nil
+}
+
+// Head is the trail's end as Redis records it.
+type Head struct {
+	Count int64  // entries ever appended (the next entry's Seq)
+	MAC   string // the last entry's MAC
+}
+
+func (h Head) String() string {
+	if h.Count == 0 {
+		return ""
+	}
+	return strconv.FormatInt(h.Count, 10) + " " + h.MAC
+}
+
+// ReadHead returns the head; a missing head is the empty trail.
+func (l *Log) ReadHead(ctx context.Context) (Head, error) {
+	s, err := l.rdb.Get(ctx, HeadKey).Result()
+	if errors.Is(err, redis.Nil) {
+		return Head{}, nil
+	}
+	if err != nil {
+		return Head{}, fmt.Errorf("audit: %w", err)
+	}
+	n, m, ok := strings.Cut(s, " ")
+	count, err := strconv.ParseInt(n, 10, 64)
+	if !ok || err != nil || count < 1 {
+		return Head{}, fmt.Errorf("%w: the head %q is not \"<count> <mac>\"", ErrTampered, s)
+	}
+	return Head{Count: count, MAC: m}, nil
 }
 
 // Append adds an entry after the current head (compare-and-swap, retried).
@@ -73,8 +130,9 @@ func (l *Log) Append(ctx context.Context, e Entry) (Entry, error) {
 	if e.At.IsZero() {
 		e.At = l.now().UTC()
 	}
-	// Invalid UTF-8 would hash one way when written and another when read
-	// back (JSON replaces it), breaking the chain: make every field valid.
+	// Invalid UTF-8 would be MACed one way when written and another when
+	// read back (JSON replaces it), breaking the chain: make every field
+	// valid.
 	e.Actor, e.Action, e.Incident = valid(e.Actor), valid(e.Action), valid(e.Incident)
 	if len(e.Details) > 0 {
 		d := make(map[string]string, len(e.Details))
@@ -87,33 +145,84 @@ func (l *Log) Append(ctx context.Context, e Entry) (Entry, error) {
 		if err := ctx.Err(); err != nil {
 			return Entry{}, err
 		}
-		head, err := l.rdb.Get(ctx, headKey).Result()
-		if err != nil && !errors.Is(err, redis.Nil) {
-			return Entry{}, fmt.Errorf("audit: %w", err)
+		head, err := l.ReadHead(ctx)
+		if err != nil {
+			return Entry{}, err
 		}
-		e.Prev = head
-		e.Hash = e.digest()
+		e.Seq, e.Prev = head.Count, head.MAC
+		e.MAC = mac(l.key, e)
 		b, _ := json.Marshal(e)
-		ok, err := appendScript.Run(ctx, l.rdb, []string{StreamKey, headKey}, head, b, e.Hash).Int()
+		next := Head{Count: head.Count + 1, MAC: e.MAC}
+		err = appendScript.Run(ctx, l.rdb, []string{StreamKey, HeadKey}, head.String(), b, next.String()).Err()
+		if errors.Is(err, redis.Nil) {
+			continue // another writer appended first
+		}
 		if err != nil {
 			return Entry{}, fmt.Errorf("audit: %w", err)
 		}
-		if ok == 1 {
-			return e, nil
-		}
+		return e, nil
 	}
 	return Entry{}, fmt.Errorf("audit: too much contention")
 }
 
 func valid(s string) string { return strings.ToValidUTF8(s, "\uFFFD") }
 
-// Entries returns entries [from, to] by position (-1 = last).
-func (l *Log) Entries(ctx context.Context, from, to int64) ([]Entry, error) {
-	msgs, err := l.rdb.XRange(ctx, StreamKey, "-", "+").Result()
-	if err != nil {
-		return nil, fmt.Errorf("audit: %w", err)
+// pageSize bounds what one read holds: the trail is read in pages, so
+// verifying or exporting a long trail takes constant memory.
+const pageSize = 500
+
+// Stored is an entry as read, with its stream id; Err is set when the
+// stream entry is not an entry at all.
+type Stored struct {
+	ID    string
+	Entry Entry
+	Err   error
+}
+
+// Each calls fn for every stored entry after stream id after ("" = from
+// the start), in stream order, a page at a time; fn's error stops it.
+func (l *Log) Each(ctx context.Context, after string, fn func(Stored) error) error {
+	start := "-"
+	if after != "" {
+		start = "(" + after
 	}
-	n := int64(len(msgs))
+	for {
+		msgs, err := l.rdb.XRangeN(ctx, StreamKey, start, "+", pageSize).Result()
+		if err != nil {
+			return fmt.Errorf("audit: %w", err)
+		}
+		for _, m := range msgs {
+			s := Stored{ID: m.ID}
+			raw, _ := m.Values["e"].(string)
+			if err := json.Unmarshal([]byte(raw), &s.Entry); err != nil {
+				s.Err = errors.New("not an audit entry")
+			}
+			if err := fn(s); err != nil {
+				return err
+			}
+		}
+		if len(msgs) < pageSize {
+			return nil
+		}
+		start = "(" + msgs[len(msgs)-1].ID
+	}
+}
+
+// Entries returns the entries at stream positions [from, to] (-1 = last);
+// meant for small trails and tests — Each pages.
+func (l *Log) Entries(ctx context.Context, from, to int64) ([]Entry, error) {
+	var all []Entry
+	err := l.Each(ctx, "", func(s Stored) error {
+		if s.Err != nil {
+			return fmt.Errorf("%w at stream id %s: %v", ErrTampered, s.ID, s.Err)
+		}
+		all = append(all, s.Entry)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	n := int64(len(all))
 	if to < 0 {
 		to = n + to
 	}
@@ -123,40 +232,8 @@ func (l *Log) Entries(ctx context.Context, from, to int64) ([]Entry, error) {
 	if to >= n {
 		to = n - 1
 	}
-	var out []Entry
-	for i := from; i <= to; i++ {
-		var e Entry
-		raw, _ := msgs[i].Values["e"].(string)
-		if err := json.Unmarshal([]byte(raw), &e); err != nil {
-			return nil, fmt.Errorf("%w: entry %d is not JSON", ErrTampered, i)
-		}
-		out = append(out, e)
+	if from > to {
+		return nil, nil
 	}
-	return out, nil
-}
-
-// Verify checks the whole chain and the head.
-func (l *Log) Verify(ctx context.Context) (int, error) {
-	entries, err := l.Entries(ctx, 0, -1)
-	if err != nil {
-		return 0, err
-	}
-	prev := ""
-	for i, e := range entries {
-		if e.Prev != prev {
-			return i, fmt.Errorf("%w at entry %d: previous hash does not match", ErrTampered, i)
-		}
-		if e.digest() != e.Hash {
-			return i, fmt.Errorf("%w at entry %d: content does not match its hash", ErrTampered, i)
-		}
-		prev = e.Hash
-	}
-	head, err := l.rdb.Get(ctx, headKey).Result()
-	if err != nil && !errors.Is(err, redis.Nil) {
-		return len(entries), fmt.Errorf("audit: %w", err)
-	}
-	if head != prev {
-		return len(entries), fmt.Errorf("%w: head does not match the last entry (entries removed?)", ErrTampered)
-	}
-	return len(entries), nil
+	return all[from : to+1], nil
 }

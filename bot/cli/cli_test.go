@@ -18,6 +18,8 @@ const (
 	signing   = "signing-secret-222"
 	pdSecrets = "pd-secret-333,pd-secret-444"
 	redisURL  = "redis://:hunter2-password@127.0.0.1:1/0"
+	auditKey  = "b3BzZ2F0ZS10ZXN0LWF1ZGl0LWtleS0zMi1ieXRlcyE=" // 32 bytes, base64
+	vaultKey  = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=" // 32 bytes, base64
 )
 
 func setAll(t *testing.T) {
@@ -26,6 +28,8 @@ func setAll(t *testing.T) {
 	t.Setenv("PAGERDUTY_WEBHOOK_SECRETS", pdSecrets)
 	t.Setenv("SLACK_CHANNEL", "C0123ABCD")
 	t.Setenv("OPSGATE_LISTEN_ADDR", "127.0.0.1:0")
+	t.Setenv("OPSGATE_AUDIT_KEY", auditKey)
+	t.Setenv("OPSGATE_VAULT_KEY", vaultKey)
 }
 
 func assertNoSecrets(t *testing.T, texts ...string) {
@@ -54,6 +58,10 @@ func TestServeFailsWithOneLineNamingTheVariable(t *testing.T) {
 		{"unreachable redis", "REDIS_URL", redisURL, "redis unreachable"},
 		{"missing config file", "OPSGATE_CONFIG", "/nonexistent/opsgate.yaml", "OPSGATE_CONFIG"},
 		{"bad log level", "OPSGATE_LOG_LEVEL", "loud", "OPSGATE_LOG_LEVEL"},
+		{"short audit key", "OPSGATE_AUDIT_KEY", "hunter2-password", "OPSGATE_AUDIT_KEY: must be at least 32 bytes"},
+		{"bad vault key", "OPSGATE_VAULT_KEY", vaultKey + ",hunter2-password", "OPSGATE_VAULT_KEY: key 2 of 2"},
+		{"anchor retention without a file", "OPSGATE_AUDIT_RETENTION", "720h", "OPSGATE_AUDIT_RETENTION: must be at least 1h and needs OPSGATE_AUDIT_ANCHOR"},
+		{"bad team id", "SLACK_TEAM_ID", "acme", "SLACK_TEAM_ID: must be a workspace id"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -71,6 +79,22 @@ func TestServeFailsWithOneLineNamingTheVariable(t *testing.T) {
 			}
 			assertNoSecrets(t, out, errOut)
 		})
+	}
+}
+
+// With a durable store, serve refuses to start without the keys: a key
+// generated per process would leave the trail unverifiable and the state
+// unreadable after a restart.
+func TestServeRequiresTheKeysWithRedis(t *testing.T) {
+	for _, name := range []string{"OPSGATE_AUDIT_KEY", "OPSGATE_VAULT_KEY"} {
+		setAll(t)
+		t.Setenv("REDIS_URL", redisURL)
+		t.Setenv(name, "")
+		code, out, errOut := run(t, "serve")
+		if code == 0 || !strings.Contains(errOut, name+": is required with REDIS_URL") {
+			t.Fatalf("%s: %d %q", name, code, errOut)
+		}
+		assertNoSecrets(t, out, errOut)
 	}
 }
 

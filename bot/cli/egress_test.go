@@ -32,6 +32,7 @@ func assertNoPlanted(t *testing.T, what, out string) {
 func TestCLIOutputsCarryNoPlantedValue(t *testing.T) {
 	srv := redistest.Start(t)
 	t.Setenv("REDIS_URL", srv.URL())
+	keys := keyEnv(t)
 	t.Setenv("GEMINI_API_KEY", "")
 	t.Setenv("OPSGATE_CONFIG", "")
 	// templates: every line of the template holds the same values.
@@ -57,6 +58,7 @@ func TestCLIOutputsCarryNoPlantedValue(t *testing.T) {
 	// proposals settle: the note is masked before it is stored, shown or audited.
 	rdb := srv.Client()
 	st := approval.NewStore(rdb, time.Hour, nil)
+	st.Keys = keys
 	ctx := t.Context()
 	p := approval.Proposal{ID: jobs.ProposalID("PCLI1", "0123456789"), IncidentID: "PCLI1", ActionID: "x", Required: 1}
 	if _, err := st.Create(ctx, p); err != nil {

@@ -21,6 +21,7 @@ import (
 	"github.com/opsgate/opsgate/bot/config"
 	"github.com/opsgate/opsgate/bot/redact"
 	"github.com/opsgate/opsgate/bot/retry"
+	"github.com/opsgate/opsgate/bot/seal"
 	"github.com/opsgate/opsgate/integrations/pagerduty"
 	"github.com/opsgate/opsgate/knowledge/kb"
 )
@@ -42,13 +43,22 @@ func kbSession(ctx context.Context, stderr io.Writer) (*kb.KB, *kb.Store, *redac
 			embedded.Close()
 		}
 	}
+	keys := env.Keyring()
+	switch {
+	case keys == nil && embedded != nil:
+		keys = seal.Ephemeral() // the embedded store dies with the process
+	case keys == nil:
+		closeAll()
+		return nil, nil, nil, nil, fmt.Errorf("kb: OPSGATE_VAULT_KEY is required with REDIS_URL (tickets are encrypted with it)")
+	}
 	store := kb.NewStore(rdb)
+	store.Keys = keys
 	engine, err := engineFor(env.ConfigFile)
 	if err != nil {
 		closeAll()
 		return nil, nil, nil, nil, err
 	}
-	k, err := app.OpenKB(ctx, rdb, env, engine)
+	k, err := app.OpenKB(ctx, rdb, keys, env, engine)
 	if err != nil {
 		closeAll()
 		return nil, nil, nil, nil, err

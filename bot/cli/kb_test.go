@@ -17,6 +17,7 @@ import (
 func TestKBIngestSearchStats(t *testing.T) {
 	srv := redistest.Start(t)
 	t.Setenv("REDIS_URL", srv.URL())
+	keyEnv(t)
 	dir := t.TempDir()
 	jl := filepath.Join(dir, "t.jsonl")
 	_ = os.WriteFile(jl, []byte(`{"id":"INC-1","title":"checkout 5xx: connection refused to db-primary","resolution":"failed over to replica"}
@@ -73,6 +74,7 @@ garbage line
 func TestKBIngestFromPagerDuty(t *testing.T) {
 	srv := redistest.Start(t)
 	t.Setenv("REDIS_URL", srv.URL())
+	keyEnv(t)
 	fake := fakepagerduty.New("pd-tok")
 	t.Cleanup(fake.Close)
 	now := time.Now().UTC()

@@ -27,12 +27,18 @@ func proposalsCmd(stdout io.Writer) *cobra.Command {
 			if !jobs.ValidProposalID(args[0]) {
 				return fmt.Errorf("%q is not a proposal id such as Q1ABCD2-0123456789", clipArg(args[0]))
 			}
-			rdb, err := redisFromEnv("proposals")
+			rdb, env, err := redisFromEnv("proposals")
 			if err != nil {
 				return err
 			}
 			defer rdb.Close()
-			p, err := approval.NewStore(rdb, app.IncidentTTL, nil).Get(cmd.Context(), args[0])
+			keys, err := vaultKeys("proposals", env)
+			if err != nil {
+				return err
+			}
+			store := approval.NewStore(rdb, app.IncidentTTL, nil)
+			store.Keys = keys
+			p, err := store.Get(cmd.Context(), args[0])
 			if err != nil {
 				return err
 			}
@@ -57,11 +63,15 @@ func proposalsCmd(stdout io.Writer) *cobra.Command {
 			if strings.TrimSpace(by) == "" || len(by) > 100 || len(note) > 500 {
 				return errors.New("--by NAME is required (who checked the outcome; at most 100 characters), --note at most 500")
 			}
-			rdb, err := redisFromEnv("proposals")
+			l, rdb, env, err := auditLog("proposals settle")
 			if err != nil {
 				return err
 			}
 			defer rdb.Close()
+			keys, err := vaultKeys("proposals settle", env)
+			if err != nil {
+				return err
+			}
 			ctx := cmd.Context()
 			// The note is free text shown in the thread and audited: masked
 			// with the incident's placeholders first.
@@ -70,19 +80,23 @@ func proposalsCmd(stdout io.Writer) *cobra.Command {
 				return err
 			}
 			inc, _ := jobs.ParseProposalID(args[0])
-			if err := view.NewVault(rdb, engine, app.IncidentTTL).Texts(ctx, inc, &note); err != nil {
+			vault := view.NewVault(rdb, engine, env.VaultTTLOrDefault())
+			vault.Keys = keys
+			if err := vault.Texts(ctx, inc, &note); err != nil {
 				return fmt.Errorf("the note could not be masked (%w); nothing was settled", err)
 			}
-			p, err := approval.NewStore(rdb, app.IncidentTTL, nil).Settle(ctx, args[0], to, strings.TrimSpace("settled by hand: "+note))
+			store := approval.NewStore(rdb, app.IncidentTTL, nil)
+			store.Keys = keys
+			p, err := store.Settle(ctx, args[0], to, strings.TrimSpace("settled by hand: "+note))
 			if err != nil {
 				return err
 			}
-			if _, err := audit.New(rdb, nil).Append(ctx, audit.Entry{Actor: by, Action: "settled", Incident: p.IncidentID,
+			if _, err := l.Append(ctx, audit.Entry{Actor: by, Action: "settled", Incident: p.IncidentID,
 				Details: map[string]string{"proposal": p.ID, "state": string(p.State), "note": note}}); err != nil {
 				return fmt.Errorf("%s is now %s, but its audit entry failed (%w): record it by hand", p.ID, p.State, err)
 			}
 			// The workers update the thread (message, note, the undo link).
-			if _, err := jobs.Submit(ctx, queue.New(rdb), jobs.Settled{ProposalID: p.ID, By: by}, "", 0); err != nil {
+			if _, err := jobs.Submit(ctx, queue.New(rdb, keys), jobs.Settled{ProposalID: p.ID, By: by}, "", 0); err != nil {
 				return fmt.Errorf("%s is now %s (audited), but the thread could not be told: %w", p.ID, p.State, err)
 			}
 			fmt.Fprintf(stdout, "%s is now %s (recorded in the audit trail; the thread will say so)\n", p.ID, p.State)

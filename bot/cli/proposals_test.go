@@ -7,17 +7,19 @@ import (
 	"time"
 
 	"github.com/opsgate/opsgate/bot/approval"
-	"github.com/opsgate/opsgate/bot/audit"
 	"github.com/opsgate/opsgate/test/redistest"
+	"github.com/opsgate/opsgate/test/testutil"
 )
 
 func TestProposalsShowAndSettle(t *testing.T) {
 	srv := redistest.Start(t)
 	t.Setenv("REDIS_URL", srv.URL())
+	keys := keyEnv(t)
 	ctx := context.Background()
 	now := time.Now()
 	clock := func() time.Time { return now }
 	st := approval.NewStore(srv.Client(), time.Hour, clock)
+	st.Keys = keys
 	id := "Q1ABCDE-0123456789"
 	if ok, err := st.Create(ctx, approval.Proposal{ID: id, IncidentID: "Q1ABCDE", ActionID: "restart-deployment", Required: 1, ExpiresAt: now.Add(time.Hour)}); !ok || err != nil {
 		t.Fatal(ok, err)
@@ -52,7 +54,7 @@ func TestProposalsShowAndSettle(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "is now FAILED") {
 		t.Fatalf("%d %s %s", code, out, errOut)
 	}
-	entries, _ := audit.New(srv.Client(), nil).Entries(ctx, 0, -1)
+	entries, _ := testutil.Audit(t, srv.Client(), nil).Entries(ctx, 0, -1)
 	if len(entries) != 1 || entries[0].Action != "settled" || entries[0].Actor != "alice" || entries[0].Details["state"] != "FAILED" {
 		t.Fatalf("%+v", entries)
 	}

@@ -58,6 +58,7 @@ func TestTriageOfflineIsExtractiveAndMasked(t *testing.T) {
 func TestTriageWithGeminiAndKnowledgeChecksTheAnswer(t *testing.T) {
 	srv := redistest.Start(t)
 	t.Setenv("REDIS_URL", srv.URL())
+	keyEnv(t)
 	gm := fakegemini.New("gm-cli-key")
 	t.Cleanup(gm.Close)
 	t.Setenv("GEMINI_API_KEY", "gm-cli-key")

@@ -44,6 +44,15 @@ type Env struct {
 	OpenAIBaseURL           string        `envconfig:"OPENAI_BASE_URL" desc:"OpenAI-compatible API base URL, e.g. http://vllm:8000/v1 (on-premises models)"`
 	OpenAIAPIKey            Secret        `envconfig:"OPENAI_API_KEY" desc:"API key for OPENAI_BASE_URL (optional for local servers)"`
 	OpenAIModel             string        `envconfig:"OPENAI_MODEL" desc:"model name at OPENAI_BASE_URL"`
+	AuditKey                Secret        `envconfig:"OPSGATE_AUDIT_KEY" desc:"key (32+ bytes, base64 or hex: openssl rand -base64 32) that MACs the audit trail and signs its anchors; required by serve with REDIS_URL"`
+	AuditAnchor             string        `envconfig:"OPSGATE_AUDIT_ANCHOR" desc:"file the signed audit anchors are appended to (also logged); audit verify checks against it"`
+	AuditAnchorEvery        int64         `envconfig:"OPSGATE_AUDIT_ANCHOR_EVERY" default:"100" desc:"anchor after this many new audit entries"`
+	AuditAnchorInterval     time.Duration `envconfig:"OPSGATE_AUDIT_ANCHOR_INTERVAL" default:"5m" desc:"anchor at least this often while audit entries arrive (and on shutdown)"`
+	AuditRetention          time.Duration `envconfig:"OPSGATE_AUDIT_RETENTION" desc:"trim audit entries older than this, only up to an anchored checkpoint (needs OPSGATE_AUDIT_ANCHOR); unset = keep all"`
+	VaultKeys               Secrets       `envconfig:"OPSGATE_VAULT_KEY" desc:"AES-256 keys (32 bytes, base64 or hex), comma-separated: the first encrypts, all decrypt (rotation); encrypts masked values, queued jobs and records in Redis; required by serve with REDIS_URL"`
+	VaultTTL                time.Duration `envconfig:"OPSGATE_VAULT_TTL" default:"2160h" desc:"how long an incident's masked values (for Reveal and consistent placeholders) are kept after their last change"`
+	SlackTeamID             string        `envconfig:"SLACK_TEAM_ID" desc:"when set, Slack requests from any other workspace are refused"`
+	SlackAppID              string        `envconfig:"SLACK_APP_ID" desc:"when set, Slack requests for any other app are refused"`
 }
 
 // Backend is the RCA model backend OPSGATE_LLM selects (resolving the default).
@@ -136,6 +145,15 @@ func (e *Env) Validate() error {
 			return err
 		}
 	}
+	if err := e.validateKeys(); err != nil {
+		return err
+	}
+	if e.SlackTeamID != "" && !slackID(e.SlackTeamID, 'T', 'E') {
+		return bad("SLACK_TEAM_ID", "must be a workspace id such as T0123ABCD")
+	}
+	if e.SlackAppID != "" && !slackID(e.SlackAppID, 'A') {
+		return bad("SLACK_APP_ID", "must be an app id such as A0123ABCD")
+	}
 	switch e.Backend() {
 	case "none":
 	case "gemini":
@@ -161,6 +179,12 @@ func (e *Env) RequireServe() error {
 		return bad("SLACK_SIGNING_SECRET", "is required")
 	case len(e.PagerDutyWebhookSecrets) == 0:
 		return bad("PAGERDUTY_WEBHOOK_SECRETS", "is required (comma-separated for rotation)")
+	case e.RedisURL != "" && e.AuditKey == "":
+		// With a durable store the trail must outlive the process: a key
+		// generated per process would leave it unverifiable.
+		return bad("OPSGATE_AUDIT_KEY", "is required with REDIS_URL (openssl rand -base64 32)")
+	case e.RedisURL != "" && len(e.VaultKeys) == 0:
+		return bad("OPSGATE_VAULT_KEY", "is required with REDIS_URL (openssl rand -base64 32)")
 	}
 	return nil
 }

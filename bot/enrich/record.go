@@ -65,6 +65,8 @@ var ErrNotFound = errors.New("enrich: nothing gathered for this incident")
 type Store struct {
 	rdb redis.Cmdable
 	ttl time.Duration
+	// Keys seal the records in Redis (nil: plaintext — tests only).
+	Keys versioned.Sealer
 }
 
 // NewStore returns a store whose records expire ttl after their last change.
@@ -76,7 +78,7 @@ func Key(incidentID string) string { return "opsgate:context:" + incidentID }
 // Get returns the incident's record or ErrNotFound.
 func (s *Store) Get(ctx context.Context, id string) (*Record, error) {
 	var r Record
-	_, found, err := versioned.Load(ctx, s.rdb, Key(id), &r)
+	_, found, err := versioned.Load(ctx, s.rdb, s.Keys, Key(id), &r)
 	if err != nil {
 		return nil, err
 	}
@@ -89,7 +91,7 @@ func (s *Store) Get(ctx context.Context, id string) (*Record, error) {
 // Put stores r unless a record exists, and returns the stored one: a
 // second gathering (a redelivery, a racing replica) keeps the first.
 func (s *Store) Put(ctx context.Context, id string, r *Record) (*Record, error) {
-	return versioned.Update(ctx, s.rdb, Key(id), s.ttl, func(cur *Record, found bool) (bool, error) {
+	return versioned.Update(ctx, s.rdb, s.Keys, Key(id), s.ttl, func(cur *Record, found bool) (bool, error) {
 		if found {
 			return false, nil
 		}
@@ -101,7 +103,7 @@ func (s *Store) Put(ctx context.Context, id string, r *Record) (*Record, error) 
 // SetAnalysis stores a as the incident's analysis unless one is stored;
 // won reports whether a was stored.
 func (s *Store) SetAnalysis(ctx context.Context, id string, a rca.Analysis) (stored *Record, won bool, err error) {
-	stored, err = versioned.Update(ctx, s.rdb, Key(id), s.ttl, func(cur *Record, _ bool) (bool, error) {
+	stored, err = versioned.Update(ctx, s.rdb, s.Keys, Key(id), s.ttl, func(cur *Record, _ bool) (bool, error) {
 		won = cur.Analysis == nil
 		if won {
 			cur.Analysis = &a

@@ -101,7 +101,7 @@ func setup(t *testing.T) *fixture {
 		t.Fatal(err)
 	}
 	store := incident.NewStore(rdb, time.Hour, c.Now)
-	f := &fixture{slack: fs, proposals: approval.NewStore(rdb, time.Hour, c.Now), audit: audit.New(rdb, c.Now), run: &runner{holds: true}, undo: &undoer{}, clock: c}
+	f := &fixture{slack: fs, proposals: approval.NewStore(rdb, time.Hour, c.Now), audit: testutil.Audit(t, rdb, c.Now), run: &runner{holds: true}, undo: &undoer{}, clock: c}
 	f.spec, _ = cat.Get("recycle")
 	log, _ := testutil.Logger()
 	f.x = &execution.Executor{Proposals: f.proposals, Incidents: store, Scopes: &scope.Resolver{Catalog: cat}, Runner: f.run,

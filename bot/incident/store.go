@@ -18,6 +18,8 @@ type Store struct {
 	rdb redis.Cmdable
 	ttl time.Duration
 	now func() time.Time
+	// Keys seal the records in Redis (nil: plaintext — tests only).
+	Keys versioned.Sealer
 }
 
 // NewStore returns a store whose records expire ttl after their last change.
@@ -33,7 +35,7 @@ func Key(id string) string { return "opsgate:incident:" + id }
 
 func (s *Store) load(ctx context.Context, id string) (*Record, int64, error) {
 	var r Record
-	rev, found, err := versioned.Load(ctx, s.rdb, Key(id), &r)
+	rev, found, err := versioned.Load(ctx, s.rdb, s.Keys, Key(id), &r)
 	if err != nil || !found {
 		return nil, 0, err
 	}
@@ -57,7 +59,7 @@ func (s *Store) Get(ctx context.Context, id string) (*Record, error) {
 // conflict. fn must be pure; it returns false when nothing changed (no
 // write). The stored record is returned.
 func (s *Store) Update(ctx context.Context, id string, fn func(r *Record) (bool, error)) (*Record, error) {
-	return versioned.Update(ctx, s.rdb, Key(id), s.ttl, func(r *Record, found bool) (bool, error) {
+	return versioned.Update(ctx, s.rdb, s.Keys, Key(id), s.ttl, func(r *Record, found bool) (bool, error) {
 		if !found {
 			r.Snapshot.ID = id
 		}

@@ -3,6 +3,7 @@ package queue
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"time"
 
@@ -24,9 +25,17 @@ type Consumer struct {
 	Log     *slog.Logger
 	Now     func() time.Time
 	// Observe, when set, is told each handled entry's kind and result
-	// ("ok", "retry", "dead").
+	// ("ok", "retry", "dead", "refused" — a refused entry's kind is
+	// "unknown": it was written by someone else).
 	Observe func(kind, result string, took time.Duration)
+	// Refused, when set, is told of every refused entry before it is
+	// dead-lettered (opsgate audits it).
+	Refused func(ctx context.Context, r Refusal)
 }
+
+// replayWindow is how long a finished job's id is remembered, and so how
+// old an entry may be and still be handled.
+func (c *Consumer) replayWindow() time.Duration { return 2 * c.MaxAge }
 
 func (c *Consumer) defaults() {
 	if c.Block <= 0 {
@@ -108,9 +117,19 @@ func sleep(ctx context.Context, d time.Duration) {
 }
 
 func (c *Consumer) process(ctx context.Context, m redis.XMessage, reclaimed bool) {
-	e, ok := toEntry(m)
-	if !ok { // deleted or foreign entry: nothing to do
-		_ = c.Queue.ack(ctx, e, "")
+	e, ok := raw(m)
+	var err error
+	if ok {
+		e, err = c.Queue.admit(ctx, e, c.Now(), c.replayWindow())
+	} else {
+		err = fmt.Errorf("%w: not a job entry (fields missing)", ErrRefused)
+	}
+	if err != nil {
+		if !errors.Is(err, ErrRefused) { // Redis trouble: not a verdict
+			c.Log.Warn("entry not checked; will retry", "id", e.ID, "err", err)
+			return
+		}
+		c.refuse(ctx, refusal(e, err))
 		return
 	}
 	start := c.Now()
@@ -120,14 +139,14 @@ func (c *Consumer) process(ctx context.Context, m redis.XMessage, reclaimed bool
 	hctx, stopBeat := context.WithCancel(context.WithoutCancel(ctx))
 	beat := make(chan struct{})
 	go func() { c.heartbeat(hctx, e.ID); close(beat) }()
-	err := c.Handle(ctx, e)
+	err = c.Handle(ctx, e)
 	stopBeat()
 	<-beat
 	took := c.Now().Sub(start)
 	result := "ok"
 	switch {
 	case err == nil:
-		if aerr := c.Queue.ack(context.WithoutCancel(ctx), e, ""); aerr != nil {
+		if aerr := c.Queue.ack(context.WithoutCancel(ctx), e, "", c.replayWindow()); aerr != nil {
 			c.Log.Warn("ack failed; entry will be redelivered", "id", e.ID, "err", aerr)
 		}
 	case ctx.Err() != nil:
@@ -136,7 +155,7 @@ func (c *Consumer) process(ctx context.Context, m redis.XMessage, reclaimed bool
 	case errors.Is(err, ErrPermanent) || c.Now().Sub(e.EnqueuedAt()) > c.MaxAge:
 		result = "dead"
 		c.Log.Error("entry failed for good; moved to dead-letter stream", "id", e.ID, "kind", e.Kind, "err", err)
-		if aerr := c.Queue.ack(ctx, e, err.Error()); aerr != nil {
+		if aerr := c.Queue.ack(ctx, e, err.Error(), c.replayWindow()); aerr != nil {
 			c.Log.Warn("dead-letter failed", "id", e.ID, "err", aerr)
 		}
 	default:
@@ -145,6 +164,24 @@ func (c *Consumer) process(ctx context.Context, m redis.XMessage, reclaimed bool
 	}
 	if c.Observe != nil {
 		c.Observe(e.Kind, result, took)
+	}
+}
+
+// refuse reports, audits and dead-letters an entry opsgate did not queue;
+// it is never handled.
+func (c *Consumer) refuse(ctx context.Context, r Refusal) {
+	if c.Queue.Redact != nil {
+		r.Kind = c.Queue.Redact(r.Kind)
+	}
+	c.Log.Error("queue entry refused: not a job opsgate queued; dead-lettered", "id", r.StreamID, "kind", r.Kind, "reason", r.Reason)
+	if c.Refused != nil {
+		c.Refused(ctx, r)
+	}
+	if err := c.Queue.refuse(context.WithoutCancel(ctx), r); err != nil {
+		c.Log.Warn("refused entry not dead-lettered; will be refused again", "id", r.StreamID, "err", err)
+	}
+	if c.Observe != nil {
+		c.Observe("unknown", "refused", 0)
 	}
 }
 

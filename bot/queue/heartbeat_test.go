@@ -9,6 +9,7 @@ import (
 	"github.com/alicebob/miniredis/v2"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/opsgate/opsgate/bot/seal"
 	"github.com/opsgate/opsgate/test/redistest"
 	"github.com/opsgate/opsgate/test/testutil"
 )
@@ -46,7 +47,7 @@ func idleOf(t *testing.T, q *Queue, id string) time.Duration {
 // clock; Redis's idle time is set by hand to "an hour" first.
 func TestHeartbeatKeepsALongHandlersEntry(t *testing.T) {
 	rdb := redistest.Start(t).Client()
-	q := New(rdb)
+	q := New(rdb, seal.Ephemeral())
 	id := take(t, q)
 	ctx := context.Background()
 	if err := rdb.Do(ctx, "XCLAIM", q.Stream, q.Group, "A", 0, id, "IDLE", time.Hour.Milliseconds(), "JUSTID").Err(); err != nil {
@@ -84,7 +85,7 @@ func TestHeartbeatScriptOnTheEmbeddedStore(t *testing.T) {
 	m := miniredis.RunT(t)
 	rdb := redis.NewClient(&redis.Options{Addr: m.Addr()})
 	t.Cleanup(func() { _ = rdb.Close() })
-	q := New(rdb)
+	q := New(rdb, seal.Ephemeral())
 	id := take(t, q)
 	ctx := context.Background()
 	if err := keepOwned.Run(ctx, rdb, []string{q.Stream}, q.Group, id, "A").Err(); err != nil {

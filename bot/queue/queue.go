@@ -3,6 +3,12 @@
 // script; an entry is acked (and deleted) only after its handler succeeded,
 // so a crashed worker's entries stay pending and are reclaimed by another
 // consumer with XAUTOCLAIM.
+//
+// Every entry is sealed (AES-GCM, so encrypted and authenticated) together
+// with a fresh job id and the time it was queued, bound to its stream,
+// kind and dedupe id. An entry written to the stream by anyone without the
+// key — or one copied from an earlier job — is refused, dead-lettered and
+// reported, never handled (seal.go).
 package queue
 
 import (
@@ -36,16 +42,29 @@ if ARGV[1] ~= '' then
 end
 return redis.call('XADD', KEYS[1], '*', 'kind', ARGV[3], 'payload', ARGV[4], 'dedupe', ARGV[1])`)
 
+// Sealer encrypts and authenticates entries (a *seal.Keyring).
+type Sealer interface {
+	Seal(plain, aad []byte) []byte
+	Open(sealed, aad []byte) ([]byte, error)
+}
+
 // Queue is one stream and its consumer group.
 type Queue struct {
 	rdb    redis.Cmdable
+	keys   Sealer
 	Stream string
 	Group  string
+	// Redact masks the error text kept with a dead letter (nil: kept as is).
+	Redact func(string) string
+	// DeadTTL is how long dead letters are kept (default 7 days).
+	DeadTTL time.Duration
+	// Now stamps entries and dead letters (default time.Now).
+	Now func() time.Time
 }
 
-// New returns the default queue on rdb.
-func New(rdb redis.Cmdable) *Queue {
-	return &Queue{rdb: rdb, Stream: defaultStream, Group: defaultGroup}
+// New returns the default queue on rdb, sealing entries with keys.
+func New(rdb redis.Cmdable, keys Sealer) *Queue {
+	return &Queue{rdb: rdb, keys: keys, Stream: defaultStream, Group: defaultGroup, DeadTTL: 7 * 24 * time.Hour, Now: time.Now}
 }
 
 // Setup creates the stream and group if missing.
@@ -68,7 +87,8 @@ func (q *Queue) Enqueue(ctx context.Context, dedupeID string, ttl time.Duration,
 	if dedupeID != "" {
 		key = q.DedupeKey(dedupeID)
 	}
-	res, err := enqueue.Run(ctx, q.rdb, []string{q.Stream, key}, dedupeID, ttl.Milliseconds(), kind, payload).Text()
+	sealed := q.seal(kind, dedupeID, payload)
+	res, err := enqueue.Run(ctx, q.rdb, []string{q.Stream, key}, dedupeID, ttl.Milliseconds(), kind, sealed).Text()
 	if err != nil {
 		return "", false, fmt.Errorf("enqueue: %w", err)
 	}
@@ -78,16 +98,22 @@ func (q *Queue) Enqueue(ctx context.Context, dedupeID string, ttl time.Duration,
 	return res, false, nil
 }
 
-// Entry is one queued item.
+// Entry is one queued item, opened.
 type Entry struct {
-	ID      string
-	Kind    string
-	Payload []byte
-	Dedupe  string
+	ID       string // stream id
+	Kind     string
+	Payload  []byte
+	Dedupe   string
+	JobID    string    // fresh per Enqueue: a copied entry repeats it
+	QueuedAt time.Time // when Enqueue sealed it (authenticated, unlike the stream id)
+	sealed   string
 }
 
-// EnqueuedAt is when the entry was added (from its stream id).
+// EnqueuedAt is when the entry was queued.
 func (e Entry) EnqueuedAt() time.Time {
+	if !e.QueuedAt.IsZero() {
+		return e.QueuedAt
+	}
 	ms, err := strconv.ParseInt(strings.SplitN(e.ID, "-", 2)[0], 10, 64)
 	if err != nil {
 		return time.Time{}
@@ -95,19 +121,52 @@ func (e Entry) EnqueuedAt() time.Time {
 	return time.UnixMilli(ms)
 }
 
-func toEntry(m redis.XMessage) (Entry, bool) {
+// raw reads a stream message's fields; ok is false when one is missing.
+func raw(m redis.XMessage) (Entry, bool) {
 	kind, ok1 := m.Values["kind"].(string)
 	payload, ok2 := m.Values["payload"].(string)
 	dedupe, _ := m.Values["dedupe"].(string)
-	return Entry{ID: m.ID, Kind: kind, Payload: []byte(payload), Dedupe: dedupe}, ok1 && ok2
+	return Entry{ID: m.ID, Kind: kind, Dedupe: dedupe, sealed: payload}, ok1 && ok2
 }
 
-// ack removes a finished entry; dead also copies it to the dead-letter stream.
-func (q *Queue) ack(ctx context.Context, e Entry, dead string) error {
+// addDead appends a dead letter and drops those older than ARGV[1] ms by
+// Redis' own clock (stream ids are Redis time: a replica's clock would
+// trim too much or too little), then lets the whole stream expire after
+// as long.
+var addDead = redis.NewScript(`
+local t = redis.call('TIME')
+local minid = string.format('%.0f', tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) - tonumber(ARGV[1]))
+local fields = {}
+for i = 2, #ARGV do fields[#fields + 1] = ARGV[i] end
+redis.call('XADD', KEYS[1], 'MINID', minid, '*', unpack(fields))
+redis.call('PEXPIRE', KEYS[1], ARGV[1])
+return 1`)
+
+func (q *Queue) deadLetter(ctx context.Context, p redis.Pipeliner, fields ...any) {
+	args := append([]any{q.DeadTTL.Milliseconds()}, fields...)
+	args = append(args, "at", q.Now().UTC().Format(time.RFC3339))
+	addDead.Eval(ctx, p, []string{q.DeadKey()}, args...)
+}
+
+// DeadKey is the dead-letter stream.
+func (q *Queue) DeadKey() string { return q.Stream + deadSuffix }
+
+// doneKey remembers a finished job id, so a copy of its entry is refused.
+func (q *Queue) doneKey(jobID string) string { return q.Stream + ":done:" + jobID }
+
+// ack removes a finished entry and remembers its job id for doneFor;
+// dead also records it in the dead-letter stream (its payload still
+// sealed, the error masked), which keeps DeadTTL worth of letters.
+func (q *Queue) ack(ctx context.Context, e Entry, dead string, doneFor time.Duration) error {
 	_, err := q.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
 		if dead != "" {
-			p.XAdd(ctx, &redis.XAddArgs{Stream: q.Stream + deadSuffix, MaxLen: 10000, Approx: true,
-				Values: map[string]any{"kind": e.Kind, "payload": e.Payload, "id": e.ID, "error": dead}})
+			if q.Redact != nil {
+				dead = q.Redact(dead)
+			}
+			q.deadLetter(ctx, p, "kind", e.Kind, "payload", e.sealed, "id", e.ID, "error", dead)
+		}
+		if e.JobID != "" {
+			p.Set(ctx, q.doneKey(e.JobID), "1", doneFor)
 		}
 		p.XAck(ctx, q.Stream, q.Group, e.ID)
 		p.XDel(ctx, q.Stream, e.ID)
@@ -130,7 +189,7 @@ func (q *Queue) Len(ctx context.Context) (int64, error) { return q.rdb.XLen(ctx,
 
 // Dead returns the dead-letter entries' errors.
 func (q *Queue) Dead(ctx context.Context) ([]string, error) {
-	msgs, err := q.rdb.XRange(ctx, q.Stream+deadSuffix, "-", "+").Result()
+	msgs, err := q.rdb.XRange(ctx, q.DeadKey(), "-", "+").Result()
 	if err != nil {
 		return nil, err
 	}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/opsgate/opsgate/bot/queue"
+	"github.com/opsgate/opsgate/bot/seal"
 	"github.com/opsgate/opsgate/test/redistest"
 	"github.com/opsgate/opsgate/test/testutil"
 )
@@ -17,7 +18,7 @@ import (
 func setup(t *testing.T) (*queue.Queue, *redistest.Server) {
 	t.Helper()
 	srv := redistest.Start(t)
-	q := queue.New(srv.Client())
+	q := queue.New(srv.Client(), seal.Ephemeral())
 	if err := q.Setup(context.Background()); err != nil {
 		t.Fatal(err)
 	}

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/opsgate/opsgate/bot/access"
-	"github.com/opsgate/opsgate/bot/audit"
 	"github.com/opsgate/opsgate/bot/jobs"
 	"github.com/opsgate/opsgate/bot/redact"
 	"github.com/opsgate/opsgate/bot/reveal"
@@ -33,7 +32,7 @@ func TestOnlyApproversSeeValuesAndEveryAttemptIsAudited(t *testing.T) {
 	if _, err := vault.Mask(ctx, "PREV1", func(s *redact.Session) { s.String("login from 10.1.2.3 " + secret) }); err != nil {
 		t.Fatal(err)
 	}
-	log := audit.New(rdb, nil)
+	log := testutil.Audit(t, rdb, nil)
 	guarded := sanitize.GuardedSlack{Slack: client, Guard: &sanitize.Guard{Engine: redact.Default()}}
 	h := &reveal.Handler{Vault: vault, Access: &access.Checker{Approvers: access.List{Users: []string{"U0ANN"}}}, Audit: log, Unguarded: client, Guarded: guarded}
 	if err := h.Handle(ctx, jobs.Reveal{IncidentID: "PREV1", UserID: "U0MAL", ChannelID: channel}); err != nil {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/opsgate/opsgate/bot/incident"
 	"github.com/opsgate/opsgate/bot/queue"
+	"github.com/opsgate/opsgate/bot/seal"
 	"github.com/opsgate/opsgate/bot/server"
 	"github.com/opsgate/opsgate/integrations/pagerduty"
 	"github.com/opsgate/opsgate/test/redistest"
@@ -31,7 +32,7 @@ func body(i int64) []byte {
 func BenchmarkWebhook(b *testing.B) {
 	srv := redistest.Start(b)
 	rdb := srv.Client()
-	q := queue.New(rdb)
+	q := queue.New(rdb, seal.Ephemeral())
 	s := &server.Server{Queue: q, Incidents: incident.NewStore(rdb, time.Hour, nil), Redis: rdb, WebhookSecrets: []string{"old", secret},
 		MaxAge: 49 * time.Hour, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
 	h := s.Handler()

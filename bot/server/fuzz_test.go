@@ -9,12 +9,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/opsgate/opsgate/bot/audit"
 	"github.com/opsgate/opsgate/bot/incident"
 	"github.com/opsgate/opsgate/bot/queue"
+	"github.com/opsgate/opsgate/bot/seal"
 	"github.com/opsgate/opsgate/bot/server"
 	slackapi "github.com/opsgate/opsgate/integrations/slack"
 	"github.com/opsgate/opsgate/test/redistest"
+	"github.com/opsgate/opsgate/test/testutil"
 )
 
 const slackSecret = "fuzz-signing-secret"
@@ -36,8 +37,8 @@ func FuzzSlackEndpoints(f *testing.F) {
 	f.Add(`payload={"type":"block_actions","user":{"id":"U1"},"actions":[{"type":"button","block_id":"b","action_id":"proposal_undo","value":"P1ABCDE-0123456789|abcd","action_ts":"1.2"}]}`, true)
 	srv := redistest.Start(f)
 	rdb := srv.Client()
-	s := &server.Server{Queue: queue.New(rdb), Incidents: incident.NewStore(rdb, time.Hour, nil), Redis: rdb,
-		SigningSecret: slackSecret, MaxAge: 49 * time.Hour, Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Audit: audit.New(rdb, nil)}
+	s := &server.Server{Queue: queue.New(rdb, seal.Ephemeral()), Incidents: incident.NewStore(rdb, time.Hour, nil), Redis: rdb,
+		SigningSecret: slackSecret, MaxAge: 49 * time.Hour, Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Audit: testutil.Audit(f, rdb, nil)}
 	h := s.Handler()
 	allowed := map[int]bool{200: true, 400: true, 401: true, 413: true, 503: true}
 	f.Fuzz(func(t *testing.T, body string, signed bool) {

@@ -14,12 +14,13 @@ import (
 
 	dto "github.com/prometheus/client_model/go"
 
-	"github.com/opsgate/opsgate/bot/audit"
 	"github.com/opsgate/opsgate/bot/incident"
 	"github.com/opsgate/opsgate/bot/metrics"
 	"github.com/opsgate/opsgate/bot/queue"
+	"github.com/opsgate/opsgate/bot/seal"
 	"github.com/opsgate/opsgate/bot/server"
 	"github.com/opsgate/opsgate/test/redistest"
+	"github.com/opsgate/opsgate/test/testutil"
 )
 
 // Forged Approve clicks are refused and audited, but at most 60 a minute:
@@ -28,10 +29,10 @@ import (
 func TestRefusedClicksAuditedWithinBudget(t *testing.T) {
 	srv := redistest.Start(t)
 	rdb := srv.Client()
-	log := audit.New(rdb, nil)
+	log := testutil.Audit(t, rdb, nil)
 	m := metrics.New()
 	now := time.Date(2026, 11, 21, 10, 0, 30, 0, time.UTC)
-	s := &server.Server{Queue: queue.New(rdb), Incidents: incident.NewStore(rdb, time.Hour, nil), Redis: rdb, SigningSecret: slackSecret,
+	s := &server.Server{Queue: queue.New(rdb, seal.Ephemeral()), Incidents: incident.NewStore(rdb, time.Hour, nil), Redis: rdb, SigningSecret: slackSecret,
 		MaxAge: time.Hour, Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Metrics: m, Audit: log, Now: func() time.Time { return now }}
 	h := s.Handler()
 	send := func(action, value string) int {
@@ -70,7 +71,7 @@ func TestRefusedClicksAuditedWithinBudget(t *testing.T) {
 	if entries, _ = log.Entries(context.Background(), 0, -1); len(entries) != 61 {
 		t.Fatalf("%d entries", len(entries))
 	}
-	if _, err := log.Verify(context.Background()); err != nil {
+	if _, err := log.Verify(context.Background(), nil); err != nil {
 		t.Fatal(err)
 	}
 }

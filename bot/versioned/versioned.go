@@ -1,6 +1,11 @@
 // Package versioned keeps JSON documents in Redis hashes {rev, data} that
 // change only by compare-and-swap on the revision: the shared mechanism
-// behind incident records and action proposals.
+// behind incident records, their context and action proposals.
+//
+// With a Sealer the data is sealed (AES-GCM) and bound to its Redis key:
+// reading Redis shows none of it, and a document edited, written by hand
+// or copied from another key fails to load (ErrSealed) instead of being
+// believed — a proposal's approvals cannot be forged in Redis.
 package versioned
 
 import (
@@ -14,6 +19,18 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
+// Sealer seals documents (a *seal.Keyring); nil keeps them in plaintext.
+type Sealer interface {
+	Seal(plain, aad []byte) []byte
+	Open(sealed, aad []byte) ([]byte, error)
+}
+
+// ErrSealed: a stored document does not open under the keys — changed,
+// written or copied by someone without them.
+var ErrSealed = errors.New("versioned: document does not open under the vault keys")
+
+func aad(key string) []byte { return []byte("opsgate doc v1\x00" + key) }
+
 // cas writes data only if the stored revision is still ARGV[1] ("0" for
 // a document that does not exist yet).
 var cas = redis.NewScript(`
@@ -25,7 +42,7 @@ return 1`)
 
 // Load decodes the document at key into v and returns its revision; a
 // missing document is revision 0 and found false.
-func Load(ctx context.Context, rdb redis.Cmdable, key string, v any) (rev int64, found bool, err error) {
+func Load(ctx context.Context, rdb redis.Cmdable, keys Sealer, key string, v any) (rev int64, found bool, err error) {
 	vals, err := rdb.HMGet(ctx, key, "rev", "data").Result()
 	if err != nil {
 		return 0, false, fmt.Errorf("%s: load: %w", key, err)
@@ -37,7 +54,13 @@ func Load(ctx context.Context, rdb redis.Cmdable, key string, v any) (rev int64,
 	if err != nil {
 		return 0, false, fmt.Errorf("%s: corrupt revision", key)
 	}
-	if err := json.Unmarshal([]byte(fmt.Sprint(vals[1])), v); err != nil {
+	data := []byte(fmt.Sprint(vals[1]))
+	if keys != nil {
+		if data, err = keys.Open(data, aad(key)); err != nil {
+			return 0, false, fmt.Errorf("%s: %w: %w", key, ErrSealed, err)
+		}
+	}
+	if err := json.Unmarshal(data, v); err != nil {
 		return 0, false, fmt.Errorf("%s: corrupt document: %w", key, err)
 	}
 	return rev, true, nil
@@ -46,10 +69,13 @@ func Load(ctx context.Context, rdb redis.Cmdable, key string, v any) (rev int64,
 // Swap stores v as revision rev+1 if the stored revision is still rev
 // (rev 0: only if there is none), expiring ttl after the write. false: the
 // document changed meanwhile.
-func Swap(ctx context.Context, rdb redis.Cmdable, key string, rev int64, v any, ttl time.Duration) (bool, error) {
+func Swap(ctx context.Context, rdb redis.Cmdable, keys Sealer, key string, rev int64, v any, ttl time.Duration) (bool, error) {
 	data, err := json.Marshal(v)
 	if err != nil {
 		return false, fmt.Errorf("%s: encode: %w", key, err)
+	}
+	if keys != nil {
+		data = keys.Seal(data, aad(key))
 	}
 	ok, err := cas.Run(ctx, rdb, []string{key}, rev, rev+1, data, ttl.Milliseconds()).Int()
 	if err != nil {
@@ -73,10 +99,10 @@ const maxAttempts = 100
 // whether it changed the document (nothing changed: nothing is written);
 // its error aborts. The document as stored (or as read, when unchanged)
 // is returned.
-func Update[T any](ctx context.Context, rdb redis.Cmdable, key string, ttl time.Duration, fn func(doc *T, found bool) (bool, error)) (*T, error) {
+func Update[T any](ctx context.Context, rdb redis.Cmdable, keys Sealer, key string, ttl time.Duration, fn func(doc *T, found bool) (bool, error)) (*T, error) {
 	for attempt := 0; attempt < maxAttempts; attempt++ {
 		var doc T
-		rev, found, err := Load(ctx, rdb, key, &doc)
+		rev, found, err := Load(ctx, rdb, keys, key, &doc)
 		if err != nil {
 			return nil, err
 		}
@@ -87,7 +113,7 @@ func Update[T any](ctx context.Context, rdb redis.Cmdable, key string, ttl time.
 		if !changed {
 			return &doc, nil
 		}
-		ok, err := Swap(ctx, rdb, key, rev, &doc, ttl)
+		ok, err := Swap(ctx, rdb, keys, key, rev, &doc, ttl)
 		if err != nil {
 			return nil, err
 		}

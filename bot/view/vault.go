@@ -44,11 +44,24 @@ var ErrContention = errors.New("view: placeholders changed under every attempt")
 // at once would be needed to exhaust it.
 const maxAttempts = 64
 
+// Sealer encrypts the masked values (a *seal.Keyring).
+type Sealer interface {
+	Seal(plain, aad []byte) []byte
+	Open(sealed, aad []byte) ([]byte, error)
+}
+
+// ErrSealed: a stored value does not open under the vault keys (written
+// or edited by someone without them, or sealed with a key since removed).
+var ErrSealed = errors.New("view: a masked value does not open under the vault keys")
+
 // Vault keeps each incident's placeholders.
 type Vault struct {
 	rdb    redis.Cmdable
 	engine *redact.Engine
 	ttl    time.Duration
+	// Keys encrypt each masked value in Redis, bound to its incident and
+	// placeholder (nil: plaintext — tests only).
+	Keys Sealer
 }
 
 // NewVault returns a vault whose maps expire ttl after their last change.
@@ -56,9 +69,13 @@ func NewVault(rdb redis.Cmdable, engine *redact.Engine, ttl time.Duration) *Vaul
 	return &Vault{rdb: rdb, engine: engine, ttl: ttl}
 }
 
-// load returns a session primed with the incident's map and the map's
+func aad(incidentID, placeholder string) []byte {
+	return []byte("opsgate vault v1\x00" + incidentID + "\x00" + placeholder)
+}
+
+// read returns the incident's placeholder → value map, opened, and its
 // generation.
-func (v *Vault) load(ctx context.Context, incidentID string) (*redact.Session, string, error) {
+func (v *Vault) read(ctx context.Context, incidentID string) (map[string]string, string, error) {
 	m, err := v.rdb.HGetAll(ctx, Key(incidentID)).Result()
 	if err != nil {
 		return nil, "", fmt.Errorf("vault %s: %w", incidentID, err)
@@ -68,6 +85,25 @@ func (v *Vault) load(ctx context.Context, incidentID string) (*redact.Session, s
 		gen = "0"
 	}
 	delete(m, genField)
+	if v.Keys != nil {
+		for p, sealed := range m {
+			plain, err := v.Keys.Open([]byte(sealed), aad(incidentID, p))
+			if err != nil {
+				return nil, "", fmt.Errorf("vault %s: %s: %w: %w", incidentID, p, ErrSealed, err)
+			}
+			m[p] = string(plain)
+		}
+	}
+	return m, gen, nil
+}
+
+// load returns a session primed with the incident's map and the map's
+// generation.
+func (v *Vault) load(ctx context.Context, incidentID string) (*redact.Session, string, error) {
+	m, gen, err := v.read(ctx, incidentID)
+	if err != nil {
+		return nil, "", err
+	}
 	s := v.engine.NewSession()
 	if err := s.Load(m); err != nil {
 		return nil, "", fmt.Errorf("vault %s: %w", incidentID, err)
@@ -95,6 +131,9 @@ func (v *Vault) Mask(ctx context.Context, incidentID string, fn func(s *redact.S
 		args := make([]any, 0, 2+2*len(added))
 		args = append(args, gen, v.ttl.Milliseconds())
 		for p, val := range added {
+			if v.Keys != nil {
+				val = string(v.Keys.Seal([]byte(val), aad(incidentID, p)))
+			}
 			args = append(args, p, val)
 		}
 		n, err := save.Run(ctx, v.rdb, []string{Key(incidentID)}, args...).Int64()
@@ -131,10 +170,6 @@ func (v *Vault) Texts(ctx context.Context, incidentID string, texts ...*string) 
 // Reveal returns the incident's placeholder → value map (for an authorised
 // approver only).
 func (v *Vault) Reveal(ctx context.Context, incidentID string) (map[string]string, error) {
-	m, err := v.rdb.HGetAll(ctx, Key(incidentID)).Result()
-	if err != nil {
-		return nil, fmt.Errorf("vault %s: %w", incidentID, err)
-	}
-	delete(m, genField)
-	return m, nil
+	m, _, err := v.read(ctx, incidentID)
+	return m, err
 }

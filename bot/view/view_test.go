@@ -3,6 +3,7 @@ package view_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -16,6 +17,7 @@ import (
 	"github.com/opsgate/opsgate/bot/logtmpl"
 	"github.com/opsgate/opsgate/bot/rca"
 	"github.com/opsgate/opsgate/bot/redact"
+	"github.com/opsgate/opsgate/bot/seal"
 	"github.com/opsgate/opsgate/bot/view"
 	"github.com/opsgate/opsgate/test/redistest"
 )
@@ -143,5 +145,49 @@ func TestViewsMaskEveryFreeTextField(t *testing.T) {
 	// The originals are untouched (the views are copies).
 	if rec.Snapshot.Title != planted || c.Excerpt.Entries[0].Text != planted || c.Analysis.Summary != planted {
 		t.Fatal("a view changed the record it was made from")
+	}
+}
+
+// Masked values are encrypted in Redis, bound to their incident and
+// placeholder; a forged or moved value fails closed; rotated keys still
+// open what they sealed.
+func TestTheVaultKeepsValuesEncrypted(t *testing.T) {
+	srv := redistest.Start(t)
+	rdb := srv.Client()
+	ctx := context.Background()
+	oldKey, newKey := seal.GenerateKey(), seal.GenerateKey()
+	v := view.NewVault(rdb, redact.Default(), time.Hour)
+	v.Keys, _ = seal.Parse(oldKey)
+	if got := mask(t, v, "P1", "login alice@example.com from 10.0.0.1"); got != "login [EMAIL_ADDRESS_1] from [IP_ADDRESS_1]" {
+		t.Fatal(got)
+	}
+	for f, val := range rdb.HGetAll(ctx, view.Key("P1")).Val() {
+		if strings.Contains(val, "alice") || strings.Contains(val, "10.0.0.1") {
+			t.Fatalf("%s is in plaintext: %s", f, val)
+		}
+	}
+	// Rotation: the new key seals, the old one still opens.
+	v.Keys, _ = seal.Parse(newKey, oldKey)
+	if got := mask(t, v, "P1", "10.0.0.2 after 10.0.0.1"); got != "[IP_ADDRESS_2] after [IP_ADDRESS_1]" {
+		t.Fatal(got)
+	}
+	m, err := v.Reveal(ctx, "P1")
+	if err != nil || m["[EMAIL_ADDRESS_1]"] != "alice@example.com" || m["[IP_ADDRESS_2]"] != "10.0.0.2" {
+		t.Fatal(m, err)
+	}
+	// A value written by hand, or moved from another placeholder, fails
+	// closed: masking is withheld, Reveal refuses.
+	sealedIP := rdb.HGet(ctx, view.Key("P1"), "[IP_ADDRESS_1]").Val()
+	for _, forged := range []string{"10.6.6.6", sealedIP} {
+		rdb.HSet(ctx, view.Key("P1"), "[IP_ADDRESS_3]", forged)
+		text := "from 10.0.0.1"
+		if err := v.Texts(ctx, "P1", &text); !errors.Is(err, view.ErrSealed) || strings.Contains(text, "10.0.0.1") {
+			t.Fatalf("a forged value was accepted: %q %v", text, err)
+		}
+		rdb.HDel(ctx, view.Key("P1"), "[IP_ADDRESS_3]")
+	}
+	rdb.HSet(ctx, view.Key("P9"), "[IP_ADDRESS_1]", sealedIP)
+	if _, err := v.Reveal(ctx, "P9"); !errors.Is(err, view.ErrSealed) {
+		t.Fatalf("a moved value was revealed: %v", err)
 	}
 }

@@ -21,9 +21,46 @@ func ticketKey(id string) string { return "opsgate:kb:t:" + id }
 // ErrNotFound is returned for an unknown ticket id.
 var ErrNotFound = errors.New("kb: ticket not found")
 
+// Sealer encrypts tickets at rest (a *seal.Keyring).
+type Sealer interface {
+	Seal(plain, aad []byte) []byte
+	Open(sealed, aad []byte) ([]byte, error)
+}
+
 // Store keeps tickets in Redis (the source of truth) and announces each
 // change on a stream that replicas follow.
-type Store struct{ rdb redis.UniversalClient }
+type Store struct {
+	rdb redis.UniversalClient
+	// Keys encrypt each ticket in Redis, bound to its id (nil: plaintext).
+	// Tickets hold whatever their source held — hosts, names, pasted
+	// logs — so they are kept as closely as the vault. A ticket that does
+	// not open (written by hand, or under a removed key) is never indexed.
+	Keys Sealer
+}
+
+func (s *Store) encode(t *Ticket) ([]byte, error) {
+	data, err := json.Marshal(t)
+	if err != nil || s.Keys == nil {
+		return data, err
+	}
+	return s.Keys.Seal(data, []byte(ticketKey(t.ID))), nil
+}
+
+func (s *Store) decode(id string, data []byte) (Ticket, error) {
+	var t Ticket
+	if s.Keys != nil {
+		plain, err := s.Keys.Open(data, []byte(ticketKey(id)))
+		if err != nil {
+			return t, err
+		}
+		data = plain
+	}
+	err := json.Unmarshal(data, &t)
+	if err == nil && t.ID != id {
+		err = fmt.Errorf("ticket %s stored as %s", t.ID, id)
+	}
+	return t, err
+}
 
 // NewStore returns a store on rdb.
 func NewStore(rdb redis.UniversalClient) *Store { return &Store{rdb: rdb} }
@@ -36,7 +73,7 @@ func (s *Store) Put(ctx context.Context, ts ...Ticket) error {
 	}
 	_, err := s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
 		for i := range ts {
-			data, err := json.Marshal(&ts[i])
+			data, err := s.encode(&ts[i])
 			if err != nil {
 				return err
 			}
@@ -61,8 +98,8 @@ func (s *Store) Get(ctx context.Context, id string) (Ticket, error) {
 	if err != nil {
 		return Ticket{}, fmt.Errorf("kb store: %w", err)
 	}
-	var t Ticket
-	if err := json.Unmarshal(data, &t); err != nil {
+	t, err := s.decode(id, data)
+	if err != nil {
 		return Ticket{}, fmt.Errorf("kb store: ticket %s is corrupt: %w", id, err)
 	}
 	return t, nil
@@ -88,13 +125,13 @@ func (s *Store) Each(ctx context.Context, fn func(Ticket) error) error {
 			if err != nil {
 				return fmt.Errorf("kb store: %w", err)
 			}
-			for _, v := range vals {
+			for i, v := range vals {
 				str, ok := v.(string)
 				if !ok {
 					continue
 				}
-				var t Ticket
-				if json.Unmarshal([]byte(str), &t) != nil {
+				t, err := s.decode(ids[i], []byte(str))
+				if err != nil {
 					continue
 				}
 				if err := fn(t); err != nil {

@@ -119,7 +119,7 @@ actions:
 	if actions["proposed"] != 1 || actions["approve"] != 1 || actions["executed"] != 1 || actions["approve_denied"] < 2 {
 		t.Fatalf("audit: %v", actions)
 	}
-	if _, err := e.app.Audit.Verify(context.Background()); err != nil {
+	if _, err := e.app.Audit.Verify(context.Background(), nil); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -46,6 +46,7 @@ func TestWorkerKilledBeforeAckIsReclaimed(t *testing.T) {
 	child.Env = append(os.Environ(),
 		"OPSGATE_HELPER_WORKER=1", "REDIS_URL="+e.redis.URL(), "SLACK_BOT_TOKEN="+slackToken, "SLACK_API_URL="+e.slack.APIURL(),
 		"SLACK_CHANNEL="+channel, "OPSGATE_WORKERS=1", "OPSGATE_RECLAIM_IDLE=1h")
+	child.Env = append(child.Env, e.keyVars()...)
 	if err := child.Start(); err != nil {
 		t.Fatal(err)
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/opsgate/opsgate/integrations/fakes/fakeobs"
 	"github.com/opsgate/opsgate/integrations/fakes/fakepagerduty"
 	"github.com/opsgate/opsgate/knowledge/kb"
+	"github.com/opsgate/opsgate/test/redistest"
 )
 
 // Every kind of input carries planted values — the webhook (title,
@@ -107,6 +108,7 @@ actions:
 		t.Errorf("no refusal answered: %s", e.answers())
 	}
 	assertNothingPlanted(t, e)
+	assertNothingPlantedInRedis(t, e)
 	var notes strings.Builder // PagerDuty notes: the thread link only
 	for _, n := range e.pd.Notes() {
 		notes.WriteString(n.Content + "\n")
@@ -138,6 +140,27 @@ actions:
 		for _, s := range planted {
 			if strings.Contains(p, s) {
 				t.Fatalf("%q reached the model (generate or embed): %.300s", s, p)
+			}
+		}
+	}
+}
+
+// assertNothingPlantedInRedis reads the whole database as someone with
+// Redis access would (every key, every type, and its DUMP) and fails on
+// any planted value in plaintext.
+func assertNothingPlantedInRedis(t *testing.T, e *env) {
+	t.Helper()
+	all, err := redistest.Dump(context.Background(), e.redis.Client())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(all) < 5 {
+		t.Fatalf("only %d keys in Redis: the run stored nothing to look at", len(all))
+	}
+	for k, text := range all {
+		for _, s := range planted {
+			if i := strings.Index(text, s); i >= 0 {
+				t.Errorf("%q in plaintext in Redis key %s: …%s…", s, k, text[max(0, i-120):min(len(text), i+60)])
 			}
 		}
 	}

@@ -3,6 +3,7 @@ package e2e
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -10,21 +11,25 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/slack-go/slack"
+
 	"github.com/opsgate/opsgate/bot/app"
 	"github.com/opsgate/opsgate/bot/config"
 	"github.com/opsgate/opsgate/bot/retry"
+	"github.com/opsgate/opsgate/bot/seal"
 	"github.com/opsgate/opsgate/integrations/fakes/fakepagerduty"
 	"github.com/opsgate/opsgate/integrations/fakes/fakeslack"
 	"github.com/opsgate/opsgate/integrations/pagerduty"
 	slackapi "github.com/opsgate/opsgate/integrations/slack"
+	"github.com/opsgate/opsgate/knowledge/kb"
 	"github.com/opsgate/opsgate/test/redistest"
 	"github.com/opsgate/opsgate/test/testutil"
-	"github.com/slack-go/slack"
 )
 
 const (
@@ -103,6 +108,9 @@ func startFull(t testing.TB, file *config.File, opts ...opt) *env {
 		SlackAPIURL: e.slack.APIURL(), SlackChannel: channel,
 		PagerDutyWebhookSecrets: config.Secrets{pdSecretOld, pdSecret}, PagerDutyAPIURL: e.pd.URL,
 		GeminiModel: "gemini-2.5-flash",
+		// Shared by every replica of the test, as in a deployment.
+		AuditKey: config.Secret(base64.StdEncoding.EncodeToString(testutil.AuditKey)), VaultKeys: config.Secrets{config.Secret(seal.GenerateKey())},
+		AuditAnchor: filepath.Join(t.TempDir(), "audit-anchors.jsonl"),
 	}
 	for _, o := range opts {
 		o(cfg)
@@ -242,3 +250,24 @@ func blocksText(m fakeslack.Message) string {
 
 var _ = slack.New
 var _ = fmt.Sprint
+
+// keyVars are the app's keys as environment variables, for a child
+// process or a CLI command working on the same Redis.
+func (e *env) keyVars() []string {
+	return []string{"OPSGATE_AUDIT_KEY=" + e.opts.Env.AuditKey.Reveal(), "OPSGATE_VAULT_KEY=" + strings.Join(e.opts.Env.VaultKeys.Reveal(), ",")}
+}
+
+// setKeyVars sets keyVars for the test.
+func (e *env) setKeyVars(t *testing.T) {
+	for _, kv := range e.keyVars() {
+		k, v, _ := strings.Cut(kv, "=")
+		t.Setenv(k, v)
+	}
+}
+
+// kbStore reads the app's knowledge base tickets (sealed with its keys).
+func (e *env) kbStore() *kb.Store {
+	s := kb.NewStore(e.app.Redis)
+	s.Keys = e.app.Keys
+	return s
+}

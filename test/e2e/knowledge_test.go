@@ -40,10 +40,10 @@ func TestSimilarIncidentsLearningLoopAndSearch(t *testing.T) {
 	// Resolving writes the incident back; the next similar incident finds it.
 	e.postWebhook(plantedResolve(now.Add(10*time.Minute)), pdSecret)
 	e.eventually("learned", func() bool {
-		tk, err := kb.NewStore(e.app.Redis).Get(ctx, "PKB0001")
+		tk, err := e.kbStore().Get(ctx, "PKB0001")
 		return err == nil && tk.Source == "opsgate"
 	})
-	tk, _ := kb.NewStore(e.app.Redis).Get(ctx, "PKB0001")
+	tk, _ := e.kbStore().Get(ctx, "PKB0001")
 	if !strings.Contains(tk.Resolution, "Resolved by Alice Oncall") || strings.Contains(tk.Title, "10.20.30.40") || !strings.Contains(tk.Title, "[IP_ADDRESS_1]") {
 		t.Fatalf("learned ticket = %+v", tk)
 	}

@@ -102,7 +102,7 @@ func (e *env) auditActions() map[string]int {
 	for _, en := range entries {
 		out[en.Action]++
 	}
-	if _, err := e.app.Audit.Verify(context.Background()); err != nil {
+	if _, err := e.app.Audit.Verify(context.Background(), nil); err != nil {
 		e.t.Fatal(err)
 	}
 	return out
@@ -381,6 +381,7 @@ func TestStalledExecutionReportedNeverRerun(t *testing.T) {
 	}
 	// The engineer checks by hand and settles it; the thread is told.
 	t.Setenv("REDIS_URL", e.redis.URL())
+	e.setKeyVars(t)
 	var out, errOut strings.Builder
 	if code := cli.Main([]string{"proposals", "settle", id, "failed", "--by", "alice", "--note", "cache untouched"}, strings.NewReader(""), &out, &errOut); code != 0 {
 		t.Fatalf("settle: %d %s", code, errOut.String())

@@ -10,7 +10,6 @@ import (
 
 	"github.com/opsgate/opsgate/integrations/fakes/fakegemini"
 	"github.com/opsgate/opsgate/integrations/fakes/fakepagerduty"
-	"github.com/opsgate/opsgate/knowledge/kb"
 )
 
 func verdict(e *env, user, incidentID, action string) (int, string) {
@@ -60,10 +59,10 @@ func TestRCAVerdictsGoIntoTheKnowledgeBase(t *testing.T) {
 	e.postWebhook(incidentEvent("EVT-V2", "incident.resolved", "PVER001", "resolved", now.Add(10*time.Minute)), pdSecret)
 	ctx := context.Background()
 	e.eventually("learned", func() bool {
-		tk, err := kb.NewStore(e.app.Redis).Get(ctx, "PVER001")
+		tk, err := e.kbStore().Get(ctx, "PVER001")
 		return err == nil && tk.Source == "opsgate"
 	})
-	tk, _ := kb.NewStore(e.app.Redis).Get(ctx, "PVER001")
+	tk, _ := e.kbStore().Get(ctx, "PVER001")
 	if tk.RootCause != "db-primary hit max_connections" || tk.Category != "database" || !strings.Contains(tk.Body, "confirmed by 2 responder(s)") || !strings.Contains(tk.Body, "2 👍 1 👎") {
 		t.Fatalf("learned ticket: %+v", tk)
 	}

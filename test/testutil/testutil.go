@@ -6,11 +6,15 @@ package testutil
 import (
 	"bytes"
 	"context"
+	"io"
 	"log/slog"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
+	"github.com/opsgate/opsgate/bot/audit"
 	"github.com/opsgate/opsgate/bot/retry"
 	"github.com/opsgate/opsgate/integrations/fakes/fakeslack"
 	slackapi "github.com/opsgate/opsgate/integrations/slack"
@@ -75,3 +79,19 @@ func Eventually(t testing.TB, what string, changed func() <-chan struct{}, cond 
 		}
 	}
 }
+
+// AuditKey is a fixed audit key for tests.
+var AuditKey = []byte("opsgate-test-audit-key-32-bytes!")
+
+// Audit returns an audit log on rdb keyed with AuditKey.
+func Audit(t testing.TB, rdb redis.Cmdable, now func() time.Time) *audit.Log {
+	t.Helper()
+	l, err := audit.New(rdb, AuditKey, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return l
+}
+
+// Discard is a logger that drops everything.
+func Discard() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
