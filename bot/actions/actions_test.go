@@ -2,6 +2,7 @@ package actions_test
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -14,6 +15,7 @@ import (
 	"github.com/opsgate/opsgate/bot/catalog"
 	"github.com/opsgate/opsgate/bot/incident"
 	"github.com/opsgate/opsgate/bot/jobs"
+	"github.com/opsgate/opsgate/bot/ratelimit"
 	"github.com/opsgate/opsgate/bot/rca"
 	"github.com/opsgate/opsgate/bot/redact"
 	"github.com/opsgate/opsgate/bot/scope"
@@ -74,6 +76,8 @@ func setup(t *testing.T) *fixture {
 		{ID: "flush-cache", Risk: catalog.RiskLow, Params: map[string]*catalog.Param{"key": {Pattern: "[a-z:]+"}},
 			Run:  catalog.Exec{Command: &catalog.CommandExec{Argv: []string{"/bin/true", "flush", "{{.key}}"}}},
 			Undo: &catalog.Exec{Command: &catalog.CommandExec{Argv: []string{"/bin/true", "unflush", "{{.key}}"}}}, Approvals: catalog.Approvals{Required: 1}},
+		{ID: "scale", Risk: catalog.RiskLow, Params: map[string]*catalog.Param{"service": {EnumFrom: "scope.targets"}, "replicas": {Type: catalog.TypeInt, Min: 1, Max: 99}},
+			Run: catalog.Exec{Command: &catalog.CommandExec{Argv: []string{"/bin/true", "scale", "{{.service}}", "{{.replicas}}"}}}, Approvals: catalog.Approvals{Required: 1}},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -88,7 +92,8 @@ func setup(t *testing.T) *fixture {
 	log, _ := testutil.Logger()
 	board := &actions.Board{Slack: client, Specs: cat, Log: log}
 	f.proposer = &actions.Proposer{Proposals: f.proposals, Incidents: f.store, Scopes: scopes, Board: board,
-		Masker: view.NewVault(rdb, redact.Default(), time.Hour), Audit: f.audit, Responder: client, Now: time.Now, Log: log}
+		Masker: view.NewVault(rdb, redact.Default(), time.Hour), Audit: f.audit, Responder: client, Now: time.Now, Log: log,
+		Limiter: &ratelimit.Window{Redis: rdb, Prefix: "rate:", Limit: actions.ProposalLimit, Per: actions.ProposalWindow}}
 	f.decider = &actions.Decider{Proposals: f.proposals, Specs: cat, Access: &access.Checker{Approvers: access.List{Users: []string{"U0ANN", "U0BO", "U0CY"}}},
 		Proposer: f.proposer, Board: board, Audit: f.audit, Clicks: rdb, Executor: f.exec, Teller: client, Log: log}
 	ctx := context.Background()
@@ -175,7 +180,7 @@ func TestTriageProposeAnswersEveryCase(t *testing.T) {
 		t.Fatal(err)
 	}
 	got := f.answers()
-	for _, want := range []string{"There is no action \"nope\". Actions: restart-worker, flush-cache.", "Not proposed:",
+	for _, want := range []string{"There is no action \"nope\". Actions: restart-worker, flush-cache, scale.", "Not proposed:",
 		"Proposed `flush-cache`", "already proposed", "has no opsgate thread yet"} {
 		if !strings.Contains(got, want) {
 			t.Errorf("no answer %q in:\n%s", want, got)
@@ -280,5 +285,48 @@ func TestRejectAndOneClickUndo(t *testing.T) {
 		if err := f.decider.RequestUndo(ctx, p, catalog.Spec{ID: "flush-cache"}); err != nil {
 			t.Fatal(err) // no undo declared: a refusal, not an error
 		}
+	}
+}
+
+// The same action written differently ("07", "007", "7") is one
+// proposal, and one person cannot flood a thread with proposals: past
+// the limit they are refused (the first refusal audited).
+func TestNoPerPersonFloodOfProposals(t *testing.T) {
+	f := setup(t)
+	ctx := context.Background()
+	for i, n := range []string{"7", "07", "007", "0007"} {
+		if err := f.proposer.Handle(ctx, jobs.Propose{IncidentID: "PACT1", ActionID: "scale", Params: map[string]string{"service": "checkout-api", "replicas": n},
+			UserID: "U0MALLORY", ChannelID: channel, ResponseURL: f.slack.ResponseURL(fmt.Sprint("r", i))}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := len(f.slack.Messages(channel)); n != 2 { // the incident's parent and one proposal
+		t.Fatalf("%d messages: equal values made separate proposals", n)
+	}
+	if !strings.Contains(f.answers(), "already proposed") {
+		t.Fatalf("answers: %s", f.answers())
+	}
+	for i := 4; i < 20; i++ {
+		_ = f.proposer.Handle(ctx, jobs.Propose{IncidentID: "PACT1", ActionID: "scale", Params: map[string]string{"service": "checkout-api", "replicas": fmt.Sprint(i)},
+			UserID: "U0MALLORY", ChannelID: channel, ResponseURL: f.slack.ResponseURL(fmt.Sprint("r", i))})
+	}
+	// The first four asks made one proposal; of the next six, "7" was
+	// already proposed: 1 parent + 1 + 5.
+	if n := len(f.slack.Messages(channel)); n != 7 {
+		t.Fatalf("%d messages after 20 asks", n)
+	}
+	if !strings.Contains(f.answers(), "you have made 10 proposals") {
+		t.Fatalf("answers: %s", f.answers())
+	}
+	if a := f.actionsAudited(t); a["propose_denied"] != 1 {
+		t.Fatalf("refusals audited: %v", a)
+	}
+	// Someone else may still propose.
+	if err := f.proposer.Handle(ctx, jobs.Propose{IncidentID: "PACT1", ActionID: "scale", Params: map[string]string{"service": "checkout-api", "replicas": "42"},
+		UserID: "U0CAROL", ChannelID: channel, ResponseURL: f.slack.ResponseURL("carol")}); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(f.slack.Messages(channel)); n != 8 {
+		t.Fatalf("%d messages", n)
 	}
 }

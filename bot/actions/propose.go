@@ -75,8 +75,16 @@ type Proposer struct {
 	Masker    Masker
 	Audit     Auditor
 	Responder Responder
-	Now       func() time.Time
-	Log       *slog.Logger
+	// Limiter bounds how many proposals one person may make (nil: no
+	// bound): each posts a message and asks approvers for attention.
+	Limiter Limiter
+	Now     func() time.Time
+	Log     *slog.Logger
+}
+
+// Limiter counts a person's proposals (a *ratelimit.Window).
+type Limiter interface {
+	Allow(ctx context.Context, key string) (ok bool, n int64, err error)
 }
 
 func (p *Proposer) log() *slog.Logger { return cmp.Or(p.Log, slog.Default()) }
@@ -100,11 +108,12 @@ func (p *Proposer) Propose(ctx context.Context, incidentID string, actions []rca
 	}
 	for _, a := range actions {
 		spec, ok := scoped.Catalog.Get(a.ID)
-		if !ok || scoped.Validate(a.ID, a.Params) != "" {
+		params, why := scoped.Normalize(a.ID, a.Params)
+		if !ok || why != "" {
 			p.log().Warn("proposal dropped: not valid for this incident", "incident", incidentID, "action", a.ID, "source", source)
 			continue // the analysis checked it already; the catalog or scope may have changed since
 		}
-		if _, _, err := p.Open(ctx, rec, scoped, spec, p.New(rec, spec, a.ID, a.Params, source, "", 0)); err != nil {
+		if _, _, err := p.Open(ctx, rec, scoped, spec, p.New(rec, spec, a.ID, params, source, "", 0)); err != nil {
 			return err
 		}
 	}
@@ -234,15 +243,25 @@ func (p *Proposer) Handle(ctx context.Context, req jobs.Propose) error {
 	if !ok {
 		return reply(fmt.Sprintf("There is no action %q. Actions: %s.", render.Truncate(req.ActionID, 64), strings.Join(actionIDs(scoped.Catalog), ", ")))
 	}
-	if why := scoped.Validate(req.ActionID, req.Params); why != "" {
-		if _, err := p.Audit.Append(ctx, audit.Entry{Actor: req.UserID, Action: "propose_denied", Incident: req.IncidentID,
-			Details: map[string]string{"action": req.ActionID, "reason": why}}); err != nil {
-			p.log().Warn("could not audit a denial", "action", "propose_denied", "err", err)
-		}
+	params, why := scoped.Normalize(req.ActionID, req.Params)
+	if why != "" {
+		p.auditDenied(ctx, req, why)
 		return reply(fmt.Sprintf("Not proposed: %s.", why))
 	}
+	if p.Limiter != nil {
+		ok, n, err := p.Limiter.Allow(ctx, req.UserID)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			if n == ProposalLimit+1 { // the first refusal of the window is audited, not every one
+				p.auditDenied(ctx, req, fmt.Sprintf("more than %d proposals in %s", ProposalLimit, ProposalWindow))
+			}
+			return reply(fmt.Sprintf("Not proposed: you have made %d proposals in the last %s; ask in the thread or wait.", ProposalLimit, ProposalWindow))
+		}
+	}
 	for attempt := 0; attempt < maxHumanAttempts; attempt++ {
-		got, created, err := p.Open(ctx, rec, scoped, spec, p.New(rec, spec, req.ActionID, req.Params, SourceHuman, req.UserID, attempt))
+		got, created, err := p.Open(ctx, rec, scoped, spec, p.New(rec, spec, req.ActionID, params, SourceHuman, req.UserID, attempt))
 		if err != nil {
 			return err
 		}
@@ -255,6 +274,19 @@ func (p *Proposer) Handle(ctx context.Context, req jobs.Propose) error {
 		// decided or done: a new proposal with a fresh id
 	}
 	return reply("This action was proposed too often for this incident; ask in the thread.")
+}
+
+// The per-person bound on /triage propose (the Limiter's settings).
+const (
+	ProposalLimit  = 10
+	ProposalWindow = 10 * time.Minute
+)
+
+func (p *Proposer) auditDenied(ctx context.Context, req jobs.Propose, why string) {
+	if _, err := p.Audit.Append(ctx, audit.Entry{Actor: req.UserID, Action: "propose_denied", Incident: req.IncidentID,
+		Details: map[string]string{"action": req.ActionID, "reason": why}}); err != nil {
+		p.log().Warn("could not audit a denial", "action", "propose_denied", "err", err)
+	}
 }
 
 // respond answers a slash command (best effort: the work is done).

@@ -137,6 +137,7 @@ func New(ctx context.Context, o Options) (*App, error) {
 	srv := &server.Server{
 		Queue: a.Queue, Incidents: a.Store, Redis: a.Redis,
 		WebhookSecrets: o.Env.PagerDutyWebhookSecrets.Reveal(), SigningSecret: o.Env.SlackSigningSecret.Reveal(),
+		TeamID: o.Env.SlackTeamID, AppID: o.Env.SlackAppID,
 		CanFetch: o.Env.PagerDutyAPIToken != "", MaxAge: o.Env.WebhookMaxAge, Now: o.Now, Log: a.Log, Metrics: a.Metrics,
 		Guard: a.Guard.Mask, Audit: a.Audit,
 	}

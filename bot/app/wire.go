@@ -17,6 +17,7 @@ import (
 	"github.com/opsgate/opsgate/bot/kbsearch"
 	"github.com/opsgate/opsgate/bot/learn"
 	"github.com/opsgate/opsgate/bot/pipeline"
+	"github.com/opsgate/opsgate/bot/ratelimit"
 	"github.com/opsgate/opsgate/bot/redact"
 	"github.com/opsgate/opsgate/bot/reveal"
 	"github.com/opsgate/opsgate/bot/sanitize"
@@ -94,7 +95,8 @@ func (a *App) wire(ctx context.Context) error {
 	board := &actions.Board{Slack: out, Specs: scopes.Actions(), Log: a.Log}
 	runner := newRunner(file)
 	proposer := &actions.Proposer{Proposals: a.Proposals, Incidents: a.Store, Scopes: scopes, Board: board, DryRun: runner,
-		Masker: a.Vault, Audit: a.Audit, Responder: out, Now: o.Now, Log: a.Log}
+		Masker: a.Vault, Audit: a.Audit, Responder: out, Now: o.Now, Log: a.Log,
+		Limiter: &ratelimit.Window{Redis: a.Redis, Prefix: "opsgate:rate:propose:", Limit: actions.ProposalLimit, Per: actions.ProposalWindow}}
 	decider := &actions.Decider{Proposals: a.Proposals, Specs: scopes.Actions(), Access: checker, Proposer: proposer, Board: board,
 		Audit: a.Audit, Clicks: a.Redis, Teller: out, Log: a.Log}
 	a.Executor = &execution.Executor{Proposals: a.Proposals, Incidents: a.Store, Scopes: scopes, Runner: runner, Board: board,

@@ -8,8 +8,6 @@
 package catalog
 
 import (
-	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
@@ -19,7 +17,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"text/template"
 	"time"
 )
 
@@ -162,10 +159,20 @@ func For(targets ...string) Scoped {
 
 // Validate returns "" when the action may be proposed, else why not.
 func (s Scoped) Validate(id string, params map[string]string) string {
+	_, why := s.Normalize(id, params)
+	return why
+}
+
+// Normalize checks params for action id and returns them in canonical
+// form — an int as its decimal digits ("07" is "7"), a duration as Go
+// prints it ("90s" is "1m30s") — so one action with one meaning has one
+// proposal id; "" when they are acceptable, else why not.
+func (s Scoped) Normalize(id string, params map[string]string) (map[string]string, string) {
 	spec, ok := s.Catalog.Get(id)
 	if !ok {
-		return "not in the action catalog"
+		return nil, "not in the action catalog"
 	}
+	out := make(map[string]string, len(params))
 	names := slices.Sorted(maps.Keys(spec.Params))
 	for _, n := range names {
 		p := spec.Params[n]
@@ -174,11 +181,13 @@ func (s Scoped) Validate(id string, params map[string]string) string {
 			if p.Optional {
 				continue
 			}
-			return "missing parameter " + n
+			return nil, "missing parameter " + n
 		}
-		if why := p.checkValue(n, v, s.Scope); why != "" {
-			return why
+		c, why := p.canonical(n, v, s.Scope)
+		if why != "" {
+			return nil, why
 		}
+		out[n] = c
 	}
 	var extra []string
 	for k := range params {
@@ -188,9 +197,9 @@ func (s Scoped) Validate(id string, params map[string]string) string {
 	}
 	if len(extra) > 0 {
 		sort.Strings(extra)
-		return "unknown parameter(s) " + strings.Join(extra, ", ")
+		return nil, "unknown parameter(s) " + strings.Join(extra, ", ")
 	}
-	return ""
+	return out, ""
 }
 
 // unsafeValue refuses what could change an argument's meaning whatever the
@@ -208,43 +217,47 @@ func unsafeValue(v string) bool {
 	return false
 }
 
-// checkValue says why v is not acceptable for the parameter ("" when it
-// is). The reason never quotes v: it is shown to people and audited, and v
-// is untrusted (a model's or a person's).
-func (p *Param) checkValue(name, v string, scope Scope) string {
+// digits is what an int may be written as: no sign (a leading dash is a
+// flag to a program), no spaces, no base prefixes.
+var digits = regexp.MustCompile(`^[0-9]{1,18}$`)
+
+// canonical returns v's canonical form, or why v is not acceptable for the
+// parameter. The reason never quotes v: it is shown to people and
+// audited, and v is untrusted (a model's or a person's).
+func (p *Param) canonical(name, v string, scope Scope) (string, string) {
 	switch p.Type {
 	case TypeInt:
 		n, err := strconv.Atoi(v)
-		if err != nil || n < p.Min || n > p.Max {
-			return fmt.Sprintf("%s must be an integer in [%d, %d]", name, p.Min, p.Max)
+		if !digits.MatchString(v) || err != nil || n < p.Min || n > p.Max {
+			return "", fmt.Sprintf("%s must be an integer in [%d, %d], digits only", name, p.Min, p.Max)
 		}
-		return ""
+		return strconv.Itoa(n), ""
 	case TypeDuration:
 		d, err := time.ParseDuration(v)
-		if err != nil || d < time.Duration(p.Min)*time.Second || d > time.Duration(p.Max)*time.Second {
-			return fmt.Sprintf("%s must be a duration between %ds and %ds", name, p.Min, p.Max)
+		if err != nil || v[0] < '0' || v[0] > '9' || d < time.Duration(p.Min)*time.Second || d > time.Duration(p.Max)*time.Second {
+			return "", fmt.Sprintf("%s must be a duration between %ds and %ds, such as 90s or 5m", name, p.Min, p.Max)
 		}
-		return ""
+		return d.String(), ""
 	}
 	if unsafeValue(v) || len(v) > 253 {
-		return fmt.Sprintf("%s is not an acceptable value (empty, leading dash, control character, '..' or too long)", name)
+		return "", fmt.Sprintf("%s is not an acceptable value (empty, leading dash, control character, '..' or too long)", name)
 	}
 	switch {
 	case p.re != nil:
 		if !p.re.MatchString(v) {
-			return fmt.Sprintf("%s does not match %s", name, p.Pattern)
+			return "", fmt.Sprintf("%s does not match %s", name, p.Pattern)
 		}
 	case len(p.Enum) > 0:
 		if !slices.Contains(p.Enum, v) {
-			return fmt.Sprintf("%s must be one of %v", name, p.Enum)
+			return "", fmt.Sprintf("%s must be one of %v", name, p.Enum)
 		}
 	case p.EnumFrom != "":
 		allowed := scope.list(p.EnumFrom)
 		if !slices.Contains(allowed, v) {
-			return fmt.Sprintf("%s is outside this incident's scope %v", name, allowed)
+			return "", fmt.Sprintf("%s is outside this incident's scope %v", name, allowed)
 		}
 	}
-	return ""
+	return v, ""
 }
 
 // Describe lists the actions for the prompt, with the values allowed here;
@@ -292,7 +305,8 @@ func (s Scoped) Preview(id string, params map[string]string) ([]string, error) {
 // executor's slots: the argument vector (kubectl, command, ssh) or, for
 // http, [method, url, body] with the values JSON-encoded into the body.
 func (s Scoped) Render(id string, undo bool, params map[string]string) ([]string, error) {
-	if why := s.Validate(id, params); why != "" {
+	params, why := s.Normalize(id, params)
+	if why != "" {
 		return nil, fmt.Errorf("%s: %s", id, why)
 	}
 	spec, _ := s.Catalog.Get(id)
@@ -301,23 +315,10 @@ func (s Scoped) Render(id string, undo bool, params map[string]string) ([]string
 		return nil, fmt.Errorf("%s: %w", id, ErrNoUndo)
 	}
 	fill := func(slot string, jsonValues bool) (string, error) {
-		data := map[string]string{}
-		for k, v := range params {
-			if jsonValues {
-				b, _ := json.Marshal(v)
-				v = strings.Trim(string(b), `"`)
-			}
-			data[k] = v
+		if jsonValues {
+			return FillJSON(slot, params)
 		}
-		t, err := template.New("slot").Option("missingkey=error").Parse(slot)
-		if err != nil {
-			return "", err
-		}
-		var b bytes.Buffer
-		if err := t.Execute(&b, data); err != nil {
-			return "", err
-		}
-		return b.String(), nil
+		return Fill(slot, params, nil)
 	}
 	var slots []string
 	var prefix []string

@@ -1,6 +1,7 @@
 package catalog
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
@@ -215,6 +216,9 @@ func (s *Spec) check(where string) []string {
 		if v.Within <= 0 {
 			bad("verify: within must be a positive duration")
 		}
+		for _, e := range v.check(s) {
+			bad("verify: %s", e)
+		}
 	}
 	a := s.Approvals
 	if a.Required < 1 {
@@ -279,6 +283,9 @@ func (e *Exec) check(s *Spec, where string) []string {
 		default:
 			bad("http.method %q", e.HTTP.Method)
 		}
+		if why := s.checkJSONBody(e.HTTP.Body); why != "" {
+			bad("http.body: %s", why)
+		}
 		slots = []string{e.HTTP.Body}
 	case e.SSH != nil:
 		if e.SSH.KnownHosts == "" {
@@ -305,6 +312,106 @@ func (e *Exec) check(s *Spec, where string) []string {
 		}
 	}
 	return errs
+}
+
+// check validates a verify check's templates as strictly as an action's:
+// declared parameters only, fixed URLs, a body that stays JSON, and
+// PromQL whose string parameters sit inside quoted strings (where the
+// escaping at run time keeps them).
+func (v *Verify) check(s *Spec) []string {
+	var errs []string
+	switch {
+	case v.HTTP != nil:
+		errs = (&Exec{HTTP: v.HTTP}).check(s, "http")
+	case v.Command != nil:
+		errs = (&Exec{Command: v.Command}).check(s, "command")
+	case v.Prometheus != "":
+		t, err := template.New("x").Option("missingkey=error").Parse(v.Prometheus)
+		if err != nil {
+			return []string{"prometheus: " + err.Error()}
+		}
+		for _, ref := range refs(v.Prometheus) {
+			if _, ok := s.Params[ref]; !ok {
+				errs = append(errs, fmt.Sprintf("prometheus uses {{.%s}}, which is not a declared parameter", ref))
+			}
+		}
+		for _, ref := range unquoted(t) {
+			if p, ok := s.Params[ref]; ok && p != nil && (p.Type == "" || p.Type == TypeString) {
+				errs = append(errs, fmt.Sprintf("prometheus: string parameter {{.%s}} must be inside a double-quoted string, e.g. {deployment=\"{{.%s}}\"}", ref, ref))
+			}
+		}
+	}
+	return errs
+}
+
+// unquoted lists the parameters a template uses outside double-quoted
+// strings of its text.
+func unquoted(t *template.Template) []string {
+	if t.Tree == nil || t.Tree.Root == nil {
+		return nil
+	}
+	var out []string
+	in := false
+	for _, n := range t.Tree.Root.Nodes {
+		switch x := n.(type) {
+		case *parse.TextNode:
+			escaped := false
+			for _, c := range x.Text {
+				switch {
+				case escaped:
+					escaped = false
+				case c == '\\':
+					escaped = true
+				case c == '"':
+					in = !in
+				}
+			}
+		case *parse.ActionNode:
+			if !in {
+				for _, c := range x.Pipe.Cmds {
+					for _, a := range c.Args {
+						if f, ok := a.(*parse.FieldNode); ok && len(f.Ident) > 0 {
+							out = append(out, f.Ident[0])
+						}
+					}
+				}
+			}
+		}
+	}
+	return out
+}
+
+// checkJSONBody fills an HTTP body template with a sample of each
+// parameter's type and checks that the result is JSON: a string parameter
+// outside a JSON string (`{"n": {{.name}}}`) would let a value add fields.
+func (s *Spec) checkJSONBody(body string) string {
+	if strings.TrimSpace(body) == "" {
+		return ""
+	}
+	sample := map[string]string{}
+	for n, p := range s.Params {
+		switch {
+		case p == nil:
+		case p.Type == TypeInt:
+			sample[n] = "1"
+		case p.Type == TypeDuration:
+			sample[n] = "1s"
+		default:
+			sample[n] = `x", "injected": "y`
+		}
+	}
+	out, err := FillJSON(body, sample)
+	if err != nil {
+		return "" // reported with the slot
+	}
+	var v any
+	if json.Unmarshal([]byte(out), &v) != nil {
+		return "not JSON once filled (string and duration parameters belong inside JSON strings, ints may stand alone)"
+	}
+	if strings.Contains(out, `"injected":`) {
+		return "a string parameter is outside a JSON string"
+	}
+	return ""
 }
 
 // refs lists the {{.name}} fields a template uses.

@@ -13,6 +13,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/opsgate/opsgate/bot/procgroup"
 )
 
 // File reads the tail of files matching a glob on the opsgate host.
@@ -148,7 +150,7 @@ func (c *Command) fetch(ctx context.Context, p Params, lim limits) ([]Line, bool
 	// A grandchild holding the pipes open must not outlive the timeout:
 	// the program runs in its own process group, killed whole on cancel,
 	// and Wait gives up on the pipes shortly after.
-	killGroup(cmd)
+	procgroup.Own(cmd)
 	cmd.WaitDelay = time.Second
 	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "LANG=C"} // no opsgate secrets in the child's environment
 	err := cmd.Run()

@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"github.com/opsgate/opsgate/bot/catalog"
+	"github.com/opsgate/opsgate/bot/procgroup"
 	"github.com/opsgate/opsgate/bot/retry"
 )
 
@@ -202,6 +203,7 @@ func (r *Runner) Run(ctx context.Context, s catalog.Scoped, id string, undo bool
 func (r *Runner) command(ctx context.Context, prog string, args, envAllow []string, dir string, dryRun bool) (Result, error) {
 	out := r.capture()
 	cmd := exec.CommandContext(ctx, prog, args...)
+	procgroup.Own(cmd) // a timeout kills what the program started, too
 	cmd.Stdout, cmd.Stderr, cmd.Dir = out, out, dir
 	// Only allowlisted variables (and PATH) reach the program: opsgate's
 	// own secrets never do.
@@ -230,10 +232,7 @@ func (r *Runner) command(ctx context.Context, prog string, args, envAllow []stri
 }
 
 func (r *Runner) http(ctx context.Context, method, url, body string, expect int) (Result, error) {
-	hc := r.HTTP
-	if hc == nil {
-		hc = &http.Client{}
-	}
+	hc := r.client()
 	var rd io.Reader
 	if body != "" {
 		rd = strings.NewReader(body)

@@ -1,7 +1,6 @@
 package executor
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -9,7 +8,6 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-	"text/template"
 	"time"
 
 	"github.com/opsgate/opsgate/bot/catalog"
@@ -28,7 +26,8 @@ type Verification struct {
 // condition that returns a non-empty vector, an HTTP probe answering the
 // expected status, or a command exiting 0.
 func (r *Runner) Verify(ctx context.Context, s catalog.Scoped, id string, params map[string]string) (Verification, error) {
-	if why := s.Validate(id, params); why != "" {
+	params, why := s.Normalize(id, params)
+	if why != "" {
 		return Verification{}, fmt.Errorf("%s: %s", id, why)
 	}
 	spec, _ := s.Catalog.Get(id)
@@ -65,23 +64,16 @@ func (r *Runner) Verify(ctx context.Context, s catalog.Scoped, id string, params
 	return out, nil
 }
 
-func fillParams(tmpl string, params map[string]string) (string, error) {
-	t, err := template.New("v").Option("missingkey=error").Parse(tmpl)
-	if err != nil {
-		return "", err
-	}
-	var b bytes.Buffer
-	err = t.Execute(&b, params)
-	return b.String(), err
-}
-
 func (r *Runner) check(ctx context.Context, v *catalog.Verify, params map[string]string) (bool, string, error) {
 	switch {
 	case v.Prometheus != "":
 		if r.PrometheusURL == "" {
 			return false, "", fmt.Errorf("%w: verify needs a Prometheus URL", errUnsupported)
 		}
-		q, err := fillParams(v.Prometheus, params)
+		// Values are escaped for PromQL strings (the catalog checked that
+		// string parameters sit inside them): a value cannot close the
+		// string and turn the condition into one that always holds.
+		q, err := catalog.Fill(v.Prometheus, params, catalog.PromQLString)
 		if err != nil {
 			return false, "", err
 		}
@@ -111,7 +103,7 @@ func (r *Runner) check(ctx context.Context, v *catalog.Verify, params map[string
 		}
 		return false, "condition does not hold yet: " + q, nil
 	case v.HTTP != nil:
-		body, err := fillParams(v.HTTP.Body, params)
+		body, err := catalog.FillJSON(v.HTTP.Body, params)
 		if err != nil {
 			return false, "", err
 		}
@@ -123,7 +115,7 @@ func (r *Runner) check(ctx context.Context, v *catalog.Verify, params map[string
 	case v.Command != nil:
 		argv := make([]string, len(v.Command.Argv))
 		for i, a := range v.Command.Argv {
-			x, err := fillParams(a, params)
+			x, err := catalog.Fill(a, params, nil)
 			if err != nil {
 				return false, "", err
 			}
@@ -138,9 +130,14 @@ func (r *Runner) check(ctx context.Context, v *catalog.Verify, params map[string
 	return false, "", fmt.Errorf("%w: empty verify", errUnsupported)
 }
 
+// client is the Runner's HTTP client that never follows a redirect: an
+// action or check goes to the URL the catalog names, and a 3xx is an
+// answer (not the expected one), not a hop to wherever the server says.
 func (r *Runner) client() *http.Client {
+	c := http.Client{}
 	if r.HTTP != nil {
-		return r.HTTP
+		c = *r.HTTP
 	}
-	return http.DefaultClient
+	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	return &c
 }

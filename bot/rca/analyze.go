@@ -121,6 +121,9 @@ func (a *Analyzer) Analyze(ctx context.Context, c Context) Analysis {
 	if err != nil {
 		return fallback(a.Model.Name() + " unavailable: " + err.Error())
 	}
+	if len(text) > MaxReplyBytes {
+		return fallback(fmt.Sprintf("%s answered with %d bytes, more than an analysis may take (%d)", a.Model.Name(), len(text), MaxReplyBytes))
+	}
 	var r raw
 	if err := json.Unmarshal([]byte(stripFences(text)), &r); err != nil {
 		return fallback(fmt.Sprintf("%s answered with malformed JSON", a.Model.Name()))

@@ -91,6 +91,18 @@ type Ticket struct {
 // minCitations below which a root cause is only a hypothesis.
 const minCitations = 2
 
+// Bounds on what a model's answer may put into an analysis: it is stored
+// with the incident and shown in Slack, and a compromised or confused
+// model must not fill either. What is over is dropped and noted.
+const (
+	MaxReplyBytes = 64 << 10 // a larger reply is refused whole (the extractive analysis stands in)
+	maxEvidence   = 20
+	maxCitations  = 8 // per claim
+	maxActions    = 5
+	maxParams     = 16 // per action
+	maxDropped    = 12 // notes on what was dropped (then a count)
+)
+
 var safeText = regexp.MustCompile(`[\x00-\x08\x0b-\x1f\x7f]`)
 
 func clean(s string, n int) string {
@@ -119,7 +131,16 @@ func Check(r raw, c Context, source string) Analysis {
 		a.Confidence = 0
 	}
 	distinct := map[string]bool{}
-	for _, e := range r.Evidence {
+	evidence := r.Evidence
+	if len(evidence) > maxEvidence {
+		a.Dropped = append(a.Dropped, fmt.Sprintf("%d evidence items beyond the first %d ignored", len(evidence)-maxEvidence, maxEvidence))
+		evidence = evidence[:maxEvidence]
+	}
+	for _, e := range evidence {
+		if len(e.Citations) > maxCitations {
+			a.Dropped = append(a.Dropped, fmt.Sprintf("a claim's citations beyond the first %d ignored", maxCitations))
+			e.Citations = e.Citations[:maxCitations]
+		}
 		var cites []string
 		var bad []string
 		seen := map[string]bool{}
@@ -151,7 +172,16 @@ func Check(r raw, c Context, source string) Analysis {
 			distinct[id] = true
 		}
 	}
-	for _, p := range r.ProposedActions {
+	proposed := r.ProposedActions
+	if len(proposed) > maxActions {
+		a.Dropped = append(a.Dropped, fmt.Sprintf("%d proposed actions beyond the first %d ignored", len(proposed)-maxActions, maxActions))
+		proposed = proposed[:maxActions]
+	}
+	for _, p := range proposed {
+		if len(p.Params) > maxParams {
+			a.Dropped = append(a.Dropped, fmt.Sprintf("action %s dropped: more than %d parameters", clip(clean(p.ActionID, 80)), maxParams))
+			continue
+		}
 		act := Action{ID: clean(p.ActionID, 80), Params: p.Params, Follows: clean(p.FollowsTicket, 80), Reason: clean(p.Reason, 300)}
 		if act.Follows != "" && !known[act.Follows] {
 			a.Dropped = append(a.Dropped, "action "+act.ID+" cites a ticket not in the context: "+act.Follows)
@@ -170,6 +200,10 @@ func Check(r raw, c Context, source string) Analysis {
 	if dropped := len(r.Evidence) - len(a.Evidence); dropped > 0 {
 		// A model that invented part of its evidence earns less trust in the rest.
 		a.Confidence *= float64(len(a.Evidence)) / float64(len(r.Evidence))
+	}
+	if len(a.Dropped) > maxDropped {
+		n := len(a.Dropped) - maxDropped
+		a.Dropped = append(a.Dropped[:maxDropped:maxDropped], fmt.Sprintf("…and %d more notes", n))
 	}
 	valid := len(distinct) // distinct ids across the analysis
 	if a.InsufficientEvidence || valid == 0 {

@@ -203,3 +203,35 @@ func TestBreakerHalfOpenAdmitsOneProbe(t *testing.T) {
 		t.Fatal("cancellation is not a model failure")
 	}
 }
+
+// A huge reply is refused whole; a reply with too many items keeps only
+// the first of each and says so — a model cannot fill the incident's
+// record or its thread.
+func TestModelOutputIsCapped(t *testing.T) {
+	fake, a, c := setup(t)
+	var ev []string
+	for i := 0; i < 20000; i++ {
+		ev = append(ev, `{"claim":"refusals `+strings.Repeat("x", 400)+`","citations":["L1"]}`)
+	}
+	fake.Script(fakegemini.Reply{Text: `{"summary":"s","confidence":0.5,"evidence":[` + strings.Join(ev, ",") + `]}`})
+	an := a.Analyze(context.Background(), c)
+	if an.Source != "extractive" || !strings.Contains(strings.Join(an.Dropped, " "), "more than an analysis may take") {
+		t.Fatalf("a %d-byte reply was used: source %s, %d evidence", 20000*430, an.Source, len(an.Evidence))
+	}
+
+	var small, acts, cites []string
+	for i := 0; i < 300; i++ {
+		small = append(small, `{"claim":"c","citations":["L1","L2"]}`)
+		acts = append(acts, `{"action_id":"restart-deployment","params":{"deployment":"checkout-api"}}`)
+		cites = append(cites, `"L1"`)
+	}
+	small = append(small, `{"claim":"many","citations":[`+strings.Join(cites, ",")+`]}`)
+	fake.Script(fakegemini.Reply{Text: `{"summary":"s","confidence":0.5,"evidence":[` + strings.Join(small, ",") + `],"proposed_actions":[` + strings.Join(acts, ",") + `]}`})
+	an = a.Analyze(context.Background(), c)
+	if an.Source != "gemini" || len(an.Evidence) != 20 || len(an.Actions) != 5 || len(an.Dropped) > 13 {
+		t.Fatalf("evidence %d, actions %d, dropped %d", len(an.Evidence), len(an.Actions), len(an.Dropped))
+	}
+	if !strings.Contains(strings.Join(an.Dropped, "\n"), "evidence items beyond the first 20 ignored") {
+		t.Fatalf("%q", an.Dropped)
+	}
+}

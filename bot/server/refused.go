@@ -39,11 +39,12 @@ func (b *budget) take(now time.Time) bool {
 	return true
 }
 
-// auditRefusedDecision records a refused Approve / Reject / Undo click
-// (forged signature, stale timestamp, replay) in the audit trail. The
-// user id is what the request claims: it is marked verified only for a
-// replay, whose signature was valid.
-func (s *Server) auditRefusedDecision(ctx context.Context, body []byte, reason string, verified bool) {
+// auditRefusedDecision records a refused Approve / Reject / Undo click in
+// the audit trail. Only authenticated requests (a valid signature: a
+// replay, another workspace) come here — unauthenticated ones are only
+// counted, so forged requests cannot spend the budget or flood the trail;
+// the budget bounds a real but misbehaving Slack app.
+func (s *Server) auditRefusedDecision(ctx context.Context, body []byte, reason string) {
 	if s.Audit == nil {
 		return
 	}
@@ -60,17 +61,13 @@ func (s *Server) auditRefusedDecision(ctx context.Context, body []byte, reason s
 			s.Metrics.SlackReqs.WithLabelValues("interactions", "refused_unaudited").Inc()
 			return
 		}
-		user := cb.User.ID // claimed, not verified: kept only if it looks like a Slack user id
+		user := cb.User.ID // signed by Slack, yet kept only if it looks like a Slack user id
 		if !catalog.ValidUserID(user) {
 			user = "invalid-user-id"
 		}
 		inc, _ := jobs.ParseProposalID(id)
-		v := "false"
-		if verified {
-			v = "true"
-		}
 		if _, err := s.Audit.Append(ctx, audit.Entry{Actor: user, Action: "decision_refused", Incident: inc,
-			Details: map[string]string{"proposal": id, "button": a.ActionID, "reason": reason, "user_verified": v}}); err != nil {
+			Details: map[string]string{"proposal": id, "button": a.ActionID, "reason": reason}}); err != nil {
 			s.Log.Warn("could not audit a refused click", "err", err)
 		}
 		return

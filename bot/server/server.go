@@ -26,7 +26,7 @@ import (
 const (
 	MaxWebhookBody     = 512 << 10 // PagerDuty guarantees <=55 KB and drops >256 KB
 	MaxSlackBody       = 64 << 10  // slash commands are small
-	MaxInteractionBody = 1 << 20   // interaction payloads carry the whole message
+	MaxInteractionBody = 64 << 10  // a click carries its whole message; opsgate's stay far below (render caps them)
 	replayTTL          = 10 * time.Minute
 	futureSkew         = 15 * time.Minute
 )
@@ -48,6 +48,7 @@ type Server struct {
 	Redis          redis.Cmdable
 	WebhookSecrets []string
 	SigningSecret  string
+	TeamID, AppID  string        // when set, requests from other workspaces / apps are refused
 	CanFetch       bool          // a PagerDuty API token is configured
 	MaxAge         time.Duration // reject webhook events older than this
 	Now            func() time.Time

@@ -2,6 +2,8 @@ package server
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -41,21 +43,27 @@ func (s *Server) verifySlack(w http.ResponseWriter, r *http.Request, endpoint st
 		_, _ = sv.Write(body)
 		err = sv.Ensure()
 	}
+	// Unauthenticated requests are only counted and logged: anyone can
+	// send them, so auditing them would let anyone flood the trail.
 	if errors.Is(err, slack.ErrExpiredTimestamp) {
 		count("stale")
 		s.Log.Warn("slack request rejected: timestamp outside ±5 min", "endpoint", endpoint, "remote", r.RemoteAddr)
-		s.auditRefusedDecision(r.Context(), body, "request timestamp outside ±5 minutes (replayed or delayed)", false)
 		apiError(w, http.StatusUnauthorized, "stale_request", "the request timestamp is more than 5 minutes from now; nothing was done — click again")
 		return false
 	}
 	if err != nil {
 		count("bad_signature")
 		s.Log.Warn("slack request rejected: signature", "endpoint", endpoint, "remote", r.RemoteAddr, "err", err)
-		s.auditRefusedDecision(r.Context(), body, "invalid Slack signature", false)
 		apiError(w, http.StatusUnauthorized, "bad_signature", "the Slack signature is invalid; nothing was done")
 		return false
 	}
-	first, err := s.firstSeen(r.Context(), endpoint, r.Header.Get("X-Slack-Signature"))
+	sig, ok := decodedSignature(r.Header.Get("X-Slack-Signature"))
+	if !ok { // verified, so this cannot happen; refuse rather than key on it
+		count("bad_signature")
+		apiError(w, http.StatusUnauthorized, "bad_signature", "the Slack signature is invalid; nothing was done")
+		return false
+	}
+	first, err := s.firstSeen(r.Context(), "slack", sig)
 	if err != nil {
 		count("unavailable")
 		apiError(w, http.StatusServiceUnavailable, "unavailable", "try again")
@@ -64,11 +72,43 @@ func (s *Server) verifySlack(w http.ResponseWriter, r *http.Request, endpoint st
 	if !first {
 		count("replay")
 		s.Log.Warn("slack request rejected: replay", "endpoint", endpoint)
-		s.auditRefusedDecision(r.Context(), body, "replayed request (already handled)", true)
+		s.auditRefusedDecision(r.Context(), body, "replayed request (already handled)")
 		writeJSON(w, http.StatusOK, ephemeral("This request was already handled; nothing was done again."))
 		return false
 	}
 	return true
+}
+
+// decodedSignature is the signature's bytes: the replay guard keys on
+// them, since the hex a verifier accepts may be written in either case
+// (an upper-cased copy of a used signature is the same signature).
+func decodedSignature(h string) (string, bool) {
+	hexSig, ok := strings.CutPrefix(h, "v0=")
+	if !ok {
+		return "", false
+	}
+	b, err := hex.DecodeString(hexSig)
+	if err != nil || len(b) != sha256.Size {
+		return "", false
+	}
+	return "v0:" + string(b), true
+}
+
+// workspaceOK checks a verified request's workspace and app against
+// SLACK_TEAM_ID / SLACK_APP_ID when they are set: the signing secret is
+// per app, but one app may be installed in several workspaces.
+func (s *Server) workspaceOK(team, app string) bool {
+	return (s.TeamID == "" || team == s.TeamID) && (s.AppID == "" || app == s.AppID)
+}
+
+// foreign answers a verified request from another workspace or app.
+func (s *Server) foreign(w http.ResponseWriter, r *http.Request, endpoint string, body []byte) {
+	s.Metrics.SlackReqs.WithLabelValues(endpoint, "foreign").Inc()
+	s.Log.Warn("slack request refused: another workspace or app", "endpoint", endpoint)
+	if endpoint == "interactions" {
+		s.auditRefusedDecision(r.Context(), body, "request from another Slack workspace or app")
+	}
+	apiError(w, http.StatusForbidden, "wrong_workspace", "this opsgate serves another Slack workspace; nothing was done")
 }
 
 func ephemeral(text string) map[string]any {
@@ -94,6 +134,10 @@ func (s *Server) slashCommand(w http.ResponseWriter, r *http.Request) {
 	if err != nil || cmd.UserID == "" {
 		count("malformed")
 		apiError(w, http.StatusBadRequest, "malformed", "not a slash command form")
+		return
+	}
+	if !s.workspaceOK(cmd.TeamID, cmd.APIAppID) {
+		s.foreign(w, r, "commands", body)
 		return
 	}
 	count("ok")
@@ -178,6 +222,10 @@ func (s *Server) interaction(w http.ResponseWriter, r *http.Request) {
 	if err != nil || cb.Type == "" || cb.User.ID == "" {
 		count("malformed")
 		apiError(w, http.StatusBadRequest, "malformed", "payload is not a Slack interaction")
+		return
+	}
+	if !s.workspaceOK(cb.Team.ID, cb.APIAppID) {
+		s.foreign(w, r, "interactions", body)
 		return
 	}
 	count("ok")

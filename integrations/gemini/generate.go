@@ -36,6 +36,10 @@ func NewGenerator(ctx context.Context, apiKey, baseURL, model string, schema *ge
 	return &Generator{client: c, model: model, schema: schema, policy: policy}, nil
 }
 
+// MaxOutputTokens bounds a reply: an analysis is a few hundred tokens,
+// and opsgate refuses (rca.MaxReplyBytes) anything near this anyway.
+const MaxOutputTokens = 4096
+
 // Name is the backend's name.
 func (g *Generator) Name() string { return "gemini" }
 
@@ -45,6 +49,7 @@ func (g *Generator) Generate(ctx context.Context, system, user string) (string, 
 	cfg := &genai.GenerateContentConfig{
 		SystemInstruction: genai.NewContentFromText(system, genai.RoleUser),
 		Temperature:       &temp,
+		MaxOutputTokens:   MaxOutputTokens,
 		ResponseMIMEType:  "application/json",
 		ResponseSchema:    g.schema,
 	}

@@ -75,7 +75,7 @@ func (c *Client) Generate(ctx context.Context, system, user string) (string, err
 		format = map[string]any{"type": "json_schema", "json_schema": map[string]any{"name": "rca", "strict": false, "schema": c.schema}}
 	}
 	body, err := json.Marshal(map[string]any{
-		"model": c.model, "temperature": 0.2, "response_format": format,
+		"model": c.model, "temperature": 0.2, "response_format": format, "max_tokens": 4096, // a bounded reply, as with Gemini
 		"messages": []map[string]string{{"role": "system", "content": system}, {"role": "user", "content": user}},
 	})
 	if err != nil {

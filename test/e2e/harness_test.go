@@ -271,3 +271,14 @@ func (e *env) kbStore() *kb.Store {
 	s.Keys = e.app.Keys
 	return s
 }
+
+// metricsText is GET /metrics.
+func (e *env) metricsText() string {
+	resp, err := http.Get(e.http.URL + "/metrics")
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return string(b)
+}
