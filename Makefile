@@ -49,6 +49,10 @@ fuzz:
 	$(GO) test ./bot/collect -run '^$$' -fuzz FuzzAnswers -fuzztime $(FUZZTIME)
 	$(GO) test ./bot/server -run '^$$' -fuzz FuzzSlackEndpoints -fuzztime $(FUZZTIME)
 	$(GO) test ./bot/jobs -run '^$$' -fuzz FuzzParseProposalID -fuzztime $(FUZZTIME)
+	$(GO) test ./bot/seal -run '^$$' -fuzz FuzzOpen -fuzztime $(FUZZTIME)
+	$(GO) test ./bot/queue -run '^$$' -fuzz FuzzOpen -fuzztime $(FUZZTIME)
+	$(GO) test ./bot/audit -run '^$$' -fuzz FuzzReadAnchors -fuzztime $(FUZZTIME)
+	$(GO) test ./bot/catalog -run '^$$' -fuzz FuzzNormalize -fuzztime $(FUZZTIME)
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...
