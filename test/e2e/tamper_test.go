@@ -8,7 +8,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/redis/go-redis/v9"
 
@@ -44,8 +43,7 @@ actions:
 	t.Cleanup(func() { stopWorkers(); <-stopped })
 	e.slack.AddUser("U0BOB", "bob")
 
-	e.postWebhook(incidentEvent("EVT-T1", "incident.triggered", "PTMP001", "triggered", time.Now()), pdSecret)
-	e.eventually("the thread", func() bool { return len(e.slack.Threads(channel)) == 1 })
+	e.openThread("PTMP001")
 	e.proposeAs("U0BOB", "PTMP001 flush-cache key=sessions")
 	var value string
 	e.eventually("the proposal", func() bool { value = e.buttonFor("proposal_approve", "key=sessions"); return value != "" })
