@@ -157,6 +157,7 @@ func assertNothingPlantedInRedis(t *testing.T, e *env) {
 	if len(all) < 5 {
 		t.Fatalf("only %d keys in Redis: the run stored nothing to look at", len(all))
 	}
+	t.Logf("scanned %d Redis keys (every type and DUMP) for %d planted values", len(all), len(planted))
 	for k, text := range all {
 		for _, s := range planted {
 			if i := strings.Index(text, s); i >= 0 {
