@@ -109,7 +109,9 @@ func (a *App) wire(ctx context.Context) error {
 	syncer := &threadsync.Syncer{Incidents: a.Store, Redis: a.Redis, Slack: out, Masker: a.Vault, Route: route, Log: a.Log,
 		LockTTL: o.LockTTL, LockWait: o.LockWait, Replies: map[string]threadsync.Renderer{
 			pipeline.ReplyExcerpt: replies.Excerpt, pipeline.ReplySimilar: replies.Similar, pipeline.ReplyRCA: replies.Analysis}}
-	gatherer := &enrich.Gatherer{Masker: a.Vault, Templates: tmplstate.New(a.Redis, IncidentTTL), Knowledge: a.KB, Log: a.Log}
+	templates := tmplstate.New(a.Redis, IncidentTTL)
+	templates.Keys = a.Keys
+	gatherer := &enrich.Gatherer{Masker: a.Vault, Templates: templates, Knowledge: a.KB, Log: a.Log}
 	if collector != nil {
 		gatherer.Collector = collector
 	}

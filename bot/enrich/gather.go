@@ -10,6 +10,7 @@ import (
 	"github.com/opsgate/opsgate/bot/collect"
 	"github.com/opsgate/opsgate/bot/excerpt"
 	"github.com/opsgate/opsgate/bot/incident"
+	"github.com/opsgate/opsgate/bot/logtmpl"
 	"github.com/opsgate/opsgate/bot/rca"
 	"github.com/opsgate/opsgate/bot/redact"
 	"github.com/opsgate/opsgate/integrations/pagerduty"
@@ -31,10 +32,10 @@ type Masker interface {
 	Mask(ctx context.Context, incidentID string, fn func(s *redact.Session)) (int, error)
 }
 
-// Templates remembers which log templates each service has shown.
+// Templates is each service's template memory (package tmplstate).
 type Templates interface {
-	Known(ctx context.Context, service string, ids []string) (map[string]bool, error)
-	Remember(ctx context.Context, service string, ids []string) error
+	Load(ctx context.Context, service string) (*logtmpl.State, error)
+	Learn(ctx context.Context, service string, messages []string) error
 }
 
 // Knowledge finds past incidents, tickets and runbooks.
@@ -147,13 +148,11 @@ func (g *Gatherer) excerpt(ctx context.Context, snap *incident.Snapshot, alerts 
 	}
 	opts := excerpt.Options{AlertTime: at}
 	if g.Templates != nil {
-		opts.Known = func(ids []string) map[string]bool {
-			known, err := g.Templates.Known(ctx, service, ids)
-			if err != nil {
-				g.log().Warn("template state unavailable; every template counts as new", "err", err)
-			}
-			return known
+		h, err := g.Templates.Load(ctx, service)
+		if err != nil {
+			g.log().Warn("template memory unavailable; every template counts as new", "err", err)
 		}
+		opts.History = h
 	}
 	var x excerpt.Excerpt
 	if g.Masker == nil {
@@ -165,7 +164,11 @@ func (g *Gatherer) excerpt(ctx context.Context, snap *incident.Snapshot, alerts 
 		return nil, err
 	}
 	if g.Templates != nil {
-		if err := g.Templates.Remember(ctx, service, x.TemplateIDs()); err != nil {
+		texts := make([]string, len(lines))
+		for i, l := range lines {
+			texts[i] = l.Text
+		}
+		if err := g.Templates.Learn(ctx, service, excerpt.Messages(texts)); err != nil {
 			g.log().Warn("could not remember templates", "err", err)
 		}
 	}

@@ -28,10 +28,11 @@ type Options struct {
 	MaxLine   int           // characters per line before it is cut (default 300)
 	AlertTime time.Time     // incident start
 	Near      time.Duration // lines this close to AlertTime score higher (default 2m)
-	// Known is asked once, with the excerpt's template ids, which of them
-	// the service has shown before (nil, or a nil answer: every template
-	// is new).
-	Known func(templateIDs []string) map[string]bool
+	// History is the service's saved templates (nil: none, every template
+	// is new). A line whose template is among them — even one that has
+	// generalized since, or one line of an old event — is not new, and
+	// its template keeps the id it had.
+	History *logtmpl.State
 	// Redact masks secrets in a line before it is kept (nil: identity).
 	Redact func(string) string
 }
@@ -113,10 +114,29 @@ func (o *Options) defaults() {
 	}
 }
 
+// Messages are what Build mines: each record's first line without its
+// header (continuation lines belong to the record above). Template memory
+// learns the same (tmplstate).
+func Messages(lines []string) []string {
+	var out []string
+	for i, l := range lines {
+		if i > 0 && continuation(l) {
+			continue
+		}
+		out = append(out, logtmpl.StripHeader(l))
+	}
+	return out
+}
+
 // Build selects the excerpt.
 func Build(lines []Line, o Options) Excerpt {
 	o.defaults()
 	m := logtmpl.NewMiner(logtmpl.Default)
+	if o.History != nil {
+		if h, err := logtmpl.Restore(logtmpl.Default, *o.History); err == nil {
+			m = h
+		} // a state that does not fit is no history: every template is new
+	}
 	var recs []*record
 	for i, l := range lines {
 		if len(recs) > 0 && continuation(l.Text) {
@@ -144,13 +164,9 @@ func Build(lines []Line, o Options) Excerpt {
 	}
 	x := Excerpt{Lines: len(lines), Templates: len(stats)}
 	for g := range stats {
-		x.templateIDs = append(x.templateIDs, logtmpl.ID(g.String()))
+		x.templateIDs = append(x.templateIDs, g.ID)
 	}
 	sort.Strings(x.templateIDs)
-	var known map[string]bool
-	if o.Known != nil {
-		known = o.Known(x.templateIDs)
-	}
 	var cands []Entry
 	for i, r := range recs {
 		g := r.c.Root()
@@ -168,12 +184,11 @@ func Build(lines []Line, o Options) Excerpt {
 		if occ == "" && !flagged {
 			continue // represented by its first and last occurrence
 		}
-		id := logtmpl.ID(g.String())
-		e := Entry{TemplateID: id, Count: s.count, Occurrence: occ, Level: r.level, index: r.index}
+		e := Entry{TemplateID: g.ID, Count: s.count, Occurrence: occ, Level: r.level, index: r.index}
 		if flagged {
 			e.Flags = why
 		}
-		e.New = !known[id]
+		e.New = !g.Known()
 		// The shown template and variables come from the redacted line, so
 		// no raw value survives in a template's constant positions.
 		var vars []logtmpl.Var

@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/opsgate/opsgate/bot/logtmpl"
 )
 
 func routine(i int, t time.Time) Line {
@@ -88,19 +90,35 @@ func TestErrorBurstInFiftyThousandLines(t *testing.T) {
 }
 
 func TestKnownTemplatesAndRedaction(t *testing.T) {
-	lines := []Line{{Text: "ERROR login failed for 10.0.0.1"}, {Text: "INFO started"}}
-	x := Build(lines, Options{Known: func(ids []string) map[string]bool {
-		all := map[string]bool{}
-		for _, id := range ids {
-			all[id] = true
-		}
-		return all
-	}, Redact: func(s string) string { return strings.ReplaceAll(s, "10.0.0.1", "[IP_ADDRESS_1]") }})
-	if len(x.Entries) != 2 || x.Entries[0].New || x.Entries[0].Text != "ERROR login failed for [IP_ADDRESS_1]" {
+	// The service's history: login failures from other hosts, and starts.
+	h := logtmpl.NewMiner(logtmpl.Default)
+	for _, l := range []string{"ERROR login failed for 10.9.9.9", "ERROR login failed for 10.9.9.8", "INFO started"} {
+		h.Add(logtmpl.StripHeader(l))
+	}
+	history := h.State(0)
+	lines := []Line{{Text: "ERROR login failed for 10.0.0.1"}, {Text: "INFO started"}, {Text: "FATAL disk full on /var"}}
+	x := Build(lines, Options{History: &history, Redact: func(s string) string { return strings.ReplaceAll(s, "10.0.0.1", "[IP_ADDRESS_1]") }})
+	if len(x.Entries) != 3 || x.Entries[0].New || x.Entries[1].New || !x.Entries[2].New || x.Entries[0].Text != "ERROR login failed for [IP_ADDRESS_1]" {
 		t.Fatalf("%+v", x.Entries)
+	}
+	// The ids are the history's: the login template kept its id although
+	// its text generalized when the history saw a second host.
+	want := map[string]bool{}
+	for _, c := range history.Clusters {
+		want[c.ID] = true
+	}
+	if !want[x.Entries[0].TemplateID] || !want[x.Entries[1].TemplateID] || want[x.Entries[2].TemplateID] {
+		t.Fatalf("template ids %s %s %s, history %v", x.Entries[0].TemplateID, x.Entries[1].TemplateID, x.Entries[2].TemplateID, want)
+	}
+	// Without history everything is new.
+	if y := Build(lines, Options{}); !y.Entries[0].New || !y.Entries[1].New {
+		t.Fatal("no history, yet known")
 	}
 	if y := Build(nil, Options{}); len(y.Entries) != 0 || y.Lines != 0 {
 		t.Fatal("empty input")
+	}
+	if got := Messages([]string{"2024-01-01 10:00:00 ERROR boom", "  at x.y(Z.java:1)", "INFO ok"}); len(got) != 2 || got[0] != "boom" {
+		t.Fatalf("messages %q", got)
 	}
 }
 

@@ -24,16 +24,40 @@ type Config struct {
 var Default = Config{Depth: 2, Similarity: 0.6, MaxChildren: 100, Split: "=", WildSim: true, MergeLengths: 0.85, WordVariants: 4}
 
 // Cluster is a template and how many lines matched it.
+//
+// Its ID is given when it is created and kept for good: the template's
+// text generalizes as lines arrive (a token becomes <*>), the id does not.
+// When two clusters turn out to be one template, the group keeps the
+// older id and the merge is recorded (Merges), so an id handed out
+// earlier still resolves.
 type Cluster struct {
-	ID       int // the template group (clusters of other lengths may share it)
+	ID       string
 	Template []string
 	Count    int
 	words    []string
 	parent   *Cluster
+	seq      int      // creation order: the older identity wins a merge
+	known    bool     // restored from a saved state: seen before
+	path     []string // the tree keys leading to its leaf (saved with it)
+	live     bool     // in a leaf (false once folded into another cluster)
+	last     int      // the epoch in which it last matched a line
+	text     string   // String's cache ("" when stale: the template changed)
 }
 
-// String joins the template's tokens.
-func (c *Cluster) String() string { return strings.Join(c.Template, " ") }
+// Merge records that the template group From is now Into.
+type Merge struct {
+	From string `json:"from"`
+	Into string `json:"into"`
+}
+
+// String joins the template's tokens (cached until the template changes:
+// callers ask once per line).
+func (c *Cluster) String() string {
+	if c.text == "" && len(c.Template) > 0 {
+		c.text = strings.Join(c.Template, " ")
+	}
+	return c.text
+}
 
 type node struct {
 	children map[string]*node
@@ -45,7 +69,11 @@ type Miner struct {
 	cfg      Config
 	byLen    []*node // tree roots by token count
 	clusters []*Cluster
-	groups   int
+	ids      map[string]*Cluster // every id given out (so none is given twice)
+	seq      int
+	epoch    int
+	merges   []Merge
+	aliases  map[string]string     // ids merged away in earlier runs → their group's id then
 	byWord   map[string][]*Cluster // first constant word → clusters
 	buf      []byte
 	toks     []string
@@ -106,7 +134,7 @@ func NewMiner(cfg Config) *Miner {
 	if cfg.Depth <= 0 {
 		cfg = Default
 	}
-	m := &Miner{cfg: cfg, byWord: map[string][]*Cluster{}, intern: map[string]string{}}
+	m := &Miner{cfg: cfg, byWord: map[string][]*Cluster{}, intern: map[string]string{}, ids: map[string]*Cluster{}}
 	for i := 0; i < len(cfg.Split); i++ {
 		m.split[cfg.Split[i]] = true
 	}
@@ -239,13 +267,10 @@ func (m *Miner) Add(content string) *Cluster {
 	n := len(toks)
 	if n == 0 {
 		if m.empty == nil {
-			m.empty = &Cluster{Template: []string{}}
-			m.empty.parent = m.empty
-			m.groups++
-			m.empty.ID = m.groups
-			m.clusters = append(m.clusters, m.empty)
+			m.empty = m.newCluster(nil)
 		}
 		m.empty.Count++
+		m.empty.last = m.epoch
 		return m.empty
 	}
 	for len(m.byLen) <= n {
@@ -257,6 +282,7 @@ func (m *Miner) Add(content string) *Cluster {
 		m.byLen[n] = top
 	}
 	leaf := top
+	var path [8]string
 	for d := 0; d < m.cfg.Depth && d < n; d++ {
 		key := toks[d]
 		if isVar(key) || strings.Count(key, ".") >= 2 || strings.Contains(key, "<NUM>") {
@@ -273,6 +299,9 @@ func (m *Miner) Add(content string) *Cluster {
 				leaf.children[key] = next
 			}
 		}
+		if d < len(path) {
+			path[d] = key
+		}
 		leaf = next
 	}
 	var best *Cluster
@@ -287,20 +316,38 @@ func (m *Miner) Add(content string) *Cluster {
 		}
 	}
 	if best != nil && bestSim >= m.cfg.Similarity {
+		best.last = m.epoch
 		if m.absorb(best, toks) {
 			m.consolidate(leaf, best)
 		}
 		return best
 	}
 	if c := m.wordVariable(leaf, toks); c != nil {
+		c.last = m.epoch
 		return c
 	}
-	c := &Cluster{Template: append([]string(nil), toks...), Count: 1}
+	c := m.newCluster(toks)
+	c.Count = 1
+	c.path = append([]string(nil), path[:min(m.cfg.Depth, n, len(path))]...)
 	c.words = constantWords(c.Template)
-	c.parent = c
-	c.ID = m.group(c)
-	m.clusters = append(m.clusters, c)
+	m.group(c)
 	leaf.clusters = append(leaf.clusters, c)
+	return c
+}
+
+// newCluster makes a live cluster of template toks with a fresh id: the
+// hash of its first text, deterministic for the same input.
+func (m *Miner) newCluster(toks []string) *Cluster {
+	c := &Cluster{Template: append([]string{}, toks...), seq: m.seq, live: true, last: m.epoch}
+	m.seq++
+	c.parent = c
+	base := ID(strings.Join(toks, " "))
+	c.ID = base
+	for i := 2; m.ids[c.ID] != nil || m.aliases[c.ID] != ""; i++ {
+		c.ID = base + "-" + strconv.Itoa(i)
+	}
+	m.ids[c.ID] = c
+	m.clusters = append(m.clusters, c)
 	return c
 }
 
@@ -314,6 +361,7 @@ func (m *Miner) absorb(c *Cluster, toks []string) bool {
 				word = true
 			}
 			c.Template[i] = VarAny
+			c.text = ""
 		}
 	}
 	c.Count++
@@ -340,10 +388,11 @@ func (m *Miner) consolidate(leaf *node, rep *Cluster) {
 		for j, t := range o.Template {
 			if rep.Template[j] != t {
 				rep.Template[j] = VarAny
+				rep.text = ""
 			}
 		}
 		rep.Count += o.Count
-		o.Count = 0
+		o.Count, o.live = 0, false
 		leaf.clusters = append(leaf.clusters[:i], leaf.clusters[i+1:]...)
 		i--
 	}
@@ -384,10 +433,11 @@ func (m *Miner) wordVariable(leaf *node, toks []string) *Cluster {
 	}
 	rep := sibs[0]
 	rep.Template[pos] = VarAny
+	rep.text = ""
 	for _, o := range sibs[1:] {
 		m.union(rep, o)
 		rep.Count += o.Count
-		o.Count = 0
+		o.Count, o.live = 0, false
 		removeCluster(leaf, o)
 	}
 	m.absorb(rep, toks)
@@ -426,20 +476,53 @@ func (c *Cluster) find() *Cluster {
 func (c *Cluster) Root() *Cluster { return c.find() }
 
 // Group is the id of the template group c belongs to now (groups merge as
-// variables are discovered).
-func (c *Cluster) Group() int { return c.find().ID }
+// variables are discovered; the older id stays).
+func (c *Cluster) Group() string { return c.find().ID }
 
+// Known reports whether c's group was seen before: restored from a saved
+// state (Restore) or marked (MarkKnown), or merged with such a group.
+func (c *Cluster) Known() bool { return c.find().known }
+
+// union folds b's group into a's: a, the cluster that stays active, is
+// the group's representative, and the group keeps the older of the two
+// ids (so ids handed out first stay valid longest).
 func (m *Miner) union(a, b *Cluster) {
 	ra, rb := a.find(), b.find()
-	if ra != rb {
-		rb.parent = ra
+	if ra == rb {
+		return
 	}
+	rb.parent = ra
+	if rb.seq < ra.seq {
+		ra.ID, rb.ID = rb.ID, ra.ID
+		ra.seq, rb.seq = rb.seq, ra.seq
+		m.ids[ra.ID], m.ids[rb.ID] = ra, rb
+	}
+	ra.known = ra.known || rb.known
+	m.merged(rb.ID, ra.ID)
+}
+
+// merged records a merge (the newest maxMerges are kept for TakeMerges).
+func (m *Miner) merged(from, into string) {
+	if len(m.merges) >= maxMerges {
+		m.merges = append(m.merges[:0], m.merges[len(m.merges)/2:]...)
+	}
+	m.merges = append(m.merges, Merge{From: from, Into: into})
+}
+
+const maxMerges = 10000
+
+// TakeMerges returns the merges since the last call: ids handed out
+// before that now stand for another group.
+func (m *Miner) TakeMerges() []Merge {
+	out := m.merges
+	m.merges = nil
+	return out
 }
 
 // group joins a new cluster to a cluster of another length whose constant
 // words nearly agree (a variable spanning several tokens), or starts a
 // new group.
-func (m *Miner) group(c *Cluster) int {
+func (m *Miner) group(c *Cluster) {
 	if len(c.words) >= 3 && m.cfg.MergeLengths > 0 {
 		for _, o := range m.byWord[c.words[0]] {
 			if len(o.Template) == len(c.Template) {
@@ -447,17 +530,14 @@ func (m *Miner) group(c *Cluster) int {
 			}
 			l := lcs(c.words, o.words)
 			if float64(l) >= m.cfg.MergeLengths*float64(max(len(c.words), len(o.words))) {
-				m.groups++
-				c.parent = o.find()
-				return m.groups
+				c.parent = o.find() // from its first line on: nobody saw its own id
+				return
 			}
 		}
 	}
 	if len(c.words) > 0 {
 		m.byWord[c.words[0]] = append(m.byWord[c.words[0]], c)
 	}
-	m.groups++
-	return m.groups
 }
 
 // constantWords are the template's tokens made of letters only.

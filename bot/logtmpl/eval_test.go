@@ -44,8 +44,8 @@ func readStructured(t testing.TB, path string) []labelled {
 
 // groupingAccuracy: a line is correct when the lines sharing its predicted
 // cluster are exactly the lines sharing its ground-truth template.
-func groupingAccuracy(pred []int, truth []string) float64 {
-	byPred := map[int][]int{}
+func groupingAccuracy(pred []string, truth []string) float64 {
+	byPred := map[string][]int{}
 	for i, p := range pred {
 		byPred[p] = append(byPred[p], i)
 	}
@@ -79,7 +79,7 @@ func evalGA(t testing.TB, cfg Config, verbose bool) float64 {
 		rows := readStructured(t, f)
 		m := NewMiner(cfg)
 		cl := make([]*Cluster, len(rows))
-		pred := make([]int, len(rows))
+		pred := make([]string, len(rows))
 		truth := make([]string, len(rows))
 		for i, r := range rows {
 			cl[i] = m.Add(r.content)
@@ -142,7 +142,7 @@ func TestEvalLoghubGARaw(t *testing.T) {
 			cl[i] = m.Add(StripHeader(l))
 			truth[i] = rows[i].template
 		}
-		pred := make([]int, len(cl))
+		pred := make([]string, len(cl))
 		for i, c := range cl {
 			pred[i] = c.Group()
 		}
@@ -178,14 +178,14 @@ func TestDiagnose(t *testing.T) {
 	}
 	rows := readStructured(t, filepath.Join(evaldata.Need(t, "loghub-2k"), ds, ds+"_2k.log_structured.csv"))
 	m := NewMiner(Default)
-	clusterOf := map[int]*Cluster{}
-	byTruth := map[string]map[int][]string{}
-	byPred := map[int]map[string]int{}
+	clusterOf := map[string]*Cluster{}
+	byTruth := map[string]map[string][]string{}
+	byPred := map[string]map[string]int{}
 	for _, r := range rows {
 		c := m.Add(r.content)
 		clusterOf[c.ID] = c
 		if byTruth[r.template] == nil {
-			byTruth[r.template] = map[int][]string{}
+			byTruth[r.template] = map[string][]string{}
 		}
 		byTruth[r.template][c.ID] = append(byTruth[r.template][c.ID], r.content)
 		if byPred[c.ID] == nil {
@@ -215,14 +215,14 @@ func TestDiagnose(t *testing.T) {
 			k := 0
 			for id, lines := range parts {
 				if k < 3 {
-					t.Logf("   cluster %d (%d): %.150s  | tmpl %.150s", id, len(lines), lines[0], clusterOf[id].String())
+					t.Logf("   cluster %s (%d): %.150s  | tmpl %.150s", id, len(lines), lines[0], clusterOf[id].String())
 				}
 				k++
 			}
 		}
 	}
 	shown = 0
-	var ids []int
+	var ids []string
 	for id := range byPred {
 		ids = append(ids, id)
 	}
@@ -231,7 +231,7 @@ func TestDiagnose(t *testing.T) {
 		gs := byPred[id]
 		if len(gs) > 1 && shown < 8 {
 			shown++
-			t.Logf("MERGED cluster %d %.150q holds %d truth templates: %v", id, clusterOf[id].String(), len(gs), gs)
+			t.Logf("MERGED cluster %s %.150q holds %d truth templates: %v", id, clusterOf[id].String(), len(gs), gs)
 		}
 	}
 }

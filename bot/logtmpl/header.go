@@ -115,6 +115,12 @@ func stripHeader(rest string, fs []field) string {
 			}
 		}
 	}
+	// "<stamp> <node> <stamp> <node> RAS KERNEL INFO message": a level word
+	// after a run of machine tokens (digits in them) and upper-case
+	// component names ends the header too.
+	if lv := levelAfterMachineRun(rest, fs, cut); lv > cut {
+		cut = lv
+	}
 	// "program - message", "INFO [thread] - message": a lone dash just
 	// after the header ends it.
 	for j := cut; j < len(fs) && j < cut+3; j++ {
@@ -127,6 +133,40 @@ func stripHeader(rest string, fs []field) string {
 		return rest[fs[0].a:]
 	}
 	return rest[fs[cut].a:]
+}
+
+// levelAfterMachineRun returns the index after a level word that follows
+// from token from on only machine tokens (with a digit), upper-case
+// component names and time stamps — at least one of each of the first two
+// kinds — or 0.
+func levelAfterMachineRun(text string, fs []field, from int) int {
+	machine, upper := false, false
+	for i := from; i < len(fs) && i < 12; i++ {
+		t := text[fs[i].a:fs[i].b]
+		switch {
+		case levels[t] && len(t) > 1 && t == strings.ToUpper(t):
+			if machine && (upper || i > from+1) {
+				return i + 1
+			}
+			return 0
+		case hasDigit(t):
+			machine = true
+		case allUpper(t) && len(t) <= 12:
+			upper = true
+		default:
+			return 0
+		}
+	}
+	return 0
+}
+
+func allUpper(t string) bool {
+	for i := 0; i < len(t); i++ {
+		if c := t[i]; !(c >= 'A' && c <= 'Z') && c != '_' {
+			return false
+		}
+	}
+	return t != ""
 }
 
 func trimColon(t string) string {

@@ -25,7 +25,7 @@ func TestMinerGroupsVariablesAndKeepsConstants(t *testing.T) {
 	b := m.Add("Worker 7 started on 10.0.0.2 in 120ms")
 	c := m.Add("Worker 7 stopped on 10.0.0.2 in 120ms")
 	if a.Group() != b.Group() || a.Group() == c.Group() {
-		t.Fatalf("groups: %d %d %d", a.Group(), b.Group(), c.Group())
+		t.Fatalf("groups: %s %s %s", a.Group(), b.Group(), c.Group())
 	}
 	if got := a.String(); got != "Worker <NUM> started on <IP> in <NUM>" {
 		t.Fatalf("template %q", got)
@@ -78,7 +78,7 @@ func FuzzMiner(f *testing.F) {
 		ca := m.Add(a)
 		cb := m.Add(b)
 		m.Add(a)
-		if ca.Group() <= 0 || cb.Group() <= 0 {
+		if ca.Group() == "" || cb.Group() == "" {
 			t.Fatal("no group")
 		}
 		if a == b && ca.Group() != cb.Group() {

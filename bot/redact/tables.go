@@ -102,6 +102,7 @@ func init() {
 // Stop words that follow "user" in logs without being a user name.
 var notUser = map[string]bool{
 	"unknown": true, "not": true, "is": true, "was": true, "by": true, "from": true, "for": true, "with": true,
+	"*": true, "<*>": true, "<num>": true, "<ip>": true, "<id>": true, // a log template's variables
 	"in": true, "to": true, "the": true, "a": true, "an": true, "has": true, "had": true, "and": true, "or": true,
 	"name": true, "id": true, "authentication": true, "session": true, "logged": true, "login": true, "of": true,
 	"does": true, "account": true, "request": true, "agent": true, "data": true, "-": true, "=": true, ":": true,

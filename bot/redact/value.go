@@ -308,8 +308,14 @@ func looksSecret(v []byte, strict bool) bool {
 	return true
 }
 
-// isPlaceholder reports whether v is one of our placeholders.
+// isPlaceholder reports whether v is one of our placeholders — a
+// redaction's ([IP_ADDRESS_1]) or a log template's variable (<*>, <NUM>,
+// <IP>, <ID>): masking a template must leave its variables alone.
 func isPlaceholder(v []byte) bool {
+	switch string(bytes.Trim(v, "()[]{},;:'\"")) {
+	case "<*>", "<NUM>", "<IP>", "<ID>":
+		return true
+	}
 	if len(v) < 3 {
 		return false
 	}
