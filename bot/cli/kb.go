@@ -24,6 +24,7 @@ import (
 	"github.com/opsgate/opsgate/bot/seal"
 	"github.com/opsgate/opsgate/integrations/pagerduty"
 	"github.com/opsgate/opsgate/knowledge/kb"
+	"github.com/opsgate/opsgate/knowledge/search"
 )
 
 // kbSession opens the knowledge base on REDIS_URL (or the embedded store).
@@ -310,7 +311,7 @@ func kbSearchCmd(stdout, stderr io.Writer) *cobra.Command {
 	}
 	cmd.Flags().IntVarP(&k, "k", "k", 5, "how many results")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "JSON output")
-	cmd.Flags().StringVar(&queries, "queries", "", `JSON Lines file of {"id","text"} queries; writes {"id","hits":[{"id","score"}]} per line`)
+	cmd.Flags().StringVar(&queries, "queries", "", `JSON Lines file of queries, {"id","title","body","at"} or free {"id","text"}; writes {"id","hits":[{"id","score"}]} per line`)
 	return cmd
 }
 
@@ -329,22 +330,19 @@ func batchSearch(base *kb.KB, path string, k int, stdout io.Writer) error {
 		if line == "" {
 			continue
 		}
-		var q struct {
-			ID   string `json:"id"`
-			Text string `json:"text"`
-		}
-		if err := json.Unmarshal([]byte(line), &q); err != nil || q.Text == "" {
-			return fmt.Errorf("kb search: %s:%d: want {\"id\": ..., \"text\": ...}", path, n)
+		query, err := parseQuery(line)
+		if err != nil {
+			return fmt.Errorf("kb search: %s:%d: %w", path, n, err)
 		}
 		type hit struct {
 			ID    string  `json:"id"`
 			Score float64 `json:"score"`
 		}
 		hits := []hit{}
-		for _, r := range base.Search(kb.Query{Title: q.Text, Exclude: q.ID}, k) {
+		for _, r := range base.Search(query, k) {
 			hits = append(hits, hit{r.ID, r.Score})
 		}
-		if err := enc.Encode(map[string]any{"id": q.ID, "hits": hits}); err != nil {
+		if err := enc.Encode(map[string]any{"id": query.Exclude, "hits": hits}); err != nil {
 			return err
 		}
 	}
@@ -355,6 +353,58 @@ func batchSearch(base *kb.KB, path string, k int, stdout io.Writer) error {
 		return fmt.Errorf("kb search: %w", err)
 	}
 	return nil
+}
+
+// parseQuery reads one --queries line: an incident as the bot asks about
+// it ({"id","title","body","at"}), or free text ({"id","text"}); text
+// given with a title joins the body. at takes the formats tickets' created
+// takes. The id is left out of the hits (the query's own ticket).
+func parseQuery(line string) (kb.Query, error) {
+	var q struct {
+		ID    string `json:"id"`
+		Title string `json:"title"`
+		Body  string `json:"body"`
+		At    string `json:"at"`
+		Text  string `json:"text"`
+	}
+	dec := json.NewDecoder(strings.NewReader(line))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&q); err != nil {
+		return kb.Query{}, fmt.Errorf(`want {"id", "title", "body", "at"} or {"id", "text"} (%s)`, jsonProblem(err))
+	}
+	out := kb.Query{Title: q.Title, Body: q.Body, Exclude: q.ID}
+	switch {
+	case q.Title == "" && q.Text != "":
+		out.Title, out.Body = search.SplitFreeText(q.Text)
+		out.Body = strings.TrimSpace(out.Body + "\n" + q.Body)
+	case q.Text != "":
+		out.Body = strings.TrimSpace(q.Body + "\n" + q.Text)
+	}
+	if strings.TrimSpace(out.Title+out.Body) == "" {
+		return kb.Query{}, errors.New(`the query has no "title", "body" or "text"`)
+	}
+	if q.At != "" {
+		out.At = search.ParseTime(q.At)
+		if out.At.IsZero() {
+			return kb.Query{}, errors.New(`"at" is not a time (RFC 3339, "2006-01-02 15:04:05" or a date)`)
+		}
+	}
+	return out, nil
+}
+
+// jsonProblem names a JSON error without quoting the input.
+func jsonProblem(err error) string {
+	var se *json.SyntaxError
+	var te *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &se):
+		return "not JSON"
+	case errors.As(err, &te):
+		return fmt.Sprintf("%q must be a string", te.Field)
+	case strings.Contains(err.Error(), "unknown field"):
+		return "unknown field"
+	}
+	return "not a JSON object"
 }
 
 func kbStatsCmd(stdout, stderr io.Writer) *cobra.Command {

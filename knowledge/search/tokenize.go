@@ -55,6 +55,9 @@ func Tokens(text string, out []string) []string {
 		if f == "" {
 			continue
 		}
+		if v, ok := versionLine(f); ok {
+			out = append(out, v)
+		}
 		parts := splitIdent(f)
 		if len(parts) > 1 {
 			whole := shape(strings.ToLower(f))
@@ -82,6 +85,27 @@ func allDigits(s string) bool {
 		}
 	}
 	return true
+}
+
+// versionLine: a dotted version ("3.8.3", "4.1.89.Final") becomes its
+// line, "v3.8": upgrades to one line are one problem, and a bare version
+// is otherwise dropped as a number.
+func versionLine(f string) (string, bool) {
+	dot := strings.IndexByte(f, '.')
+	if dot < 1 || dot > 3 || !allDigits(f[:dot]) {
+		return "", false
+	}
+	end := dot + 1
+	for end < len(f) && f[end] >= '0' && f[end] <= '9' {
+		end++
+	}
+	if end == dot+1 || end-dot > 4 {
+		return "", false
+	}
+	if end < len(f) && f[end] != '.' {
+		return "", false
+	}
+	return "v" + f[:end], true
 }
 
 // splitIdent splits "FileSystem.getFileStatus" → File System get File Status.
