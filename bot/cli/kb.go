@@ -117,6 +117,13 @@ func kbIngestCmd(stdout, stderr io.Writer) *cobra.Command {
 			if err := ing.flush(); err != nil {
 				return err
 			}
+			// A snapshot lets every later start (a search, a replica) load the
+			// index instead of reading every ticket.
+			if ing.n > 0 {
+				if _, err := k.Snapshot(cmd.Context()); err != nil {
+					fmt.Fprintf(stderr, "\nindex snapshot not saved (starts will read every ticket): %v\n", err)
+				}
+			}
 			fmt.Fprintf(stderr, "\r%s\n", ing.progress())
 			fmt.Fprintf(stdout, "ingested %d tickets (%d bad rows skipped) in %s\n", ing.n, len(ing.bad), time.Since(ing.start).Round(time.Millisecond))
 			for i, b := range ing.bad {

@@ -44,7 +44,7 @@ garbage line
 	if code != 0 || json.Unmarshal([]byte(out), &st) != nil || st.Tickets != 4 || st.BySource["markdown"] != 1 {
 		t.Fatalf("stats %d %q", code, out)
 	}
-	code, out, _ = runIn(t, "", "kb", "search", "-k", "2", "database", "connection", "refused")
+	code, out, _ = runIn(t, "", "kb", "search", "-k", "2", "connection", "refused", "on", "checkout")
 	if code != 0 || !strings.HasPrefix(out, "1. INC-1") || !strings.Contains(out, "resolution: failed over to replica") {
 		t.Fatalf("search %d %q", code, out)
 	}

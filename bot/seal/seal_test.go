@@ -120,3 +120,43 @@ func FuzzOpen(f *testing.F) {
 		}
 	})
 }
+
+func TestBinarySealing(t *testing.T) {
+	k := ring(t, seal.GenerateKey())
+	big := bytes.Repeat([]byte("postings "), 100000)
+	s := k.SealBinary(big, []byte("snap:1/2"))
+	if len(s) > len(big)+64 || bytes.Contains(s, []byte("postings")) {
+		t.Fatalf("%d bytes for %d, or plaintext", len(s), len(big))
+	}
+	got, err := k.OpenBinary(s, []byte("snap:1/2"))
+	if err != nil || !bytes.Equal(got, big) {
+		t.Fatal(err)
+	}
+	if _, err := k.OpenBinary(s, []byte("snap:1/3")); !errors.Is(err, seal.ErrForged) {
+		t.Fatalf("opened in another place: %v", err)
+	}
+	bad := bytes.Clone(s)
+	bad[len(bad)-1] ^= 1
+	if _, err := k.OpenBinary(bad, []byte("snap:1/2")); !errors.Is(err, seal.ErrForged) {
+		t.Fatal(err)
+	}
+	if _, err := ring(t, seal.GenerateKey()).OpenBinary(s, []byte("snap:1/2")); !errors.Is(err, seal.ErrUnknownKey) {
+		t.Fatal(err)
+	}
+	if _, err := k.OpenBinary(big[:100], nil); !errors.Is(err, seal.ErrNotSealed) {
+		t.Fatal(err)
+	}
+}
+
+func FuzzOpenBinary(f *testing.F) {
+	k := ring(f, seal.GenerateKey())
+	f.Add(k.SealBinary([]byte("x"), []byte("a")), []byte("a"))
+	f.Add([]byte("s1b12345678"), []byte(""))
+	f.Fuzz(func(t *testing.T, sealed, aad []byte) {
+		if plain, err := k.OpenBinary(sealed, aad); err == nil {
+			if got, err := k.OpenBinary(k.SealBinary(plain, aad), aad); err != nil || !bytes.Equal(got, plain) {
+				t.Fatal(err)
+			}
+		}
+	})
+}

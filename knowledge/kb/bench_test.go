@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/csv"
 	"fmt"
-	"github.com/opsgate/opsgate/test/evaldata"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -12,7 +11,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/opsgate/opsgate/bot/seal"
 	"github.com/opsgate/opsgate/knowledge/search"
+	"github.com/opsgate/opsgate/test/evaldata"
 	"github.com/opsgate/opsgate/test/redistest"
 )
 
@@ -118,4 +119,64 @@ func BenchmarkIngest(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "tickets/s")
+}
+
+// BenchmarkOpen100k: a replica's start at 100,000 tickets in a real
+// redis-server (sealed, as in production): from the snapshot (each op)
+// and, reported once, from every ticket. Also the query latency of the
+// loaded knowledge base and its heap.
+//
+//	go test ./knowledge/kb -run '^$' -bench Open100k -benchtime 5x
+func BenchmarkOpen100k(b *testing.B) {
+	seed := reports(b)
+	srv := redistest.Start(b)
+	ctx := context.Background()
+	keys := seal.Ephemeral()
+	store := func() *Store { s := NewStore(srv.Client()); s.Keys = keys; return s }
+	k, err := Open(ctx, store())
+	if err != nil {
+		b.Fatal(err)
+	}
+	tickets := synthetic(seed, 100000)
+	for j := 0; j < len(tickets); j += 1000 {
+		if err := k.Add(ctx, tickets[j:min(j+1000, len(tickets))]...); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if _, err := k.Snapshot(ctx); err != nil {
+		b.Fatal(err)
+	}
+	// Once, for comparison: the start without a snapshot.
+	srv.Client().Rename(ctx, snapKey, snapKey+":aside")
+	t0 := time.Now()
+	if full, err := Open(ctx, store()); err != nil || full.FromSnapshot {
+		b.Fatal(err)
+	}
+	fullStart := time.Since(t0)
+	srv.Client().Rename(ctx, snapKey+":aside", snapKey)
+	b.ResetTimer()
+	var loaded *KB
+	for i := 0; i < b.N; i++ {
+		loaded, err = Open(ctx, store())
+		if err != nil || !loaded.FromSnapshot || loaded.Stats().Tickets != 100000 {
+			b.Fatal(err)
+		}
+	}
+	b.StopTimer()
+	b.ReportMetric(fullStart.Seconds(), "s-without-snapshot")
+	lat := make([]time.Duration, 0, 500)
+	for i := 0; i < 500; i++ {
+		q := seed[(i*31)%len(seed)]
+		t0 := time.Now()
+		loaded.Search(Query{Title: q[0], Body: q[1]}, 5)
+		lat = append(lat, time.Since(t0))
+	}
+	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
+	b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "p50-ms")
+	b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds())/1000, "p99-ms")
+	runtime.GC()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	b.ReportMetric(float64(ms.HeapInuse)/(1<<20), "heap-MiB")
+	runtime.KeepAlive(loaded)
 }

@@ -2,6 +2,7 @@ package kb
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -39,14 +40,53 @@ type KB struct {
 	last     string
 	embedder Embedder
 	vecs     map[string][]float32
+	// Snapshot bookkeeping: changes applied since the last snapshot, and
+	// when it was taken (or loaded).
+	sinceSnap int
+	snapAt    time.Time
+	// own are the change-stream entries this replica wrote (Add): Sync
+	// passes them without reading the tickets again.
+	own map[string]bool
+	// FromSnapshot reports whether Open loaded a snapshot (else it read
+	// every ticket).
+	FromSnapshot bool
 }
 
-// Open loads every ticket from Redis into a fresh index.
+// Open loads the knowledge base: the saved snapshot and the changes after
+// it, or — when there is none or it cannot be used — every ticket, after
+// which it saves a snapshot for the next start.
 func Open(ctx context.Context, store *Store) (*KB, error) {
-	k := &KB{store: store, ix: search.NewIndex(), sums: map[string]Summary{}, vecs: map[string][]float32{}}
+	k := &KB{store: store, ix: search.NewIndex(), sums: map[string]Summary{}, vecs: map[string][]float32{}, snapAt: time.Now()}
+	if data, _, err := store.LoadSnapshot(ctx); err == nil {
+		if err := k.decode(data); err == nil {
+			k.FromSnapshot = true
+			if _, err := k.Sync(ctx); err != nil {
+				return nil, err
+			}
+			return k, nil
+		}
+		k = &KB{store: store, ix: search.NewIndex(), sums: map[string]Summary{}, vecs: map[string][]float32{}, snapAt: time.Now()}
+	} else if !errors.Is(err, ErrNoSnapshot) {
+		return nil, err
+	}
+	if err := k.load(ctx); err != nil {
+		return nil, err
+	}
+	if k.ix.Len() >= snapMinTickets {
+		_, _ = k.Snapshot(ctx) // best effort: the next start is faster
+	}
+	return k, nil
+}
+
+// snapMinTickets: below this, reading every ticket is as fast as a snapshot.
+const snapMinTickets = 1000
+
+// load reads every ticket into the (fresh) knowledge base.
+func (k *KB) load(ctx context.Context) error {
+	store := k.store
 	last, err := store.LastChange(ctx) // changes after this are picked up by Sync
 	if err != nil {
-		return nil, err
+		return err
 	}
 	k.last = last
 	var ids []string
@@ -61,12 +101,9 @@ func Open(ctx context.Context, store *Store) (*KB, error) {
 		}
 		return nil
 	}); err != nil {
-		return nil, err
+		return err
 	}
-	if err := k.loadVectors(ctx, ids); err != nil {
-		return nil, err
-	}
-	return k, nil
+	return k.loadVectors(ctx, ids)
 }
 
 func firstLine(s string, n int) string {
@@ -97,12 +134,21 @@ func (k *KB) Add(ctx context.Context, ts ...Ticket) error {
 			return err
 		}
 	}
-	if err := k.store.Put(ctx, ts...); err != nil {
+	written, err := k.store.Put(ctx, ts...)
+	if err != nil {
 		return err
 	}
 	for _, t := range ts {
 		k.index(t)
 	}
+	k.mu.Lock()
+	if k.own == nil {
+		k.own = map[string]bool{}
+	}
+	for _, id := range written {
+		k.own[id] = true
+	}
+	k.mu.Unlock()
 	_ = k.embed(ctx, ts) // without embeddings, lexical search still finds them
 	return nil
 }
@@ -114,15 +160,25 @@ func (k *KB) Sync(ctx context.Context) (int, error) {
 	k.mu.RUnlock()
 	n := 0
 	for {
-		ids, next, err := k.store.Changes(ctx, after, 1000)
+		changes, next, err := k.store.Changes(ctx, after, 1000)
 		if err != nil {
 			return n, err
 		}
-		for _, id := range ids {
-			t, err := k.store.Get(ctx, id)
-			if err != nil {
+		var ids []string
+		k.mu.Lock()
+		for _, c := range changes {
+			if k.own[c.StreamID] {
+				delete(k.own, c.StreamID) // indexed when it was added
 				continue
 			}
+			ids = append(ids, c.TicketID)
+		}
+		k.mu.Unlock()
+		ts, err := k.store.GetMany(ctx, ids)
+		if err != nil {
+			return n, err
+		}
+		for _, t := range ts {
 			k.index(t)
 			n++
 		}
@@ -130,8 +186,9 @@ func (k *KB) Sync(ctx context.Context) (int, error) {
 		after = next
 		k.mu.Lock()
 		k.last = after
+		k.sinceSnap += len(changes)
 		k.mu.Unlock()
-		if len(ids) < 1000 {
+		if len(changes) < 1000 {
 			return n, nil
 		}
 	}
@@ -147,6 +204,9 @@ func (k *KB) Follow(ctx context.Context, interval time.Duration) {
 			return
 		case <-t.C:
 			_, _ = k.Sync(ctx)
+			if k.snapshotDue() {
+				_, _ = k.Snapshot(ctx)
+			}
 		}
 	}
 }

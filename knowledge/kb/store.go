@@ -21,10 +21,12 @@ func ticketKey(id string) string { return "opsgate:kb:t:" + id }
 // ErrNotFound is returned for an unknown ticket id.
 var ErrNotFound = errors.New("kb: ticket not found")
 
-// Sealer encrypts tickets at rest (a *seal.Keyring).
+// Sealer encrypts tickets and snapshots at rest (a *seal.Keyring).
 type Sealer interface {
 	Seal(plain, aad []byte) []byte
 	Open(sealed, aad []byte) ([]byte, error)
+	SealBinary(plain, aad []byte) []byte
+	OpenBinary(sealed, aad []byte) ([]byte, error)
 }
 
 // Store keeps tickets in Redis (the source of truth) and announces each
@@ -66,11 +68,12 @@ func (s *Store) decode(id string, data []byte) (Ticket, error) {
 func NewStore(rdb redis.UniversalClient) *Store { return &Store{rdb: rdb} }
 
 // Put writes tickets (one round trip per call): an existing id is
-// replaced, never duplicated.
-func (s *Store) Put(ctx context.Context, ts ...Ticket) error {
+// replaced, never duplicated. It returns the change-stream ids it wrote.
+func (s *Store) Put(ctx context.Context, ts ...Ticket) ([]string, error) {
 	if len(ts) == 0 {
-		return nil
+		return nil, nil
 	}
+	cmds := make([]*redis.StringCmd, len(ts))
 	_, err := s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
 		for i := range ts {
 			data, err := s.encode(&ts[i])
@@ -79,15 +82,53 @@ func (s *Store) Put(ctx context.Context, ts ...Ticket) error {
 			}
 			p.Set(ctx, ticketKey(ts[i].ID), data, 0)
 			p.SAdd(ctx, idsKey, ts[i].ID)
-			p.XAdd(ctx, &redis.XAddArgs{Stream: changesKey, MaxLen: 200000, Approx: true, Values: map[string]any{"id": ts[i].ID}})
+			cmds[i] = p.XAdd(ctx, &redis.XAddArgs{Stream: changesKey, MaxLen: 200000, Approx: true, Values: map[string]any{"id": ts[i].ID}})
 		}
 		return nil
 	})
 	if err != nil {
-		return fmt.Errorf("kb store: %w", err)
+		return nil, fmt.Errorf("kb store: %w", err)
 	}
-	return nil
+	ids := make([]string, len(cmds))
+	for i, c := range cmds {
+		ids[i] = c.Val()
+	}
+	return ids, nil
 }
+
+// GetMany reads tickets by id in one round trip; unknown or unreadable
+// ones are left out.
+func (s *Store) GetMany(ctx context.Context, ids []string) ([]Ticket, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	keys := make([]string, len(ids))
+	for i, id := range ids {
+		keys[i] = ticketKey(id)
+	}
+	pipe := s.rdb.Pipeline()
+	cmds := make([]*redis.StringCmd, len(keys))
+	for i, k := range keys {
+		cmds[i] = pipe.Get(ctx, k) // one key per command: keys may live on different cluster slots
+	}
+	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
+		return nil, fmt.Errorf("kb store: %w", err)
+	}
+	out := make([]Ticket, 0, len(ids))
+	for i, c := range cmds {
+		b, err := c.Bytes()
+		if err != nil {
+			continue
+		}
+		if t, err := s.decode(ids[i], b); err == nil {
+			out = append(out, t)
+		}
+	}
+	return out, nil
+}
+
+// Change is one entry of the change stream.
+type Change struct{ StreamID, TicketID string }
 
 // Get reads one ticket.
 func (s *Store) Get(ctx context.Context, id string) (Ticket, error) {
@@ -158,18 +199,19 @@ func (s *Store) LastChange(ctx context.Context) (string, error) {
 	return msgs[0].ID, nil
 }
 
-// Changes returns ticket ids changed after the stream id `after`.
-func (s *Store) Changes(ctx context.Context, after string, count int64) ([]string, string, error) {
+// Changes returns the changes after the stream id `after` (at most count)
+// and the id of the last one read.
+func (s *Store) Changes(ctx context.Context, after string, count int64) ([]Change, string, error) {
 	msgs, err := s.rdb.XRangeN(ctx, changesKey, "("+after, "+", count).Result()
 	if err != nil {
 		return nil, after, fmt.Errorf("kb store: %w", err)
 	}
-	ids := make([]string, 0, len(msgs))
+	out := make([]Change, 0, len(msgs))
 	for _, m := range msgs {
 		if id, ok := m.Values["id"].(string); ok {
-			ids = append(ids, id)
+			out = append(out, Change{StreamID: m.ID, TicketID: id})
 		}
 		after = m.ID
 	}
-	return ids, after, nil
+	return out, after, nil
 }
