@@ -53,6 +53,10 @@ fuzz:
 	$(GO) test ./bot/queue -run '^$$' -fuzz FuzzOpen -fuzztime $(FUZZTIME)
 	$(GO) test ./bot/audit -run '^$$' -fuzz FuzzReadAnchors -fuzztime $(FUZZTIME)
 	$(GO) test ./bot/catalog -run '^$$' -fuzz FuzzNormalize -fuzztime $(FUZZTIME)
+	$(GO) test ./bot/seal -run '^$$' -fuzz FuzzOpenBinary -fuzztime $(FUZZTIME)
+	$(GO) test ./bot/logtmpl -run '^$$' -fuzz FuzzRestore -fuzztime $(FUZZTIME)
+	$(GO) test ./knowledge/search -run '^$$' -fuzz FuzzReadIndex -fuzztime $(FUZZTIME)
+	$(GO) test ./bot/cli -run '^$$' -fuzz FuzzTemplateLineIsJSON -fuzztime $(FUZZTIME)
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...
