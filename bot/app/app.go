@@ -184,18 +184,19 @@ func ping(ctx context.Context, rdb redis.UniversalClient) error {
 	return nil
 }
 
-// ConnectRedis connects to REDIS_URL, or starts the embedded store (with a
-// warning) when it is unset. The embedded store, if any, must be closed by
-// the caller after the client.
+// ConnectRedis connects to what the REDIS_* variables name — one node,
+// a Sentinel-managed master or a Cluster — or starts the embedded store
+// (with a warning) when none is named. The embedded store, if any, must
+// be closed by the caller after the client.
 func ConnectRedis(ctx context.Context, env *config.Env, log *slog.Logger) (redis.UniversalClient, *miniredis.Miniredis, error) {
 	var rdb redis.UniversalClient
 	var embedded *miniredis.Miniredis
-	if env.RedisURL != "" {
-		opt, err := redis.ParseURL(env.RedisURL.Reveal())
+	if env.RedisConfigured() {
+		opt, err := env.RedisOptions()
 		if err != nil {
-			return nil, nil, fmt.Errorf("%w: REDIS_URL: not a valid redis URL", config.ErrInvalid)
+			return nil, nil, err
 		}
-		rdb = redis.NewClient(opt)
+		rdb = redis.NewUniversalClient(opt)
 	} else {
 		m, err := miniredis.Run()
 		if err != nil {

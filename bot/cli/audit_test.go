@@ -185,7 +185,7 @@ func TestAuditExportAndConfigurationErrors(t *testing.T) {
 	}
 	keyEnv(t)
 	t.Setenv("REDIS_URL", "")
-	if code, _, errOut := runIn(t, "", "audit", "verify"); code == 0 || !strings.Contains(errOut, "REDIS_URL is required") {
+	if code, _, errOut := runIn(t, "", "audit", "verify"); code == 0 || !strings.Contains(errOut, "REDIS_URL or REDIS_ADDRS is required") {
 		t.Fatalf("%d %s", code, errOut)
 	}
 	t.Setenv("REDIS_URL", "redis://:s3cret-pw@bad host/0")

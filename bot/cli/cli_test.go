@@ -62,6 +62,11 @@ func TestServeFailsWithOneLineNamingTheVariable(t *testing.T) {
 		{"bad vault key", "OPSGATE_VAULT_KEY", vaultKey + ",hunter2-password", "OPSGATE_VAULT_KEY: key 2 of 2"},
 		{"anchor retention without a file", "OPSGATE_AUDIT_RETENTION", "720h", "OPSGATE_AUDIT_RETENTION: must be at least 1h and needs OPSGATE_AUDIT_ANCHOR"},
 		{"bad team id", "SLACK_TEAM_ID", "acme", "SLACK_TEAM_ID: must be a workspace id"},
+		{"bad redis addrs", "REDIS_ADDRS", "10.0.0.1:6379,nonsense", `REDIS_ADDRS: "nonsense" is not host:port`},
+		{"a redis password without a redis", "REDIS_PASSWORD", "hunter2-password", "REDIS_PASSWORD: is set but neither REDIS_URL nor REDIS_ADDRS"},
+		{"a master name without a redis", "REDIS_MASTER_NAME", "mymaster", "REDIS_MASTER_NAME: is set but neither REDIS_URL nor REDIS_ADDRS"},
+		{"tls without a redis", "REDIS_TLS", "true", "REDIS_TLS: is set but neither"},
+		{"bad wait replicas", "REDIS_WAIT_REPLICAS", "99", "REDIS_WAIT_REPLICAS"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -76,6 +81,33 @@ func TestServeFailsWithOneLineNamingTheVariable(t *testing.T) {
 			}
 			if c.name != "unreachable redis" && strings.Count(strings.TrimSpace(errOut), "\n") != 0 {
 				t.Fatalf("want one line, got %q", errOut)
+			}
+			assertNoSecrets(t, out, errOut)
+		})
+	}
+}
+
+// REDIS_* combinations that cannot work are one-line errors, never a
+// silent fall-back to the embedded store.
+func TestServeRefusesRedisSettingsItCannotUse(t *testing.T) {
+	for _, c := range []struct {
+		env  map[string]string
+		want string
+	}{
+		{map[string]string{"REDIS_URL": "redis://127.0.0.1:1/0", "REDIS_ADDRS": "127.0.0.1:2"}, "REDIS_URL: and REDIS_ADDRS are both set"},
+		{map[string]string{"REDIS_URL": "redis://127.0.0.1:1/0", "REDIS_MASTER_NAME": "mymaster"}, "REDIS_MASTER_NAME: needs REDIS_ADDRS"},
+		{map[string]string{"REDIS_ADDRS": "127.0.0.1:1,127.0.0.1:2", "REDIS_DB": "3"}, "REDIS_DB: must be 0 with Cluster"},
+		{map[string]string{"REDIS_ADDRS": "127.0.0.1:1", "REDIS_TLS_CA": "/nonexistent.pem"}, "REDIS_TLS_CA: cannot be read"},
+		{map[string]string{"REDIS_ADDRS": "127.0.0.1:1,127.0.0.1:2", "REDIS_PASSWORD": "hunter2-password"}, "redis unreachable"},
+	} {
+		t.Run(c.want, func(t *testing.T) {
+			setAll(t)
+			for k, v := range c.env {
+				t.Setenv(k, v)
+			}
+			code, out, errOut := run(t, "serve")
+			if code == 0 || !strings.Contains(errOut, c.want) {
+				t.Fatalf("%v: %d %q", c.env, code, errOut)
 			}
 			assertNoSecrets(t, out, errOut)
 		})

@@ -10,21 +10,22 @@ import (
 	"github.com/opsgate/opsgate/bot/seal"
 )
 
-// redisFromEnv connects to REDIS_URL (an embedded store would be empty:
-// refusing is clearer). what names the command in the error.
-func redisFromEnv(what string) (*redis.Client, *config.Env, error) {
+// redisFromEnv connects to the Redis the REDIS_* variables name (an
+// embedded store would be empty: refusing is clearer). what names the
+// command in the error.
+func redisFromEnv(what string) (redis.UniversalClient, *config.Env, error) {
 	env, err := config.LoadEnv()
 	if err != nil {
 		return nil, nil, err
 	}
-	if env.RedisURL == "" {
-		return nil, nil, fmt.Errorf("%s: REDIS_URL is required (the %s live in Redis)", what, what)
+	if !env.RedisConfigured() {
+		return nil, nil, fmt.Errorf("%s: REDIS_URL or REDIS_ADDRS is required (what it reads lives in Redis)", what)
 	}
-	opt, err := redis.ParseURL(env.RedisURL.Reveal())
+	opt, err := env.RedisOptions()
 	if err != nil {
-		return nil, nil, fmt.Errorf("%w: REDIS_URL: not a valid redis URL", config.ErrInvalid)
+		return nil, nil, err
 	}
-	return redis.NewClient(opt), env, nil
+	return redis.NewUniversalClient(opt), env, nil
 }
 
 // vaultKeys are the keys that open opsgate's state in Redis.
@@ -36,7 +37,7 @@ func vaultKeys(what string, env *config.Env) (*seal.Keyring, error) {
 }
 
 // auditLog opens the audit trail on REDIS_URL with OPSGATE_AUDIT_KEY.
-func auditLog(what string) (*audit.Log, *redis.Client, *config.Env, error) {
+func auditLog(what string) (*audit.Log, redis.UniversalClient, *config.Env, error) {
 	rdb, env, err := redisFromEnv(what)
 	if err != nil {
 		return nil, nil, nil, err

@@ -116,7 +116,7 @@ func runTriage(ctx context.Context, path, alert, service, cfgPath string, asJSON
 	if alert != "" {
 		rec.Snapshot.Alerts = []incident.Alert{{Summary: alert}}
 	}
-	if env.RedisURL != "" {
+	if env.RedisConfigured() {
 		k, _, _, closeKB, err := kbSession(ctx, stderr)
 		if err != nil {
 			return err

@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/kelseyhightower/envconfig"
-	"github.com/redis/go-redis/v9"
 )
 
 // ErrInvalid is wrapped by every configuration error.
@@ -28,7 +27,17 @@ type Env struct {
 	Workers                 int           `envconfig:"OPSGATE_WORKERS" default:"4" desc:"event workers per replica"`
 	WebhookMaxAge           time.Duration `envconfig:"OPSGATE_WEBHOOK_MAX_AGE" default:"24h" desc:"reject webhook events whose occurred_at is older"`
 	ReclaimIdle             time.Duration `envconfig:"OPSGATE_RECLAIM_IDLE" default:"30s" desc:"re-deliver an event left unacked this long (crashed or failed worker)"`
-	RedisURL                Secret        `envconfig:"REDIS_URL" desc:"redis://[:password@]host:port/db; unset = embedded in-process store (not durable)"`
+	RedisURL                Secret        `envconfig:"REDIS_URL" desc:"one Redis node: redis[s]://[[user]:password@]host:port/db; unset (and no REDIS_ADDRS) = embedded in-process store (not durable)"`
+	RedisAddrs              []string      `envconfig:"REDIS_ADDRS" desc:"host:port,...: with REDIS_MASTER_NAME the Sentinels, else the Cluster's seed nodes (one address: a single node)"`
+	RedisMasterName         string        `envconfig:"REDIS_MASTER_NAME" desc:"the Sentinel-monitored master's name (with REDIS_ADDRS naming the Sentinels)"`
+	RedisUsername           string        `envconfig:"REDIS_USERNAME" desc:"Redis ACL user (with REDIS_ADDRS, or overriding REDIS_URL's)"`
+	RedisPassword           Secret        `envconfig:"REDIS_PASSWORD" desc:"Redis password (with REDIS_ADDRS, or overriding REDIS_URL's)"`
+	RedisSentinelPassword   Secret        `envconfig:"REDIS_SENTINEL_PASSWORD" desc:"the Sentinels' own password, if they have one"`
+	RedisDB                 int           `envconfig:"REDIS_DB" desc:"database number (not with Cluster)"`
+	RedisTLS                bool          `envconfig:"REDIS_TLS" desc:"connect with TLS (rediss:// in REDIS_URL does too)"`
+	RedisTLSCA              string        `envconfig:"REDIS_TLS_CA" desc:"PEM file of the CA that signed Redis' certificate (default: the system's)"`
+	RedisWaitReplicas       int           `envconfig:"REDIS_WAIT_REPLICAS" default:"-1" desc:"replicas that must hold an accepted webhook before it is answered 2xx (WAIT); -1 = 1 with Sentinel or Cluster, 0 with one node"`
+	RedisWaitTimeout        time.Duration `envconfig:"REDIS_WAIT_TIMEOUT" default:"1s" desc:"how long to wait for them; past it the webhook is answered 503 and PagerDuty retries"`
 	SlackBotToken           Secret        `envconfig:"SLACK_BOT_TOKEN" desc:"Slack bot token (xoxb-...)"`
 	SlackSigningSecret      Secret        `envconfig:"SLACK_SIGNING_SECRET" desc:"Slack app signing secret"`
 	SlackAPIURL             string        `envconfig:"SLACK_API_URL" default:"https://slack.com/api/" desc:"Slack Web API base URL"`
@@ -114,10 +123,8 @@ func (e *Env) Validate() error {
 	if e.ReclaimIdle < 100*time.Millisecond {
 		return bad("OPSGATE_RECLAIM_IDLE", "must be at least 100ms")
 	}
-	if e.RedisURL != "" {
-		if _, err := redis.ParseURL(e.RedisURL.Reveal()); err != nil {
-			return bad("REDIS_URL", "not a valid redis:// or rediss:// URL") // the URL may hold a password: not echoed
-		}
+	if err := e.validateRedis(); err != nil {
+		return err
 	}
 	if err := checkURL("SLACK_API_URL", e.SlackAPIURL); err != nil {
 		return err
@@ -179,12 +186,12 @@ func (e *Env) RequireServe() error {
 		return bad("SLACK_SIGNING_SECRET", "is required")
 	case len(e.PagerDutyWebhookSecrets) == 0:
 		return bad("PAGERDUTY_WEBHOOK_SECRETS", "is required (comma-separated for rotation)")
-	case e.RedisURL != "" && e.AuditKey == "":
+	case e.RedisConfigured() && e.AuditKey == "":
 		// With a durable store the trail must outlive the process: a key
 		// generated per process would leave it unverifiable.
-		return bad("OPSGATE_AUDIT_KEY", "is required with REDIS_URL (openssl rand -base64 32)")
-	case e.RedisURL != "" && len(e.VaultKeys) == 0:
-		return bad("OPSGATE_VAULT_KEY", "is required with REDIS_URL (openssl rand -base64 32)")
+		return bad("OPSGATE_AUDIT_KEY", "is required with REDIS_URL or REDIS_ADDRS (openssl rand -base64 32)")
+	case e.RedisConfigured() && len(e.VaultKeys) == 0:
+		return bad("OPSGATE_VAULT_KEY", "is required with REDIS_URL or REDIS_ADDRS (openssl rand -base64 32)")
 	}
 	return nil
 }
