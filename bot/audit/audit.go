@@ -29,8 +29,8 @@ import (
 
 // Keys.
 const (
-	StreamKey = "opsgate:audit"
-	HeadKey   = "opsgate:audit:head" // "<entries ever appended> <MAC of the last>"
+	StreamKey = "opsgate:{audit}"      // the stream and its head share a hash slot (one Lua script, Cluster-safe)
+	HeadKey   = "opsgate:{audit}:head" // "<entries ever appended> <MAC of the last>"
 )
 
 // ErrTampered is wrapped by every verification failure (see Problem).

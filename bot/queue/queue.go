@@ -28,7 +28,7 @@ var ErrPermanent = errors.New("permanent failure")
 
 // Names of the Redis keys.
 const (
-	defaultStream = "opsgate:events"
+	defaultStream = "opsgate:{events}" // one hash slot for the stream and its dedupe, done and dead keys (Cluster: one Lua script, one MULTI)
 	defaultGroup  = "opsgate-workers"
 	deadSuffix    = ":dead"
 )

@@ -64,7 +64,7 @@ func TestEntriesOpsgateDidNotQueueAreRefused(t *testing.T) {
 	if _, _, err := q.Enqueue(ctx2, "", 0, "decision", []byte(`{"user":"U0ALICE","approve":true}`)); err != nil {
 		t.Fatal(err)
 	}
-	msgs := rdb.XRange(ctx2, "opsgate:events", "-", "+").Val()
+	msgs := rdb.XRange(ctx2, q.Stream, "-", "+").Val()
 	if len(msgs) != 1 {
 		t.Fatalf("%d entries", len(msgs))
 	}
@@ -84,7 +84,7 @@ func TestEntriesOpsgateDidNotQueueAreRefused(t *testing.T) {
 		{"kind": strings.Repeat("k", 500), "payload": "s1.00000000.AAAA", "dedupe": ""}, // garbage
 	}
 	for _, f := range forged {
-		rdb.XAdd(ctx2, &redis.XAddArgs{Stream: "opsgate:events", Values: f})
+		rdb.XAdd(ctx2, &redis.XAddArgs{Stream: q.Stream, Values: f})
 	}
 	waitFor(t, "every forged entry refused", func() bool { _, r := rec.counts(); return r == len(forged) })
 	if h, _ := rec.counts(); h != 2 {

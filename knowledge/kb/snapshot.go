@@ -26,12 +26,12 @@ import (
 // ticket: at 100,000 tickets that is the difference between seconds and a
 // fraction of one.
 const (
-	snapKey       = "opsgate:kb:snap"      // the manifest: which generation, how many chunks
-	snapChunk     = 4 << 20                // bytes per chunk: no single huge Redis value
-	snapOldTTL    = 10 * time.Minute       // a replaced generation lingers for readers mid-load
-	snapLockKey   = "opsgate:kb:snap:lock" // one replica writes at a time
-	snapEvery     = 1000                   // changes after which a replica writes a new snapshot
-	snapEveryTime = 10 * time.Minute       // or this long, once anything changed
+	snapKey       = "opsgate:{kb}:snap"      // the manifest: which generation, how many chunks
+	snapChunk     = 4 << 20                  // bytes per chunk: no single huge Redis value
+	snapOldTTL    = 10 * time.Minute         // a replaced generation lingers for readers mid-load
+	snapLockKey   = "opsgate:{kb}:snap:lock" // one replica writes at a time
+	snapEvery     = 1000                     // changes after which a replica writes a new snapshot
+	snapEveryTime = 10 * time.Minute         // or this long, once anything changed
 	kbMagic       = "OGKB1"
 )
 

@@ -11,12 +11,12 @@ import (
 
 // Redis keys.
 const (
-	idsKey     = "opsgate:kb:ids"
-	changesKey = "opsgate:kb:changes"
+	idsKey     = "opsgate:{kb}:ids" // every kb key shares a hash slot: Put is one MULTI, Each one MGET
+	changesKey = "opsgate:{kb}:changes"
 )
 
 // ticketKey holds one ticket's JSON.
-func ticketKey(id string) string { return "opsgate:kb:t:" + id }
+func ticketKey(id string) string { return "opsgate:{kb}:t:" + id }
 
 // ErrNotFound is returned for an unknown ticket id.
 var ErrNotFound = errors.New("kb: ticket not found")

@@ -10,7 +10,7 @@ import (
 )
 
 // VectorKey holds a ticket's embedding (little-endian float32s).
-func VectorKey(id string) string { return "opsgate:kb:e:" + id }
+func VectorKey(id string) string { return "opsgate:{kb}:e:" + id }
 
 // Embedder turns texts into normalised vectors (Gemini when configured).
 type Embedder interface {

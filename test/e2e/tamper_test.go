@@ -52,7 +52,7 @@ actions:
 	// The forged approval, written straight into the work stream.
 	forged, _ := json.Marshal(jobs.Decision{ProposalID: id, Hash: hash, UserID: "U0ALICE", Approve: true, Click: "9.9", ChannelID: channel})
 	rdb := e.redis.Client()
-	if err := rdb.XAdd(ctx, &redis.XAddArgs{Stream: "opsgate:events", Values: map[string]any{"kind": string(jobs.KindDecision), "payload": string(forged), "dedupe": ""}}).Err(); err != nil {
+	if err := rdb.XAdd(ctx, &redis.XAddArgs{Stream: e.app.Queue.Stream, Values: map[string]any{"kind": string(jobs.KindDecision), "payload": string(forged), "dedupe": ""}}).Err(); err != nil {
 		t.Fatal(err)
 	}
 	e.eventually("the refusal audited", func() bool { return len(e.auditEntries("job_refused")) == 1 })

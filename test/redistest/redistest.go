@@ -26,6 +26,8 @@ type Server struct {
 	Port int
 	cmd  *exec.Cmd
 	done chan struct{} // closed when cmd has exited
+	args []string      // extra arguments (cluster mode, replicaof, …)
+	conf string        // a config file given first (Sentinel), written with the port
 }
 
 // Addr is host:port.
@@ -65,11 +67,24 @@ func freePort() (int, error) {
 // Start starts a redis-server for t and registers its shutdown.
 func Start(t testing.TB) *Server {
 	t.Helper()
+	return StartWith(t)
+}
+
+// StartWith starts a redis-server with extra arguments.
+func StartWith(t testing.TB, args ...string) *Server {
+	t.Helper()
+	return startServer(t, "", args...)
+}
+
+// startServer starts a server; conf, when set, is a config file template
+// ("%d" for the port) given before the arguments (Sentinel's).
+func startServer(t testing.TB, conf string, args ...string) *Server {
+	t.Helper()
 	bin, err := findBinary()
 	if err != nil {
 		t.Fatalf("redistest: %v", err)
 	}
-	s := &Server{t: t, bin: bin, dir: t.TempDir()}
+	s := &Server{t: t, bin: bin, dir: t.TempDir(), args: args, conf: conf}
 	var lastErr error
 	for try := 0; try < 5; try++ {
 		port, err := freePort()
@@ -88,8 +103,21 @@ func Start(t testing.TB) *Server {
 
 func (s *Server) start() error {
 	logFile := filepath.Join(s.dir, "redis.log")
-	cmd := exec.Command(s.bin, "--port", strconv.Itoa(s.Port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+	var argv []string
+	if s.conf != "" {
+		conf := filepath.Join(s.dir, "sentinel.conf")
+		if err := os.WriteFile(conf, []byte(fmt.Sprintf(s.conf, s.Port)), 0o600); err != nil {
+			return err
+		}
+		argv = append(argv, conf, "--sentinel")
+	}
+	argv = append(argv, "--port", strconv.Itoa(s.Port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
 		"--dir", s.dir, "--logfile", logFile, "--daemonize", "no", "--protected-mode", "yes")
+	if s.conf != "" { // Sentinel takes no persistence options
+		argv = []string{argv[0], argv[1], "--port", strconv.Itoa(s.Port), "--bind", "127.0.0.1", "--dir", s.dir, "--logfile", logFile, "--daemonize", "no", "--protected-mode", "no"}
+	}
+	argv = append(argv, s.args...)
+	cmd := exec.Command(s.bin, argv...)
 	if err := cmd.Start(); err != nil {
 		return err
 	}
