@@ -3,6 +3,7 @@ package redistest
 import (
 	"context"
 	"fmt"
+	"sync/atomic"
 	"testing"
 
 	"github.com/redis/go-redis/v9"
@@ -17,15 +18,15 @@ func TestClusterAndSentinelStart(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	masters := 0
+	var masters atomic.Int32 // ForEachMaster calls back concurrently
 	_ = cl.ForEachMaster(ctx, func(ctx context.Context, m *redis.Client) error {
 		if m.DBSize(ctx).Val() > 0 {
-			masters++
+			masters.Add(1)
 		}
 		return nil
 	})
-	if masters != 3 {
-		t.Fatalf("keys on %d masters", masters)
+	if n := masters.Load(); n != 3 {
+		t.Fatalf("keys on %d masters", n)
 	}
 	s := StartSentinel(t)
 	fc := redis.NewFailoverClient(&redis.FailoverOptions{MasterName: s.Name, SentinelAddrs: s.Addrs()})
