@@ -22,6 +22,7 @@ import (
 	"github.com/opsgate/opsgate/bot/approval"
 	"github.com/opsgate/opsgate/bot/audit"
 	"github.com/opsgate/opsgate/bot/config"
+	"github.com/opsgate/opsgate/bot/durable"
 	"github.com/opsgate/opsgate/bot/enrich"
 	"github.com/opsgate/opsgate/bot/execution"
 	"github.com/opsgate/opsgate/bot/incident"
@@ -71,7 +72,8 @@ type App struct {
 	Vault     *view.Vault
 	Audit     *audit.Log
 	Anchorer  *audit.Anchorer
-	Keys      *seal.Keyring // seals the vault, the queue, records and tickets in Redis
+	Keys      *seal.Keyring   // seals the vault, the queue, records and tickets in Redis
+	Durable   *durable.Waiter // waits for replicas before a write is acted on (REDIS_WAIT_REPLICAS)
 	KB        *kb.KB
 	Metrics   *metrics.Metrics
 	// Jobs hands each queued job to its handler.
@@ -114,6 +116,8 @@ func New(ctx context.Context, o Options) (*App, error) {
 	}
 	a.Metrics = metrics.New()
 	a.Queue = queue.New(a.Redis, a.Keys)
+	a.Durable = &durable.Waiter{Redis: a.Redis, Replicas: o.Env.WaitReplicas(), Timeout: o.Env.RedisWaitTimeout}
+	a.Queue.Durable = a.Durable
 	if err := a.Queue.Setup(ctx); err != nil {
 		a.Close()
 		return nil, err

@@ -61,6 +61,7 @@ func (a *App) wire(ctx context.Context) error {
 	a.Contexts.Keys = a.Keys
 	a.Proposals = approval.NewStore(a.Redis, IncidentTTL, o.Now)
 	a.Proposals.Keys = a.Keys
+	a.Proposals.Durable = a.Durable
 	a.Queue.Redact = a.Guard.Mask
 	raw := slackapi.New(o.Env.SlackAPIURL, o.Env.SlackBotToken.Reveal(), nil, o.SlackRetry)
 	raw.Observe = a.Metrics.ObserveSlackCall
@@ -107,7 +108,7 @@ func (a *App) wire(ctx context.Context) error {
 	route := func(id, name string) string { return file.ChannelFor(id, name, o.Env.SlackChannel) }
 	replies := pipeline.Replies{Contexts: a.Contexts, Viewer: a.Vault}
 	syncer := &threadsync.Syncer{Incidents: a.Store, Redis: a.Redis, Slack: out, Masker: a.Vault, Route: route, Log: a.Log,
-		LockTTL: o.LockTTL, LockWait: o.LockWait, Replies: map[string]threadsync.Renderer{
+		LockTTL: o.LockTTL, LockWait: o.LockWait, Durable: a.Durable, Replies: map[string]threadsync.Renderer{
 			pipeline.ReplyExcerpt: replies.Excerpt, pipeline.ReplySimilar: replies.Similar, pipeline.ReplyRCA: replies.Analysis}}
 	templates := tmplstate.New(a.Redis, IncidentTTL)
 	templates.Keys = a.Keys

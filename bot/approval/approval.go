@@ -139,6 +139,15 @@ type Store struct {
 	// Keys seal the proposals in Redis (nil: plaintext — tests only): an
 	// approval edited into Redis by hand then fails to load.
 	Keys versioned.Sealer
+	// Durable, when set, holds Begin until the replicas have the fence:
+	// an execution that a failover could forget might run twice.
+	Durable Waiter
+}
+
+// Waiter waits until the replicas hold the writes to a key's master (a
+// *durable.Waiter).
+type Waiter interface {
+	Wait(ctx context.Context, key string) error
 }
 
 // NewStore returns a store; now nil = time.Now.
@@ -322,6 +331,13 @@ func (s *Store) Begin(ctx context.Context, id string, timeout time.Duration) (*P
 	})
 	if err != nil {
 		return p, 0, err
+	}
+	if s.Durable != nil {
+		// Not acted on until it survives a failover. If the replicas do not
+		// answer, it is EXECUTING with nothing run: the sweep reports it.
+		if err := s.Durable.Wait(ctx, Key(id)); err != nil {
+			return p, 0, fmt.Errorf("begin %s: %w", id, err)
+		}
 	}
 	return p, p.Fence, nil
 }

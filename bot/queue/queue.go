@@ -60,6 +60,16 @@ type Queue struct {
 	DeadTTL time.Duration
 	// Now stamps entries and dead letters (default time.Now).
 	Now func() time.Time
+	// Durable, when set, makes Enqueue return only once the entry is on
+	// enough replicas to survive a failover (an accepted webhook is never
+	// lost); nil or no replicas wanted: at once.
+	Durable Waiter
+}
+
+// Waiter waits until the replicas hold the writes to a key's master (a
+// *durable.Waiter).
+type Waiter interface {
+	Wait(ctx context.Context, key string) error
 }
 
 // New returns the default queue on rdb, sealing entries with keys.
@@ -91,6 +101,13 @@ func (q *Queue) Enqueue(ctx context.Context, dedupeID string, ttl time.Duration,
 	res, err := enqueue.Run(ctx, q.rdb, []string{q.Stream, key}, dedupeID, ttl.Milliseconds(), kind, sealed).Text()
 	if err != nil {
 		return "", false, fmt.Errorf("enqueue: %w", err)
+	}
+	// A duplicate waits too: the first delivery may have been answered 503
+	// for want of replicas, and this is its retry.
+	if q.Durable != nil {
+		if err := q.Durable.Wait(ctx, q.Stream); err != nil {
+			return "", false, fmt.Errorf("enqueue: %w", err)
+		}
 	}
 	if res == "" {
 		return "", true, nil

@@ -76,6 +76,15 @@ type Syncer struct {
 	Log       *slog.Logger
 	LockTTL   time.Duration // 0: DefaultLockTTL
 	LockWait  time.Duration // 0: DefaultLockWait
+	// Durable, when set, holds a post until the "about to post" marker is
+	// on the replicas: a failover that lost it would post a second time.
+	Durable Waiter
+}
+
+// Waiter waits until the replicas hold the writes to a key's master (a
+// *durable.Waiter).
+type Waiter interface {
+	Wait(ctx context.Context, key string) error
 }
 
 func (s *Syncer) log() *slog.Logger { return cmp.Or(s.Log, slog.Default()) }
@@ -207,23 +216,31 @@ func (s *Syncer) openThread(ctx context.Context, rec *incident.Record) error {
 	if channel == "" {
 		return fmt.Errorf("incident %s (service %q): %w: %w", id, rec.Snapshot.ServiceName, ErrNoChannel, queue.ErrPermanent)
 	}
+	// Mark the parent as about to be posted, durably, then look for it:
+	// an attempt that posted and died before recording the ts — on this
+	// replica or another, before or across a failover — left it in Slack.
+	if !rec.ParentPending || rec.Channel != channel {
+		if _, err := s.Incidents.Update(ctx, id, func(r *incident.Record) (bool, error) {
+			changed := !r.ParentPending || r.Channel != channel
+			r.ParentPending, r.Channel = true, channel
+			return changed, nil
+		}); err != nil {
+			return err
+		}
+	}
+	if s.Durable != nil {
+		if err := s.Durable.Wait(ctx, incident.Key(id)); err != nil {
+			return fmt.Errorf("incident %s: %w", id, err)
+		}
+	}
 	var ts string
-	if rec.ParentPending {
-		// An earlier attempt may have posted before it could record the ts.
-		found, ok, err := s.Slack.FindByMetadata(ctx, channel, render.MetadataEventType, "incident_id", id, rec.FirstSeenAt.Add(-time.Hour))
-		if err != nil {
-			return queue.PermanentIf(err, slackapi.ErrFinal)
-		}
-		if ok {
-			ts = found
-			s.log().Info("found the thread posted before a crash", "incident", id, "ts", ts)
-		}
-	} else if _, err := s.Incidents.Update(ctx, id, func(r *incident.Record) (bool, error) {
-		changed := !r.ParentPending || r.Channel != channel
-		r.ParentPending, r.Channel = true, channel
-		return changed, nil
-	}); err != nil {
-		return err
+	found, ok, err := s.Slack.FindByMetadata(ctx, channel, render.MetadataEventType, "incident_id", id, rec.FirstSeenAt.Add(-time.Hour))
+	if err != nil {
+		return queue.PermanentIf(err, slackapi.ErrFinal)
+	}
+	if ok {
+		ts = found
+		s.log().Info("found the thread posted before a crash", "incident", id, "ts", ts)
 	}
 	rendered := rec.StateVersion
 	if ts == "" {
