@@ -40,6 +40,10 @@ func (s slackOut) Permalink(ctx context.Context, channel, ts string) (string, er
 	return s.raw.Permalink(ctx, channel, ts)
 }
 
+func (s slackOut) FindReply(ctx context.Context, channel, threadTS, eventType string, match map[string]string) (string, bool, error) {
+	return s.raw.FindReply(ctx, channel, threadTS, eventType, match)
+}
+
 func (s slackOut) FindByMetadata(ctx context.Context, channel, eventType, key, value string, oldest time.Time) (string, bool, error) {
 	return s.raw.FindByMetadata(ctx, channel, eventType, key, value, oldest)
 }
@@ -65,6 +69,9 @@ func (a *App) wire(ctx context.Context) error {
 	a.Queue.Redact = a.Guard.Mask
 	raw := slackapi.New(o.Env.SlackAPIURL, o.Env.SlackBotToken.Reveal(), nil, o.SlackRetry)
 	raw.Observe = a.Metrics.ObserveSlackCall
+	raw.Gate = &ratelimit.Gate{Redis: a.Redis, Prefix: "opsgate:slack:", Now: o.Now, Sleep: o.SlackRetry.Sleep, Log: a.Log,
+		Pace: map[string]time.Duration{"chat.postMessage": o.Env.SlackChannelPace}, Burst: o.Env.SlackChannelBurst,
+		Observe: a.Metrics.ObserveSlackWait}
 	out := slackOut{GuardedSlack: sanitize.GuardedSlack{Slack: raw, Guard: a.Guard}, raw: raw}
 	var pd *pagerduty.Client
 	if o.Env.PagerDutyAPIToken != "" {

@@ -42,6 +42,8 @@ type Env struct {
 	SlackSigningSecret      Secret        `envconfig:"SLACK_SIGNING_SECRET" desc:"Slack app signing secret"`
 	SlackAPIURL             string        `envconfig:"SLACK_API_URL" default:"https://slack.com/api/" desc:"Slack Web API base URL"`
 	SlackChannel            string        `envconfig:"SLACK_CHANNEL" desc:"default channel id for incident threads"`
+	SlackChannelPace        time.Duration `envconfig:"SLACK_CHANNEL_PACE" default:"1s" desc:"at most one post per channel this often, shared by every replica (Slack: about 1 message per second per channel); 0 = no pacing"`
+	SlackChannelBurst       int           `envconfig:"SLACK_CHANNEL_BURST" default:"5" desc:"posts to one channel allowed at once before pacing applies (one incident's thread is about five messages)"`
 	PagerDutyWebhookSecrets Secrets       `envconfig:"PAGERDUTY_WEBHOOK_SECRETS" desc:"webhook v3 signing secrets, comma-separated (rotation)"`
 	PagerDutyAPIToken       Secret        `envconfig:"PAGERDUTY_API_TOKEN" desc:"REST API token; when set, incidents and alerts are fetched"`
 	PagerDutyAPIURL         string        `envconfig:"PAGERDUTY_API_URL" default:"https://api.pagerduty.com" desc:"PagerDuty REST API base URL"`

@@ -74,8 +74,11 @@ type Record struct {
 	StateVersion    int64     `json:"state_version"`            // bumped when the snapshot changes
 	RenderedVersion int64     `json:"rendered_version"`         // snapshot version the parent shows
 	Timeline        []Change  `json:"timeline,omitempty"`
-	Replied         int       `json:"replied"`          // timeline entries posted as replies
-	Events          []string  `json:"events,omitempty"` // applied event ids (bounded)
+	Replied         int       `json:"replied"` // timeline entries posted as replies
+	// ChangePending is set while the post of Timeline[Replied] may have
+	// reached Slack without being recorded: look for it before posting.
+	ChangePending bool     `json:"change_pending,omitempty"`
+	Events        []string `json:"events,omitempty"` // applied event ids (bounded)
 	// Replies is the reply ledger: replies other than timeline changes
 	// (the log excerpt, similar incidents, the analysis…), in the order
 	// they were asked for, each posted once.
@@ -91,6 +94,9 @@ type Record struct {
 type Reply struct {
 	Kind   string `json:"kind"`
 	Posted bool   `json:"posted,omitempty"`
+	// Pending: a post was attempted and may have reached Slack without
+	// being recorded; look for it before posting again.
+	Pending bool `json:"pending,omitempty"`
 }
 
 // Once-per-incident steps recorded in Record.Done.
@@ -135,8 +141,30 @@ func (r *Record) NextReply() (string, bool) {
 func (r *Record) MarkPosted(kind string) bool {
 	for i, x := range r.Replies {
 		if x.Kind == kind && !x.Posted {
-			r.Replies[i].Posted = true
+			r.Replies[i].Posted, r.Replies[i].Pending = true, false
 			return true
+		}
+	}
+	return false
+}
+
+// MarkPending records that the reply of kind is about to be posted and
+// reports whether r changed.
+func (r *Record) MarkPending(kind string) bool {
+	for i, x := range r.Replies {
+		if x.Kind == kind && !x.Posted && !x.Pending {
+			r.Replies[i].Pending = true
+			return true
+		}
+	}
+	return false
+}
+
+// ReplyPending reports whether a post of the reply of kind was attempted.
+func (r *Record) ReplyPending(kind string) bool {
+	for _, x := range r.Replies {
+		if x.Kind == kind {
+			return x.Pending
 		}
 	}
 	return false

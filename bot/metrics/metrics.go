@@ -18,6 +18,7 @@ type Metrics struct {
 	EventTime  *prometheus.HistogramVec // handling time by kind
 	SlackCalls *prometheus.CounterVec   // Slack Web API calls by method, outcome
 	GuardHits  *prometheus.CounterVec   // secrets the last-line guard had to mask, by kind
+	SlackWaits *prometheus.HistogramVec // waits for shared Slack rate limits, by method and reason
 }
 
 // New registers the collectors on a fresh registry.
@@ -37,7 +38,10 @@ func New() *Metrics {
 	}
 	m.GuardHits = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "opsgate_redaction_guard_hits_total",
 		Help: "Secrets the last-line check found in an outbound Slack message or LLM request (and masked), by kind. Should stay 0."}, []string{"kind"})
-	m.Registry.MustRegister(m.GuardHits, m.Webhooks, m.SlackReqs, m.Events, m.EventTime, m.SlackCalls,
+	m.SlackWaits = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "opsgate_slack_rate_wait_seconds",
+		Help:    "Waits before a Slack call for a rate limit shared by every replica: held (a 429's Retry-After) or paced (per channel).",
+		Buckets: []float64{0.05, 0.25, 1, 5, 15, 60}}, []string{"method", "reason"})
+	m.Registry.MustRegister(m.GuardHits, m.SlackWaits, m.Webhooks, m.SlackReqs, m.Events, m.EventTime, m.SlackCalls,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -46,6 +50,11 @@ func New() *Metrics {
 func (m *Metrics) ObserveEvent(kind, result string, took time.Duration) {
 	m.Events.WithLabelValues(kind, result).Inc()
 	m.EventTime.WithLabelValues(kind).Observe(took.Seconds())
+}
+
+// ObserveSlackWait records one wait for a shared Slack rate limit.
+func (m *Metrics) ObserveSlackWait(method, reason string, d time.Duration) {
+	m.SlackWaits.WithLabelValues(method, reason).Observe(d.Seconds())
 }
 
 // ObserveSlackCall records one Slack Web API call.

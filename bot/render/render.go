@@ -31,6 +31,11 @@ const ActionReveal = "reveal_masked"
 // before a crash can be found again.
 const MetadataEventType = "opsgate_incident"
 
+// ReplyEventType marks opsgate's thread replies (payload: incident_id and
+// reply, the ledger kind or "change:<event id>") so a reply posted just
+// before a crash can be found again.
+const ReplyEventType = "opsgate_reply"
+
 // Escape makes untrusted text inert in mrkdwn: no links, mentions
 // (<!channel>) or user/channel references can be smuggled in.
 func Escape(s string) string { return mrkdwnEscaper.Replace(s) }

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+	"github.com/slack-go/slack"
 
 	"github.com/opsgate/opsgate/bot/incident"
 	"github.com/opsgate/opsgate/bot/lock"
@@ -50,6 +51,7 @@ type Slack interface {
 	UpdateMessage(ctx context.Context, channel, ts string, m slackapi.Message) error
 	Permalink(ctx context.Context, channel, ts string) (string, error)
 	FindByMetadata(ctx context.Context, channel, eventType, key, value string, oldest time.Time) (string, bool, error)
+	FindReply(ctx context.Context, channel, threadTS, eventType string, match map[string]string) (string, bool, error)
 }
 
 // Masker returns the record as Slack may see it and how many values are
@@ -176,9 +178,9 @@ func (s *Syncer) postReply(ctx context.Context, rec *incident.Record, kind strin
 		if err != nil {
 			return fmt.Errorf("incident %s: %s reply: %w", id, kind, err)
 		}
-		msg.ThreadTS = rec.Thread.TS
-		if _, _, err := s.Slack.PostMessage(ctx, rec.Thread.Channel, msg); err != nil {
-			return queue.PermanentIf(err, slackapi.ErrFinal)
+		pending := func(r *incident.Record) bool { return r.MarkPending(kind) }
+		if err := s.postOnce(ctx, rec, kind, rec.ReplyPending(kind), pending, msg); err != nil {
+			return err
 		}
 	}
 	_, err := s.Incidents.Update(ctx, id, func(r *incident.Record) (bool, error) { return r.MarkPosted(kind), nil })
@@ -192,19 +194,63 @@ func (s *Syncer) postChange(ctx context.Context, rec *incident.Record) error {
 	if err != nil {
 		return err
 	}
-	msg := render.Reply(view.Timeline[i])
-	msg.ThreadTS = rec.Thread.TS
-	if _, _, err := s.Slack.PostMessage(ctx, rec.Thread.Channel, msg); err != nil {
-		return queue.PermanentIf(err, slackapi.ErrFinal)
+	key := "change:" + rec.Timeline[i].EventID
+	if rec.Timeline[i].EventID == "" {
+		key = fmt.Sprintf("change:#%d", i)
+	}
+	pending := func(r *incident.Record) bool {
+		if r.Replied != i || r.ChangePending {
+			return false
+		}
+		r.ChangePending = true
+		return true
+	}
+	if err := s.postOnce(ctx, rec, key, rec.ChangePending, pending, render.Reply(view.Timeline[i])); err != nil {
+		return err
 	}
 	_, err = s.Incidents.Update(ctx, rec.Snapshot.ID, func(r *incident.Record) (bool, error) {
 		if r.Replied > i {
 			return false, nil
 		}
-		r.Replied = i + 1
+		r.Replied, r.ChangePending = i+1, false
 		return true, nil
 	})
 	return err
+}
+
+// postOnce posts msg as the thread reply key at most once across crashes
+// and failovers: it records (durably) that the post is about to happen,
+// and when an earlier attempt had recorded that, looks for the reply by
+// its metadata first. Posted first and marked afterwards, a reply whose
+// mark was lost is found instead of posted again.
+func (s *Syncer) postOnce(ctx context.Context, rec *incident.Record, key string, attempted bool, markPending func(*incident.Record) bool, msg slackapi.Message) error {
+	id := rec.Snapshot.ID
+	if attempted {
+		_, found, err := s.Slack.FindReply(ctx, rec.Thread.Channel, rec.Thread.TS, render.ReplyEventType,
+			map[string]string{"incident_id": id, "reply": key})
+		if err != nil {
+			return queue.PermanentIf(err, slackapi.ErrFinal)
+		}
+		if found {
+			s.log().Info("found a reply posted before a crash", "incident", id, "reply", key)
+			return nil
+		}
+	} else {
+		if _, err := s.Incidents.Update(ctx, id, func(r *incident.Record) (bool, error) { return markPending(r), nil }); err != nil {
+			return err
+		}
+		if s.Durable != nil {
+			if err := s.Durable.Wait(ctx, incident.Key(id)); err != nil {
+				return fmt.Errorf("incident %s: %w", id, err)
+			}
+		}
+	}
+	msg.ThreadTS = rec.Thread.TS
+	msg.Metadata = &slack.SlackMetadata{EventType: render.ReplyEventType, EventPayload: map[string]any{"incident_id": id, "reply": key}}
+	if _, _, err := s.Slack.PostMessage(ctx, rec.Thread.Channel, msg); err != nil {
+		return queue.PermanentIf(err, slackapi.ErrFinal)
+	}
+	return nil
 }
 
 func (s *Syncer) openThread(ctx context.Context, rec *incident.Record) error {

@@ -174,3 +174,64 @@ func TestNoChannelIsPermanentAndAnUnknownReplyIsSkipped(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// A worker posted a reply and died before marking it posted: the next Sync
+// finds it by its metadata in the thread instead of posting it again — for
+// ledger replies and timeline changes alike. A reply whose attempt never
+// reached Slack is posted once.
+func TestARepliesPostedBeforeACrashAreFoundNotRepeated(t *testing.T) {
+	f := setup(t)
+	ctx := context.Background()
+	f.trigger(t, "P6", "x")
+	if _, err := f.store.Update(ctx, "P6", func(r *incident.Record) (bool, error) { return r.Want("excerpt") && r.Want("similar"), nil }); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.store.Apply(ctx, "P6", incident.Update{EventID: "E-ack", Type: "incident.acknowledged", OccurredAt: t0.Add(time.Minute), Reply: true}); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.sync.Sync(ctx, "P6"); err != nil {
+		t.Fatal(err)
+	}
+	parent := f.slack.Threads(channel)[0]
+	if n := len(f.slack.Replies(channel, parent.TS)); n != 3 {
+		t.Fatalf("%d replies, want 3", n)
+	}
+	// Lose the "posted" marks, as a crash between post and mark would.
+	if _, err := f.store.Update(ctx, "P6", func(r *incident.Record) (bool, error) {
+		r.Replies[0].Posted, r.Replies[0].Pending = false, true
+		r.Replied, r.ChangePending = 0, true
+		return true, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.sync.Sync(ctx, "P6"); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(f.slack.Replies(channel, parent.TS)); n != 3 {
+		t.Fatalf("%d replies after recovery, want still 3", n)
+	}
+	if rec, _ := f.store.Get(ctx, "P6"); !rec.Synced() || rec.ChangePending || rec.ReplyPending("excerpt") {
+		t.Fatalf("record not settled: %+v", rec)
+	}
+	// A pending reply that never reached Slack (the post failed) is posted.
+	if _, err := f.store.Update(ctx, "P6", func(r *incident.Record) (bool, error) { return r.Want("late"), nil }); err != nil {
+		t.Fatal(err)
+	}
+	f.sync.Replies["late"] = func(context.Context, *incident.Record) (slackapi.Message, error) {
+		return slackapi.Message{Text: "late"}, nil
+	}
+	f.slack.FailNext("chat.postMessage", 1, 400, 0) // a final refusal: nothing posted
+	if err := f.sync.Sync(ctx, "P6"); err == nil {
+		t.Fatal("want the refusal")
+	}
+	if rec, _ := f.store.Get(ctx, "P6"); !rec.ReplyPending("late") {
+		t.Fatal("the attempt was not recorded")
+	}
+	if err := f.sync.Sync(ctx, "P6"); err != nil {
+		t.Fatal(err)
+	}
+	rs := f.slack.Replies(channel, parent.TS)
+	if len(rs) != 4 || rs[3].Text != "late" || rs[3].Metadata == nil || rs[3].Metadata.EventPayload["reply"] != "late" {
+		t.Fatalf("%d replies; last %+v", len(rs), rs[len(rs)-1])
+	}
+}

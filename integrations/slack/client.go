@@ -53,6 +53,19 @@ type Client struct {
 	// Observe, when set, is told each call's method and outcome ("ok",
 	// "rate_limited", "server_error", "error").
 	Observe func(method, outcome string)
+	// Gate, when set, shares rate limits with every other caller: each
+	// attempt waits for it, and a 429 holds the method for everyone.
+	Gate Gate
+}
+
+// Gate is a rate limit shared across callers and replicas (a
+// *ratelimit.Gate).
+type Gate interface {
+	// Wait blocks until a call of method to channel ("" = none) may go
+	// out; a hold ending by seen was already waited out by this caller.
+	Wait(ctx context.Context, method, channel string, seen time.Time) error
+	// Hold makes every caller of method wait d, and says when that ends.
+	Hold(ctx context.Context, method string, d time.Duration) (time.Time, error)
 }
 
 // New makes a client for apiURL ("" = Slack) with the bot token.
@@ -111,11 +124,21 @@ func outcome(err error) string {
 	return "error"
 }
 
-func (c *Client) call(ctx context.Context, method string, fn func(ctx context.Context) error) error {
+func (c *Client) call(ctx context.Context, method, channel string, fn func(ctx context.Context) error) error {
+	var seen time.Time // the end of a hold this call has already waited out (retry.Do slept its Retry-After)
 	err := retry.Do(ctx, c.policy, Classify, func(ctx context.Context) error {
+		if c.Gate != nil {
+			if err := c.Gate.Wait(ctx, method, channel, seen); err != nil {
+				return err
+			}
+		}
 		err := fn(ctx)
 		if c.Observe != nil {
 			c.Observe(method, outcome(err))
+		}
+		var rl *slack.RateLimitedError
+		if c.Gate != nil && errors.As(err, &rl) {
+			seen, _ = c.Gate.Hold(ctx, method, rl.RetryAfter)
 		}
 		return err
 	})
@@ -132,7 +155,7 @@ func (c *Client) call(ctx context.Context, method string, fn func(ctx context.Co
 // returns the channel id and ts Slack assigned.
 func (c *Client) PostMessage(ctx context.Context, channel string, m Message) (string, string, error) {
 	var ch, ts string
-	err := c.call(ctx, "chat.postMessage", func(ctx context.Context) error {
+	err := c.call(ctx, "chat.postMessage", channel, func(ctx context.Context) error {
 		var err error
 		ch, ts, err = c.api.PostMessageContext(ctx, channel, m.options()...)
 		return err
@@ -143,7 +166,7 @@ func (c *Client) PostMessage(ctx context.Context, channel string, m Message) (st
 // UpdateMessage edits the message at ts in place.
 func (c *Client) UpdateMessage(ctx context.Context, channel, ts string, m Message) error {
 	m.ThreadTS = ""
-	return c.call(ctx, "chat.update", func(ctx context.Context) error {
+	return c.call(ctx, "chat.update", channel, func(ctx context.Context) error {
 		_, _, _, err := c.api.UpdateMessageContext(ctx, channel, ts, m.options()...)
 		return err
 	})
@@ -151,7 +174,7 @@ func (c *Client) UpdateMessage(ctx context.Context, channel, ts string, m Messag
 
 // PostEphemeral shows a message to one user in channel.
 func (c *Client) PostEphemeral(ctx context.Context, channel, user string, m Message) error {
-	return c.call(ctx, "chat.postEphemeral", func(ctx context.Context) error {
+	return c.call(ctx, "chat.postEphemeral", channel, func(ctx context.Context) error {
 		_, err := c.api.PostEphemeralContext(ctx, channel, user, m.options()...)
 		return err
 	})
@@ -160,7 +183,7 @@ func (c *Client) PostEphemeral(ctx context.Context, channel, user string, m Mess
 // Permalink returns the link to a message.
 func (c *Client) Permalink(ctx context.Context, channel, ts string) (string, error) {
 	var link string
-	err := c.call(ctx, "chat.getPermalink", func(ctx context.Context) error {
+	err := c.call(ctx, "chat.getPermalink", "", func(ctx context.Context) error {
 		var err error
 		link, err = c.api.GetPermalinkContext(ctx, &slack.PermalinkParameters{Channel: channel, Ts: ts})
 		return err
@@ -179,7 +202,7 @@ func (c *Client) FindByMetadata(ctx context.Context, channel, eventType, key, va
 	}
 	for page := 0; page < 10; page++ {
 		var resp *slack.GetConversationHistoryResponse
-		err := c.call(ctx, "conversations.history", func(ctx context.Context) error {
+		err := c.call(ctx, "conversations.history", "", func(ctx context.Context) error {
 			var err error
 			resp, err = c.api.GetConversationHistoryContext(ctx, params)
 			return err
@@ -202,10 +225,50 @@ func (c *Client) FindByMetadata(ctx context.Context, channel, eventType, key, va
 	return "", false, nil
 }
 
+// FindReply looks through a thread's replies for one the bot posted with
+// metadata event type eventType whose payload holds every key = value of
+// match. It is how a reply posted just before a crash is found again
+// instead of being posted twice.
+func (c *Client) FindReply(ctx context.Context, channel, threadTS, eventType string, match map[string]string) (string, bool, error) {
+	params := &slack.GetConversationRepliesParameters{ChannelID: channel, Timestamp: threadTS, Limit: 200, IncludeAllMetadata: true}
+	for page := 0; page < 10; page++ {
+		var msgs []slack.Message
+		var hasMore bool
+		var cursor string
+		err := c.call(ctx, "conversations.replies", "", func(ctx context.Context) error {
+			var err error
+			msgs, hasMore, cursor, err = c.api.GetConversationRepliesContext(ctx, params)
+			return err
+		})
+		if err != nil {
+			return "", false, err
+		}
+		for _, m := range msgs {
+			if m.Metadata.EventType == eventType && payloadHas(m.Metadata.EventPayload, match) {
+				return m.Timestamp, true, nil
+			}
+		}
+		if !hasMore || cursor == "" {
+			break
+		}
+		params.Cursor = cursor
+	}
+	return "", false, nil
+}
+
+func payloadHas(payload map[string]any, match map[string]string) bool {
+	for k, want := range match {
+		if v, ok := payload[k].(string); !ok || v != want {
+			return false
+		}
+	}
+	return true
+}
+
 // UserGroupMembers lists a user group's members (usergroups.users.list).
 func (c *Client) UserGroupMembers(ctx context.Context, group string) ([]string, error) {
 	var members []string
-	err := c.call(ctx, "usergroups.users.list", func(ctx context.Context) error {
+	err := c.call(ctx, "usergroups.users.list", "", func(ctx context.Context) error {
 		var err error
 		members, err = c.api.GetUserGroupMembersContext(ctx, group)
 		return err

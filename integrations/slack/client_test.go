@@ -155,6 +155,39 @@ func TestFindByMetadataPages(t *testing.T) {
 	}
 }
 
+func TestFindReplyPagesThroughTheThread(t *testing.T) {
+	c, _, _ := client(t, token)
+	ctx := context.Background()
+	_, parent, err := c.PostMessage(ctx, "C0TEST", slackapi.Message{Text: "parent"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want string
+	for i := 0; i < 320; i++ {
+		m := slackapi.Message{Text: fmt.Sprint(i), ThreadTS: parent}
+		if i == 290 || i == 10 {
+			m.Metadata = &slack.SlackMetadata{EventType: "opsgate_reply", EventPayload: map[string]any{"incident_id": "P42", "reply": fmt.Sprint("r", i)}}
+		}
+		_, ts, err := c.PostMessage(ctx, "C0TEST", m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if i == 290 {
+			want = ts
+		}
+	}
+	ts, ok, err := c.FindReply(ctx, "C0TEST", parent, "opsgate_reply", map[string]string{"incident_id": "P42", "reply": "r290"})
+	if err != nil || !ok || ts != want {
+		t.Fatalf("found %s %v %v, want %s", ts, ok, err, want)
+	}
+	if _, ok, _ := c.FindReply(ctx, "C0TEST", parent, "opsgate_reply", map[string]string{"incident_id": "P43", "reply": "r290"}); ok {
+		t.Fatal("matched on one key of two")
+	}
+	if _, _, err := c.FindReply(ctx, "C0TEST", "1.000000", "opsgate_reply", nil); !errors.Is(err, slackapi.ErrFinal) {
+		t.Fatalf("unknown thread: %v", err)
+	}
+}
+
 func TestRespond(t *testing.T) {
 	c, fs, _ := client(t, token)
 	if err := c.Respond(context.Background(), fs.ResponseURL("abc"), slackapi.Message{Text: "done"}); err != nil {

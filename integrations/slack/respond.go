@@ -22,7 +22,7 @@ func (c *Client) Respond(ctx context.Context, responseURL string, m Message) err
 	if err != nil {
 		return fmt.Errorf("slack response_url: %w", err)
 	}
-	return c.call(ctx, "response_url", func(ctx context.Context) error {
+	return c.call(ctx, "response_url", "", func(ctx context.Context) error {
 		req, err := http.NewRequestWithContext(ctx, http.MethodPost, responseURL, bytes.NewReader(data))
 		if err != nil {
 			return fmt.Errorf("bad response_url")

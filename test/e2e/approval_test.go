@@ -68,6 +68,9 @@ actions:
 	// A forged value (another hash) is refused too.
 	id, _, _ := strings.Cut(value, "|")
 	click(e, "U0ALICE", "proposal_approve", id+"|0000000000000000", "1700000101.000")
+	// Clicks are handled from the queue: let the forged one be answered
+	// before the real ones can approve (else it is "no longer waiting").
+	e.eventually("forged click answered", func() bool { return len(e.slack.Ephemerals())+len(e.slack.ResponseURLPosts()) >= 2 })
 	// 20 concurrent clicks by the approver: one execution.
 	var wg sync.WaitGroup
 	for i := 0; i < 20; i++ {

@@ -320,6 +320,8 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		res = s.permalink(p)
 	case "conversations.history":
 		res = s.history(p)
+	case "conversations.replies":
+		res = s.replies(p)
 	case "conversations.info":
 		if name, ok := s.channels[p["channel"]]; ok {
 			res = apiResult{"ok": true, "channel": map[string]any{"id": p["channel"], "name": name, "is_channel": true, "is_member": true}}
@@ -514,6 +516,63 @@ func (s *Server) history(p map[string]string) apiResult {
 	}
 	res := apiResult{"ok": true, "messages": msgs, "has_more": end < len(top)}
 	if end < len(top) {
+		res["response_metadata"] = map[string]any{"next_cursor": strconv.Itoa(end)}
+	}
+	return res
+}
+
+// replies answers conversations.replies: the parent first, then its
+// replies oldest first, paged by cursor; metadata only when asked for.
+func (s *Server) replies(p map[string]string) apiResult {
+	ch := p["channel"]
+	if _, ok := s.channels[ch]; !ok {
+		return fail("channel_not_found")
+	}
+	if p["ts"] == "" {
+		return fail("invalid_arguments")
+	}
+	parent := s.find(ch, p["ts"])
+	if parent == nil {
+		return fail("thread_not_found")
+	}
+	if parent.ThreadTS != "" { // asked with a reply's ts: Slack answers for its thread
+		parent = s.find(ch, parent.ThreadTS)
+	}
+	limit := 100
+	if v := p["limit"]; v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			return fail("invalid_limit")
+		}
+		limit = min(n, 1000)
+	}
+	all := []*Message{parent}
+	for _, m := range s.messages[ch] {
+		if m.ThreadTS == parent.TS {
+			all = append(all, m)
+		}
+	}
+	sort.SliceStable(all[1:], func(i, j int) bool { return all[1+i].TS < all[1+j].TS })
+	start := 0
+	if c := p["cursor"]; c != "" {
+		n, err := strconv.Atoi(c)
+		if err != nil || n < 0 || n > len(all) {
+			return fail("invalid_cursor")
+		}
+		start = n
+	}
+	meta := p["include_all_metadata"] == "true" || p["include_all_metadata"] == "1"
+	end := min(start+limit, len(all))
+	msgs := []map[string]any{}
+	for _, m := range all[start:end] {
+		mm := map[string]any{"type": "message", "ts": m.TS, "thread_ts": parent.TS, "text": m.Text, "bot_id": "BFAKE"}
+		if meta && m.Metadata != nil {
+			mm["metadata"] = m.Metadata
+		}
+		msgs = append(msgs, mm)
+	}
+	res := apiResult{"ok": true, "messages": msgs, "has_more": end < len(all)}
+	if end < len(all) {
 		res["response_metadata"] = map[string]any{"next_cursor": strconv.Itoa(end)}
 	}
 	return res
