@@ -22,6 +22,7 @@ import (
 	"github.com/opsgate/opsgate/bot/reveal"
 	"github.com/opsgate/opsgate/bot/sanitize"
 	"github.com/opsgate/opsgate/bot/scope"
+	"github.com/opsgate/opsgate/bot/storm"
 	"github.com/opsgate/opsgate/bot/threadsync"
 	"github.com/opsgate/opsgate/bot/tmplstate"
 	"github.com/opsgate/opsgate/bot/view"
@@ -139,6 +140,11 @@ func (a *App) wire(ctx context.Context) error {
 		lookup:   pipeline.Lookup{Incidents: a.Store, Route: route, Responder: out, Now: o.Now, Log: a.Log},
 		answer:   pipeline.Answer{Incidents: a.Store, Responder: out, Log: a.Log},
 	}
+	storms := &storm.Grouper{Redis: a.Redis}
+	st.group = storm.Group{Incidents: a.Store, Storms: storms, Syncer: syncer, Now: o.Now,
+		Policy: func(id, name string) time.Duration { return file.StormWindow(id, name, o.Env.StormWindow) }}
+	st.follow = storm.Follow{Incidents: a.Store, Storms: storms, Syncer: syncer}
+	st.split = storm.Split{Incidents: a.Store, Syncer: syncer}
 	if pd != nil {
 		gatherer.Alerts = pd
 		st.note = pipeline.Tolerant(pipeline.Note{Incidents: a.Store, PagerDuty: pd, From: o.Env.PagerDutyFromEmail}, a.Log)
@@ -164,6 +170,7 @@ func (a *App) wire(ctx context.Context) error {
 // stages are the pipelines' building blocks, each built once.
 type stages struct {
 	seen, gather, persist, sync, note, offer, analyze, propose, learn pipeline.Stage
+	group, follow, split                                              pipeline.Stage
 	backfill                                                          pipeline.Backfill
 	lookup                                                            pipeline.Lookup
 	answer                                                            pipeline.Answer
@@ -171,12 +178,12 @@ type stages struct {
 
 // trigger: a new incident, from its webhook.
 func (s stages) trigger() pipeline.Pipeline {
-	return pipeline.Pipeline{s.seen, s.gather, s.persist, s.sync, s.note, s.offer, s.analyze, s.propose, s.learn}
+	return pipeline.Pipeline{s.seen, s.group, s.gather, s.persist, s.sync, s.note, s.offer, s.analyze, s.propose, s.learn}
 }
 
 // change: any later event (acknowledged, resolved, reassigned…).
 func (s stages) change() pipeline.Pipeline {
-	return pipeline.Pipeline{s.persist, s.backfill, s.sync, s.note, s.learn}
+	return pipeline.Pipeline{s.persist, s.follow, s.backfill, s.sync, s.note, s.learn}
 }
 
 // triage: `/triage <id>` for an incident without a known thread. Once the
@@ -184,7 +191,7 @@ func (s stages) change() pipeline.Pipeline {
 // answer them twice.
 func (s stages) triage(log *slog.Logger) pipeline.Pipeline {
 	after := func(st pipeline.Stage) pipeline.Stage { return pipeline.Tolerant(st, log) }
-	return pipeline.Pipeline{s.lookup, s.gather, s.persist, s.sync, s.answer,
+	return pipeline.Pipeline{s.split, s.lookup, s.gather, s.persist, s.sync, s.answer,
 		s.note, s.offer, after(s.analyze), after(s.propose), after(s.learn)}
 }
 

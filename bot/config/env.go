@@ -42,6 +42,7 @@ type Env struct {
 	SlackSigningSecret      Secret        `envconfig:"SLACK_SIGNING_SECRET" desc:"Slack app signing secret"`
 	SlackAPIURL             string        `envconfig:"SLACK_API_URL" default:"https://slack.com/api/" desc:"Slack Web API base URL"`
 	SlackChannel            string        `envconfig:"SLACK_CHANNEL" desc:"default channel id for incident threads"`
+	StormWindow             time.Duration `envconfig:"OPSGATE_STORM_WINDOW" default:"5m" desc:"incidents of one service whose titles differ only in numbers, ids and quoted values join the first one's thread while they keep arriving within this window; 0 = a thread each (the config file's storms: and a route's storm: override it)"`
 	SlackChannelPace        time.Duration `envconfig:"SLACK_CHANNEL_PACE" default:"1s" desc:"at most one post per channel this often, shared by every replica (Slack: about 1 message per second per channel); 0 = no pacing"`
 	SlackChannelBurst       int           `envconfig:"SLACK_CHANNEL_BURST" default:"5" desc:"posts to one channel allowed at once before pacing applies (one incident's thread is about five messages)"`
 	PagerDutyWebhookSecrets Secrets       `envconfig:"PAGERDUTY_WEBHOOK_SECRETS" desc:"webhook v3 signing secrets, comma-separated (rotation)"`
@@ -124,6 +125,15 @@ func (e *Env) Validate() error {
 	}
 	if e.ReclaimIdle < 100*time.Millisecond {
 		return bad("OPSGATE_RECLAIM_IDLE", "must be at least 100ms")
+	}
+	if e.StormWindow != 0 && (e.StormWindow < 10*time.Second || e.StormWindow > 24*time.Hour) {
+		return bad("OPSGATE_STORM_WINDOW", "must be 0 (off) or between 10s and 24h")
+	}
+	if e.SlackChannelPace < 0 || e.SlackChannelPace > time.Minute {
+		return bad("SLACK_CHANNEL_PACE", "must be between 0 (off) and 1m")
+	}
+	if e.SlackChannelBurst < 0 || e.SlackChannelBurst > 100 {
+		return bad("SLACK_CHANNEL_BURST", "must be between 0 and 100")
 	}
 	if err := e.validateRedis(); err != nil {
 		return err

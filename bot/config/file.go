@@ -8,12 +8,12 @@ import (
 	"os"
 	"regexp"
 	"slices"
+	"time"
 
 	"go.yaml.in/yaml/v3"
 
 	"github.com/opsgate/opsgate/bot/catalog"
 	"github.com/opsgate/opsgate/bot/collect"
-
 	"github.com/opsgate/opsgate/bot/redact"
 )
 
@@ -37,6 +37,50 @@ type File struct {
 	Scopes map[string]catalog.Scope `yaml:"scopes"`
 	// Search says who may use /triage search.
 	Search Search `yaml:"search"`
+	// Storms groups alert storms for every route without its own storm:
+	// setting (default: OPSGATE_STORM_WINDOW).
+	Storms *Storm `yaml:"storms"`
+}
+
+// Storm says whether and how a route's incidents are grouped into storms.
+type Storm struct {
+	Enabled *bool         `yaml:"enabled"` // default true
+	Window  time.Duration `yaml:"window"`  // default OPSGATE_STORM_WINDOW, else 5m
+}
+
+// window resolves s, with fallback as the window when s sets none.
+func (s *Storm) window(fallback time.Duration) time.Duration {
+	if s.Enabled != nil && !*s.Enabled {
+		return 0
+	}
+	if s.Window > 0 {
+		return s.Window
+	}
+	if fallback > 0 {
+		return fallback
+	}
+	return DefaultStormWindow
+}
+
+// DefaultStormWindow is the storm window when storms are switched on
+// without one.
+const DefaultStormWindow = 5 * time.Minute
+
+// StormWindow is how long a storm of the service's incidents stays open
+// after its latest arrival; 0 means its incidents are never grouped. A
+// route's storm: wins over the file's storms:, which wins over fallback
+// (OPSGATE_STORM_WINDOW).
+func (f *File) StormWindow(serviceID, serviceName string, fallback time.Duration) time.Duration {
+	if f == nil {
+		return fallback
+	}
+	if r := f.route(serviceID, serviceName); r != nil && r.Storm != nil {
+		return r.Storm.window(fallback)
+	}
+	if f.Storms != nil {
+		return f.Storms.window(fallback)
+	}
+	return fallback
 }
 
 // Search: /triage search answers in the channels opsgate posts incidents
@@ -123,6 +167,7 @@ type Route struct {
 	ServiceID   string `yaml:"service_id"`
 	ServiceName string `yaml:"service_name"`
 	Channel     string `yaml:"channel"`
+	Storm       *Storm `yaml:"storm"` // default: the file's storms:
 }
 
 var channelID = regexp.MustCompile(`^[CGD][A-Z0-9]{2,20}$`)
@@ -221,17 +266,8 @@ func ParseFile(data []byte) (*File, error) {
 // ChannelFor picks the channel for a service: a route by id, then by name,
 // then fallback, then the file's default. "" means none is configured.
 func (f *File) ChannelFor(serviceID, serviceName, fallback string) string {
-	if f != nil {
-		for _, r := range f.Routes {
-			if r.ServiceID != "" && r.ServiceID == serviceID {
-				return r.Channel
-			}
-		}
-		for _, r := range f.Routes {
-			if r.ServiceName != "" && r.ServiceName == serviceName {
-				return r.Channel
-			}
-		}
+	if r := f.route(serviceID, serviceName); r != nil {
+		return r.Channel
 	}
 	if fallback != "" {
 		return fallback
@@ -240,4 +276,22 @@ func (f *File) ChannelFor(serviceID, serviceName, fallback string) string {
 		return f.DefaultChannel
 	}
 	return ""
+}
+
+// route is the service's route: by id, then by name; nil when none.
+func (f *File) route(serviceID, serviceName string) *Route {
+	if f == nil {
+		return nil
+	}
+	for i, r := range f.Routes {
+		if r.ServiceID != "" && r.ServiceID == serviceID {
+			return &f.Routes[i]
+		}
+	}
+	for i, r := range f.Routes {
+		if r.ServiceName != "" && r.ServiceName == serviceName {
+			return &f.Routes[i]
+		}
+	}
+	return nil
 }

@@ -88,6 +88,65 @@ type Record struct {
 	// TriggeredBy is the Slack user whose /triage opened the incident's
 	// thread (for actions with allow_self: false, they cannot approve).
 	TriggeredBy string `json:"triggered_by,omitempty"`
+	// StormOf is the storm leader whose thread this incident joined (it
+	// has no thread of its own); StormSig is set on a leader: the storm's
+	// signature. Storm lists the incidents that joined (up to MaxStorm;
+	// StormTotal counts all). Split: taken out of a storm by a person,
+	// never grouped again.
+	StormOf    string   `json:"storm_of,omitempty"`
+	StormSig   string   `json:"storm_sig,omitempty"`
+	Storm      []Member `json:"storm,omitempty"`
+	StormTotal int      `json:"storm_total,omitempty"`
+	Split      bool     `json:"split,omitempty"`
+}
+
+// Member is one incident of a storm, as its leader's parent lists it.
+type Member struct {
+	ID      string `json:"id"`
+	Number  int    `json:"number,omitempty"`
+	Title   string `json:"title"`
+	Status  Status `json:"status"`
+	HTMLURL string `json:"html_url,omitempty"`
+}
+
+// MaxStorm bounds the members a leader's record lists.
+const MaxStorm = 500
+
+// JoinStorm adds or refreshes the member line of s on r (a storm leader)
+// and reports whether r changed; a change bumps StateVersion so the parent
+// is edited to show it.
+func (r *Record) JoinStorm(s Snapshot) bool {
+	m := Member{ID: s.ID, Number: s.Number, Title: s.Title, Status: s.Status, HTMLURL: s.HTMLURL}
+	for i, x := range r.Storm {
+		if x.ID == m.ID {
+			if x == m {
+				return false
+			}
+			r.Storm[i] = m
+			r.StateVersion++
+			return true
+		}
+	}
+	r.StormTotal++
+	if len(r.Storm) < MaxStorm {
+		r.Storm = append(r.Storm, m)
+	}
+	r.StateVersion++
+	return true
+}
+
+// LeaveStorm removes member id from r (a storm leader) and reports whether
+// r changed.
+func (r *Record) LeaveStorm(id string) bool {
+	for i, x := range r.Storm {
+		if x.ID == id {
+			r.Storm = slices.Delete(r.Storm, i, i+1)
+			r.StormTotal--
+			r.StateVersion++
+			return true
+		}
+	}
+	return false
 }
 
 // Reply is one entry of the reply ledger.
@@ -112,6 +171,9 @@ func (r *Record) HasThread() bool { return r.Thread.TS != "" }
 
 // Synced reports whether Slack shows everything the record holds.
 func (r *Record) Synced() bool {
+	if r.StormOf != "" && !r.HasThread() {
+		return true // shown in its storm leader's thread
+	}
 	_, pending := r.NextReply()
 	return r.HasThread() && r.RenderedVersion >= r.StateVersion && r.Replied >= len(r.Timeline) && !pending
 }

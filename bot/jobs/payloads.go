@@ -22,6 +22,8 @@ type Triage struct {
 	UserID      string `json:"user_id"`
 	ChannelID   string `json:"channel_id"`
 	ResponseURL string `json:"response_url"`
+	// Split takes the incident out of its storm into a thread of its own.
+	Split bool `json:"split,omitempty"`
 }
 
 // Kind implements Job.

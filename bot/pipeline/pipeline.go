@@ -1,9 +1,10 @@
 // Package pipeline runs an incident through named stages, in the manner of
 // Alertmanager's notification pipeline: a triggered incident goes
 //
-//	seen → gather → persist → sync (open the thread, post the context) → note → offer runbook steps → analyze → propose → learn
+//	seen → storm → gather → persist → sync (open the thread, post the context) → note → offer runbook steps → analyze → propose → learn
 //
-// and each later change goes persist → backfill → sync → note → learn. A stage
+// and each later change goes persist → storm → backfill → sync → note → learn
+// (the storm stages live in package storm: a storm member stops there). A stage
 // does one thing through a few small interfaces, is idempotent (the queue
 // delivers at least once; a redelivery resumes where a crash stopped), and
 // records what it finished in the incident's ledger.

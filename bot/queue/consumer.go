@@ -124,6 +124,13 @@ func (c *Consumer) process(ctx context.Context, m redis.XMessage, reclaimed bool
 	} else {
 		err = fmt.Errorf("%w: not a job entry (fields missing)", ErrRefused)
 	}
+	if errors.Is(err, errFinished) {
+		if aerr := c.Queue.rdb.XAck(ctx, c.Queue.Stream, c.Queue.Group, e.ID).Err(); aerr != nil {
+			c.Log.Warn("ack failed; entry will be redelivered", "id", e.ID, "err", aerr)
+		}
+		c.Log.Debug("entry already handled by another worker", "id", e.ID)
+		return
+	}
 	if err != nil {
 		if !errors.Is(err, ErrRefused) { // Redis trouble: not a verdict
 			c.Log.Warn("entry not checked; will retry", "id", e.ID, "err", err)

@@ -183,7 +183,7 @@ func (q *Queue) ack(ctx context.Context, e Entry, dead string, doneFor time.Dura
 			q.deadLetter(ctx, p, "kind", e.Kind, "payload", e.sealed, "id", e.ID, "error", dead)
 		}
 		if e.JobID != "" {
-			p.Set(ctx, q.doneKey(e.JobID), "1", doneFor)
+			p.Set(ctx, q.doneKey(e.JobID), e.ID, doneFor) // the stream id: a reclaimed copy of this very entry is no forgery
 		}
 		p.XAck(ctx, q.Stream, q.Group, e.ID)
 		p.XDel(ctx, q.Stream, e.ID)

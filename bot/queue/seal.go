@@ -60,15 +60,23 @@ func (q *Queue) admit(ctx context.Context, e Entry, now time.Time, replayWindow 
 	if age := now.Sub(e.QueuedAt); age > replayWindow {
 		return e, fmt.Errorf("%w: queued %s ago, longer than any job may wait (a copied entry?)", ErrRefused, age.Round(time.Second))
 	}
-	n, err := q.rdb.Exists(ctx, q.doneKey(e.JobID)).Result()
-	if err != nil {
+	ranAs, err := q.rdb.Get(ctx, q.doneKey(e.JobID)).Result()
+	switch {
+	case errors.Is(err, redis.Nil):
+		return e, nil
+	case err != nil:
 		return e, err // Redis trouble: not a verdict, retry later
+	case ranAs == e.ID:
+		// This very entry finished on another worker while this one held
+		// a reclaimed delivery of it: nothing to do, nothing forged.
+		return e, errFinished
 	}
-	if n > 0 {
-		return e, fmt.Errorf("%w: job %s already ran (a copied entry)", ErrRefused, e.JobID[:8])
-	}
-	return e, nil
+	return e, fmt.Errorf("%w: job %s already ran (a copied entry)", ErrRefused, e.JobID[:8])
 }
+
+// errFinished: the entry was handled and acked by another worker after
+// this one received it (a reclaim racing the first worker's ack).
+var errFinished = errors.New("entry already handled")
 
 // Refusal describes a refused entry without its content: the payload may
 // be anyone's text, so only its size and digest are kept.

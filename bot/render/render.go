@@ -161,6 +161,9 @@ func Parent(r *incident.Record, masked int) slackapi.Message {
 		}
 		blocks = append(blocks, slack.NewSectionBlock(mrkdwn(Truncate(strings.TrimSpace(b.String()), maxSectionText)), nil, nil, slack.SectionBlockOptionBlockID("incident_alerts")))
 	}
+	if sb := stormBlock(r); sb != nil {
+		blocks = append(blocks, sb)
+	}
 	ctx := []slack.MixedElement{}
 	if !s.CreatedAt.IsZero() {
 		ctx = append(ctx, mrkdwn("Opened "+s.CreatedAt.UTC().Format("2006-01-02 15:04 MST")))

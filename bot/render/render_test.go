@@ -3,6 +3,7 @@ package render
 import (
 	"encoding/json"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -51,7 +52,23 @@ func cases() map[string]*incident.Record {
 	minimal := &incident.Record{Snapshot: incident.Snapshot{ID: "Q1MIN"}, StateVersion: 1}
 	masked := full()
 	masked.Snapshot.Title = "Checkout down: [IP_ADDRESS_1] unreachable from [HOSTNAME_1]"
-	return map[string]*incident.Record{"triggered": full(), "acknowledged": ack, "resolved": res, "hostile": hostile, "minimal": minimal, "masked": masked}
+	storm := full()
+	for i := 0; i < 40; i++ {
+		status := incident.StatusTriggered
+		switch {
+		case i%3 == 1:
+			status = incident.StatusAcknowledged
+		case i < 12:
+			status = incident.StatusResolved
+		}
+		title := fmt.Sprintf("Checkout API 5xx rate above %d%%", 5+i)
+		if i == 7 {
+			title = "<!here> *x* <https://evil.example|y> " + strings.Repeat("z", 300)
+		}
+		storm.JoinStorm(incident.Snapshot{ID: fmt.Sprintf("Q2M%03d", i), Number: 5000 + i, Title: title, Status: status,
+			HTMLURL: fmt.Sprintf("https://acme.pagerduty.com/incidents/Q2M%03d", i)})
+	}
+	return map[string]*incident.Record{"triggered": full(), "acknowledged": ack, "resolved": res, "hostile": hostile, "minimal": minimal, "masked": masked, "storm": storm}
 }
 
 func golden(t *testing.T, name string, v any) {

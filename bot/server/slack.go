@@ -151,6 +151,8 @@ func (s *Server) slashCommand(w http.ResponseWriter, r *http.Request) {
 		s.answer(w, triage.Help)
 	case triage.KindIncident:
 		s.answer(w, s.triageIncident(r, cmd, parsed.IncidentID))
+	case triage.KindSplit:
+		s.answer(w, s.split(r, cmd, parsed.IncidentID))
 	case triage.KindSearch:
 		s.answer(w, s.search(r, cmd, parsed.Text))
 	case triage.KindPropose:
@@ -185,6 +187,12 @@ func (s *Server) propose(r *http.Request, cmd slack.SlashCommand, c triage.Comma
 func (s *Server) triageIncident(r *http.Request, cmd slack.SlashCommand, id string) string {
 	rec, err := s.Incidents.Get(r.Context(), id)
 	switch {
+	case err == nil && !rec.HasThread() && rec.StormOf != "":
+		where := "its storm's thread"
+		if l, lerr := s.Incidents.Get(r.Context(), rec.StormOf); lerr == nil && l.Thread.Permalink != "" {
+			where = fmt.Sprintf("<%s|the storm thread> of %s", l.Thread.Permalink, rec.StormOf)
+		}
+		return fmt.Sprintf("Incident %s is grouped into %s. `/triage split %s` gives it its own thread.", id, where, id)
 	case err == nil && rec.HasThread():
 		if rec.Thread.Permalink != "" {
 			return fmt.Sprintf("Incident %s is being handled in <%s|this thread> in <#%s>.", id, rec.Thread.Permalink, rec.Thread.Channel)
@@ -205,6 +213,31 @@ func (s *Server) triageIncident(r *http.Request, cmd slack.SlashCommand, id stri
 		return "opsgate cannot queue the request right now; try again in a minute."
 	}
 	return fmt.Sprintf("Opening the thread for incident %s…", id)
+}
+
+// split queues taking a storm member out into its own thread.
+func (s *Server) split(r *http.Request, cmd slack.SlashCommand, id string) string {
+	rec, err := s.Incidents.Get(r.Context(), id)
+	switch {
+	case errors.Is(err, incident.ErrNotFound):
+		return fmt.Sprintf("I have no record of incident %s.", id)
+	case err != nil:
+		s.Log.Error("split lookup failed", "incident", id, "err", err)
+		return "opsgate cannot reach its store right now; try again in a minute."
+	case rec.HasThread():
+		return fmt.Sprintf("Incident %s already has its own thread in <#%s>.", id, rec.Thread.Channel)
+	case rec.StormOf == "":
+		return fmt.Sprintf("Incident %s is not part of a storm.", id)
+	}
+	if !validResponseURL(cmd.ResponseURL) {
+		return "Slack did not send a usable response_url; try again."
+	}
+	req := jobs.Triage{IncidentID: id, UserID: cmd.UserID, ChannelID: cmd.ChannelID, ResponseURL: cmd.ResponseURL, Split: true}
+	if _, err := jobs.Submit(r.Context(), s.Queue, req, "split:"+id, time.Minute); err != nil {
+		s.Log.Error("split not queued", "incident", id, "err", err)
+		return "opsgate cannot queue the request right now; try again in a minute."
+	}
+	return fmt.Sprintf("Taking incident %s out of the storm of %s into its own thread…", id, rec.StormOf)
 }
 
 func validResponseURL(s string) bool {

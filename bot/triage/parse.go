@@ -23,6 +23,7 @@ const (
 	KindSearch   Kind = "search"   // search the knowledge base
 	KindPropose  Kind = "propose"  // propose a catalog action
 	KindReject   Kind = "reject"   // reject a proposal, with a reason
+	KindSplit    Kind = "split"    // take an incident out of its storm into its own thread
 )
 
 // MaxText bounds the command text.
@@ -50,6 +51,7 @@ const Help = "*opsgate* — incident triage in Slack\n" +
 	"• `/triage search <text>` — similar past incidents, tickets and runbooks\n" +
 	"• `/triage propose <incident> <action> [key=value ...]` — propose a catalog action; someone else approves it\n" +
 	"• `/triage reject <proposal id> <reason>` — reject a proposal and say why\n" +
+	"• `/triage split <incident>` — take an incident out of its storm's thread into one of its own\n" +
 	"• `/triage help` — this help"
 
 // Parse reads the text after /triage.
@@ -73,6 +75,16 @@ func Parse(text string) (Command, error) {
 	}
 	if strings.EqualFold(fields[0], "reject") {
 		return parseReject(fields[1:])
+	}
+	if strings.EqualFold(fields[0], "split") {
+		if len(fields) != 2 {
+			return Command{}, fmt.Errorf("%w: /triage split takes one incident id or URL", ErrUsage)
+		}
+		id, err := incidentRef(fields[1])
+		if err != nil {
+			return Command{}, err
+		}
+		return Command{Kind: KindSplit, IncidentID: id}, nil
 	}
 	if len(fields) > 1 {
 		return Command{}, fmt.Errorf("%w: expected one incident id or URL", ErrUsage)

@@ -43,6 +43,13 @@ func Incident(rec *incident.Record, s *redact.Session) *incident.Record {
 	v.Snapshot.Title = s.String(rec.Snapshot.Title)
 	v.Snapshot.ServiceName = s.String(rec.Snapshot.ServiceName)
 	v.Snapshot.Alerts = alerts(rec.Snapshot.Alerts, s)
+	if rec.Storm != nil {
+		v.Storm = make([]incident.Member, len(rec.Storm))
+		for i, m := range rec.Storm {
+			m.Title = s.String(m.Title)
+			v.Storm[i] = m
+		}
+	}
 	v.Timeline = make([]incident.Change, len(rec.Timeline))
 	for i, c := range rec.Timeline {
 		c.Detail = s.String(c.Detail)

@@ -24,9 +24,15 @@ func TestHelperWorker(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	var file *config.File
+	if env.ConfigFile != "" {
+		if file, err = config.LoadFile(env.ConfigFile); err != nil {
+			t.Fatal(err)
+		}
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM)
 	defer stop()
-	a, err := app.New(ctx, app.Options{Env: env, Log: slog.New(slog.NewTextHandler(os.Stderr, nil)), ConsumerBlock: 50 * time.Millisecond, LockTTL: time.Second})
+	a, err := app.New(ctx, app.Options{Env: env, File: file, Log: slog.New(slog.NewTextHandler(os.Stderr, nil)), ConsumerBlock: 50 * time.Millisecond, LockTTL: time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -95,7 +95,13 @@ func startWithoutWorkers(t testing.TB, opts ...opt) *env {
 
 func startFull(t testing.TB, file *config.File, opts ...opt) *env {
 	t.Helper()
-	e := &env{t: t, redis: redistest.Start(t), waited: &sleeps{}, logs: &testutil.Buffer{}}
+	return startOn(t, redistest.Start(t), file, opts...)
+}
+
+// startOn builds a replica, without workers, on the given Redis.
+func startOn(t testing.TB, rs *redistest.Server, file *config.File, opts ...opt) *env {
+	t.Helper()
+	e := &env{t: t, redis: rs, waited: &sleeps{}, logs: &testutil.Buffer{}}
 	e.slack = fakeslack.New(slackToken, map[string]string{channel: "incidents", "C0OTHER": "other"})
 	e.slack.AddUser("U0ALICE", "alice")
 	t.Cleanup(e.slack.Close)
