@@ -64,6 +64,8 @@ type Queue struct {
 	// enough replicas to survive a failover (an accepted webhook is never
 	// lost); nil or no replicas wanted: at once.
 	Durable Waiter
+
+	batch batcher // concurrent Enqueues share round trips (batch.go)
 }
 
 // Waiter waits until the replicas hold the writes to a key's master (a
@@ -98,7 +100,7 @@ func (q *Queue) Enqueue(ctx context.Context, dedupeID string, ttl time.Duration,
 		key = q.DedupeKey(dedupeID)
 	}
 	sealed := q.seal(kind, dedupeID, payload)
-	res, err := enqueue.Run(ctx, q.rdb, []string{q.Stream, key}, dedupeID, ttl.Milliseconds(), kind, sealed).Text()
+	res, err := q.run(ctx, []string{q.Stream, key}, dedupeID, ttl.Milliseconds(), kind, sealed)
 	if err != nil {
 		return "", false, fmt.Errorf("enqueue: %w", err)
 	}

@@ -63,6 +63,44 @@ func TestEnqueueDedupesConcurrentDeliveries(t *testing.T) {
 	}
 }
 
+// Hundreds of concurrent deliveries share round trips (batch.go): each id
+// is queued once and every caller gets its own answer — also right after
+// Redis lost its script cache (NOSCRIPT in a pipeline).
+func TestBatchedEnqueuesAnswerEachCaller(t *testing.T) {
+	q, srv := setup(t)
+	ctx := context.Background()
+	for round := 0; round < 2; round++ {
+		if round == 1 {
+			srv.Client().ScriptFlush(ctx)
+		}
+		var added, dups atomic.Int32
+		var wg sync.WaitGroup
+		for i := 0; i < 400; i++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				_, dup, err := q.Enqueue(ctx, fmt.Sprintf("R%d-EVT%d", round, i%200), time.Hour, "pagerduty", []byte(`{}`))
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				if dup {
+					dups.Add(1)
+				} else {
+					added.Add(1)
+				}
+			}()
+		}
+		wg.Wait()
+		if added.Load() != 200 || dups.Load() != 200 {
+			t.Fatalf("round %d: added=%d dups=%d", round, added.Load(), dups.Load())
+		}
+	}
+	if n, _ := q.Len(ctx); n != 400 {
+		t.Fatalf("stream len = %d", n)
+	}
+}
+
 func TestAckOnlyAfterSuccessAndRetry(t *testing.T) {
 	q, _ := setup(t)
 	ctx, cancel := context.WithCancel(context.Background())

@@ -141,12 +141,10 @@ func ParseEvent(body []byte) (*Event, error) {
 	var env struct {
 		Event *Event `json:"event"`
 	}
-	dec := json.NewDecoder(bytes.NewReader(body))
-	if err := dec.Decode(&env); err != nil {
+	// Unmarshal, not a Decoder: it refuses anything after the object (a
+	// Decoder's More() let a stray "}" through).
+	if err := json.Unmarshal(body, &env); err != nil {
 		return nil, fmt.Errorf("%w: %s", ErrMalformed, jsonProblem(err))
-	}
-	if dec.More() {
-		return nil, fmt.Errorf("%w: trailing data after the JSON object", ErrMalformed)
 	}
 	e := env.Event
 	if e == nil {
@@ -190,6 +188,77 @@ func ParseEvent(body []byte) (*Event, error) {
 		e.Note = &d
 	}
 	return e, nil
+}
+
+// Header is what the webhook endpoint needs of an event to accept it:
+// who it is, when it happened, which incident it is about.
+type Header struct {
+	ID         string
+	EventType  string
+	OccurredAt time.Time
+	IncidentID string // "" when the data names none
+}
+
+// IsPing reports PagerDuty's test delivery.
+func (h *Header) IsPing() bool { return h.EventType == "pagey.ping" }
+
+// ParseHeader checks a webhook v3 body as the endpoint must before it
+// answers: strict JSON, the event's id, type and time, and the incident id
+// where the data carries one — in one decoding pass that skips the rest
+// (it runs for every delivery; ParseEvent decodes everything, in the
+// worker). A body ParseEvent accepts always passes, with the same values;
+// data whose other fields have the wrong types passes here and is
+// dead-lettered by the worker with ParseEvent's error, where it can be
+// read — answering PagerDuty 4xx would only make it drop the event.
+func ParseHeader(body []byte) (*Header, error) {
+	var env struct {
+		Event *struct {
+			ID         string    `json:"id"`
+			EventType  string    `json:"event_type"`
+			OccurredAt time.Time `json:"occurred_at"`
+			Data       *struct {
+				Type string `json:"type"`
+				// Raw: read only for the types that have them, as ParseEvent does.
+				ID       json.RawMessage `json:"id"`
+				Incident json.RawMessage `json:"incident"`
+			} `json:"data"`
+		} `json:"event"`
+	}
+	if err := json.Unmarshal(body, &env); err != nil {
+		return nil, fmt.Errorf("%w: %s", ErrMalformed, jsonProblem(err))
+	}
+	e := env.Event
+	if e == nil {
+		return nil, fmt.Errorf("%w: missing \"event\" object", ErrMalformed)
+	}
+	h := &Header{ID: e.ID, EventType: e.EventType, OccurredAt: e.OccurredAt}
+	switch {
+	case !ValidID(h.ID):
+		return nil, fmt.Errorf("%w: event.id missing or invalid", ErrMalformed)
+	case len(h.EventType) > 100 || !eventTypePattern.MatchString(h.EventType):
+		return nil, fmt.Errorf("%w: event.event_type missing or invalid", ErrMalformed)
+	case h.OccurredAt.IsZero():
+		return nil, fmt.Errorf("%w: event.occurred_at missing", ErrMalformed)
+	}
+	if d := e.Data; d != nil && !h.IsPing() {
+		switch d.Type {
+		case "incident":
+			var id string
+			if d.ID != nil && json.Unmarshal(d.ID, &id) != nil || !ValidID(id) {
+				return nil, fmt.Errorf("%w: event.data.id missing or invalid", ErrMalformed)
+			}
+			h.IncidentID = id
+		case "incident_note":
+			var ref struct {
+				ID string `json:"id"`
+			}
+			if d.Incident != nil && json.Unmarshal(d.Incident, &ref) != nil || !ValidID(ref.ID) {
+				return nil, fmt.Errorf("%w: event.data.incident.id missing or invalid", ErrMalformed)
+			}
+			h.IncidentID = ref.ID
+		}
+	}
+	return h, nil
 }
 
 // jsonProblem describes a decoding error without echoing input bytes.

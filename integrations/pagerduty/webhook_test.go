@@ -3,6 +3,7 @@ package pagerduty
 import (
 	"errors"
 	"net/http"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -90,8 +91,24 @@ func FuzzParseEvent(f *testing.F) {
 	f.Add([]byte(`{"event":{"id":"N1","event_type":"incident.annotated","occurred_at":"2026-01-01T00:00:00Z","data":{"type":"incident_note","incident":{"id":"P1"}}}}`))
 	f.Add([]byte(`{"event":null}`))
 	f.Add([]byte(`{}`))
+	f.Add([]byte(`{"event":{"id":"N1","event_type":"incident.responder.added","occurred_at":"2026-01-01T00:00:00Z","data":{"type":"incident_responder","number":"7","incident":{"id":"P1"}}}}`))
 	f.Fuzz(func(t *testing.T, body []byte) {
 		ev, err := ParseEvent(body)
+		// The webhook path's header agrees with the full event whenever
+		// the full event parses; a header is refused only if the event is.
+		h, herr := ParseHeader(body)
+		if herr != nil && err == nil {
+			t.Fatalf("header refused (%v) an event that parses", herr)
+		}
+		if herr != nil && !errors.Is(herr, ErrMalformed) {
+			t.Fatalf("header error does not wrap ErrMalformed: %v", herr)
+		}
+		if err == nil {
+			want := Header{ID: ev.ID, EventType: ev.EventType, OccurredAt: ev.OccurredAt, IncidentID: ev.IncidentID()}
+			if !reflect.DeepEqual(*h, want) {
+				t.Fatalf("header %+v, event %+v", *h, want)
+			}
+		}
 		if err != nil {
 			if !errors.Is(err, ErrMalformed) {
 				t.Fatalf("error does not wrap ErrMalformed: %v", err)

@@ -93,6 +93,10 @@ func startWithoutWorkers(t testing.TB, opts ...opt) *env {
 	return startFull(t, nil, opts...)
 }
 
+// logLevel is the replicas' log level: debug, but info (production's
+// default) for the load figures. Tests do not run in parallel.
+var logLevel = slog.LevelDebug
+
 func startFull(t testing.TB, file *config.File, opts ...opt) *env {
 	t.Helper()
 	return startOn(t, redistest.Start(t), file, opts...)
@@ -125,7 +129,7 @@ func startOn(t testing.TB, rs *redistest.Server, file *config.File, opts ...opt)
 		t.Fatal(err)
 	}
 	fast := retry.Policy{Attempts: 5, Base: time.Second, Max: 4 * time.Second, Budget: time.Minute, Sleep: e.waited.sleep}
-	e.opts = app.Options{Env: cfg, File: file, Log: slog.New(slog.NewTextHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+	e.opts = app.Options{Env: cfg, File: file, Log: slog.New(slog.NewTextHandler(e.logs, &slog.HandlerOptions{Level: logLevel})),
 		SlackRetry: fast, PagerDutyRetry: fast, GeminiRetry: fast, ConsumerBlock: 50 * time.Millisecond, LockWait: 10 * time.Second, LockTTL: time.Second}
 	t.Cleanup(func() {
 		for _, secret := range []string{slackToken, signingSecret, pdSecret, pdSecretOld, pdToken} {
