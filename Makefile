@@ -37,6 +37,7 @@ FUZZTIME ?= 10s
 fuzz:
 	$(GO) test ./integrations/pagerduty -run '^$$' -fuzz FuzzParseEvent -fuzztime $(FUZZTIME)
 	$(GO) test ./integrations/pagerduty -run '^$$' -fuzz FuzzVerify -fuzztime $(FUZZTIME)
+	$(GO) test ./bot/storm -run '^$$' -fuzz FuzzTemplate -fuzztime $(FUZZTIME)
 	$(GO) test ./bot/triage -run '^$$' -fuzz FuzzParse -fuzztime $(FUZZTIME)
 	$(GO) test ./bot/redact -run '^$$' -fuzz FuzzRedact -fuzztime $(FUZZTIME)
 	$(GO) test ./bot/logtmpl -run '^$$' -fuzz FuzzMiner -fuzztime $(FUZZTIME)

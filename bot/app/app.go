@@ -122,6 +122,13 @@ func New(ctx context.Context, o Options) (*App, error) {
 		a.Close()
 		return nil, err
 	}
+	if n := a.Durable.Replicas; n > 0 {
+		// Say at start what every webhook would otherwise only show as a 503.
+		if err := a.Durable.Wait(ctx, a.Queue.Stream); err != nil {
+			a.Log.Warn("Redis replicas do not acknowledge writes: every webhook will be answered 503 until they do "+
+				"(a store without replicas needs REDIS_WAIT_REPLICAS=0)", "REDIS_WAIT_REPLICAS", n, "err", err)
+		}
+	}
 	a.Store = incident.NewStore(a.Redis, IncidentTTL, o.Now)
 	a.Store.Keys = a.Keys
 	engine, err := o.File.Engine()

@@ -3,6 +3,7 @@ package storm_test
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -95,4 +96,22 @@ func TestOneLeaderPerStormWhateverTheRace(t *testing.T) {
 	if l, _ := a.Join(ctx, "sig1", "P5001", time.Minute); l != "P5001" {
 		t.Fatalf("after close, leader %s", l)
 	}
+}
+
+func FuzzTemplate(f *testing.F) {
+	for _, s := range []string{"Disk 91% full on db-3", `Job "x" failed (exit 1)`, "a \"b", "ÄÖ 10.0.0.1:80", ""} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, title string) {
+		tmpl := storm.Template(title)
+		if again := storm.Template(tmpl); again != tmpl {
+			t.Fatalf("not stable: %q → %q → %q", title, tmpl, again)
+		}
+		if strings.ContainsAny(tmpl, "0123456789") {
+			t.Fatalf("a digit survived: %q → %q", title, tmpl)
+		}
+		if storm.Signature("S", title) != storm.Signature("S", tmpl) {
+			t.Fatalf("a title and its template differ in signature: %q", title)
+		}
+	})
 }
