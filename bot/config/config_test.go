@@ -141,3 +141,45 @@ func TestLLMBackendSelection(t *testing.T) {
 		}
 	}
 }
+
+func TestStormWindowResolvesRouteThenFileThenEnv(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "c.yaml")
+	doc := `storms: {window: 10m}
+routes:
+  - {service_name: batch, channel: C0BATCH, storm: {enabled: false}}
+  - {service_id: PAPI, channel: C0API, storm: {window: 1m}}
+  - {service_id: PWEB, channel: C0WEB}
+`
+	if err := os.WriteFile(path, []byte(doc), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	f, err := LoadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		id, name string
+		want     time.Duration
+	}{{"PX", "batch", 0}, {"PAPI", "api", time.Minute}, {"PWEB", "web", 10 * time.Minute}, {"PNONE", "none", 10 * time.Minute}} {
+		if got := f.StormWindow(c.id, c.name, 5*time.Minute); got != c.want {
+			t.Errorf("%s/%s: %v, want %v", c.id, c.name, got, c.want)
+		}
+	}
+	var none *File
+	if got := none.StormWindow("P", "x", 0); got != 0 {
+		t.Errorf("no file, env off: %v", got)
+	}
+	on := true
+	g := &File{Storms: &Storm{Enabled: &on}}
+	if got := g.StormWindow("P", "x", 0); got != DefaultStormWindow {
+		t.Errorf("enabled in the file with the env off: %v", got)
+	}
+	for _, bad := range []string{"storms: {window: 1s}", "routes: [{service_id: P1, channel: C0A, storm: {window: 48h}}]"} {
+		if err := os.WriteFile(path, []byte(bad), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := LoadFile(path); err == nil || !strings.Contains(err.Error(), "window") {
+			t.Errorf("%q: %v", bad, err)
+		}
+	}
+}

@@ -62,6 +62,13 @@ func (s *Storm) window(fallback time.Duration) time.Duration {
 	return DefaultStormWindow
 }
 
+func (s *Storm) check(where string) error {
+	if s != nil && s.Window != 0 && (s.Window < 10*time.Second || s.Window > 24*time.Hour) {
+		return fmt.Errorf("%w: %s: window %s is not between 10s and 24h", ErrInvalid, where, s.Window)
+	}
+	return nil
+}
+
 // DefaultStormWindow is the storm window when storms are switched on
 // without one.
 const DefaultStormWindow = 5 * time.Minute
@@ -242,9 +249,15 @@ func ParseFile(data []byte) (*File, error) {
 	if _, err := cfg.Collector(); err != nil {
 		return nil, fmt.Errorf("%w: handlers: %v", ErrInvalid, err)
 	}
+	if err := cfg.Storms.check("storms"); err != nil {
+		return nil, err
+	}
 	seen := map[string]int{}
 	for i, r := range cfg.Routes {
 		where := fmt.Sprintf("routes[%d]", i)
+		if err := r.Storm.check(where + ".storm"); err != nil {
+			return nil, err
+		}
 		if (r.ServiceID == "") == (r.ServiceName == "") {
 			return nil, fmt.Errorf("%w: %s: set exactly one of service_id and service_name", ErrInvalid, where)
 		}
