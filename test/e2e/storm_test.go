@@ -38,7 +38,8 @@ func TestAnAlertStormIsOneThread(t *testing.T) {
 	var wg sync.WaitGroup
 	for i := 0; i < 30; i++ {
 		id := fmt.Sprintf("PSTORM%02d", i)
-		body := stormEvent("E-"+id, "incident.triggered", id, "triggered", fmt.Sprintf("Checkout API 5xx rate above %d%%", 5+i), "PSVC001", at)
+		// Planted: an e-mail address in every title; the leader's parent lists them all, masked.
+		body := stormEvent("E-"+id, "incident.triggered", id, "triggered", fmt.Sprintf(`Checkout API 5xx rate above %d%% for "user%d@corp.example.com"`, 5+i, i), "PSVC001", at)
 		for _, x := range []*env{e, r} { // every event twice, to either replica
 			wg.Add(1)
 			go func() {
@@ -56,6 +57,9 @@ func TestAnAlertStormIsOneThread(t *testing.T) {
 		return len(th) == 2 && strings.Contains(e.slack.Transcript(channel), "Storm: 29 more incident(s)")
 	})
 	e.settled()
+	if tr := e.slack.Transcript(channel); strings.Contains(tr, "corp.example.com") || !strings.Contains(tr, "[EMAIL_ADDRESS_") {
+		t.Fatalf("a planted address reached Slack unmasked:\n%s", tr)
+	}
 	ctx := context.Background()
 	var leader *incident.Record
 	members := 0
