@@ -24,6 +24,7 @@ import (
 	"github.com/opsgate/opsgate/bot/scope"
 	"github.com/opsgate/opsgate/bot/storm"
 	"github.com/opsgate/opsgate/bot/threadsync"
+	"github.com/opsgate/opsgate/bot/writeback"
 	"github.com/opsgate/opsgate/bot/tmplstate"
 	"github.com/opsgate/opsgate/bot/view"
 	"github.com/opsgate/opsgate/integrations/pagerduty"
@@ -164,6 +165,12 @@ func (a *App) wire(ctx context.Context) error {
 	a.Jobs.Register(jobs.KindPropose, jobs.Typed(proposer.Handle))
 	a.Jobs.Register(jobs.KindSettled, jobs.Typed(a.Executor.HandleSettled))
 	a.Jobs.Register(jobs.KindSearch, jobs.Typed(search.Handle))
+	writer := &writeback.Handler{Profiles: raw, Incidents: a.Store, Audit: a.Audit, Teller: out, Log: a.Log}
+	if pd != nil {
+		writer.PagerDuty = pd
+		syncer.Parent.WriteBack = true
+	}
+	a.Jobs.Register(jobs.KindIncident, jobs.Typed(writer.Handle))
 	return nil
 }
 

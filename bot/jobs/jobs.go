@@ -27,6 +27,7 @@ const (
 	KindPropose   Kind = "propose"   // Propose
 	KindSettled   Kind = "settled"   // Settled
 	KindSearch    Kind = "search"    // Search
+	KindIncident  Kind = "incident"  // IncidentAction
 )
 
 // ErrMalformed marks a payload that can never be handled; it wraps

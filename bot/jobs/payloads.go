@@ -46,6 +46,28 @@ func (Reveal) Kind() Kind { return KindReveal }
 // Validate implements Job.
 func (j Reveal) Validate() error { return errors.Join(incidentOK(j.IncidentID), userOK(j.UserID)) }
 
+// IncidentAction is an Acknowledge or Resolve click on a thread's parent:
+// done in PagerDuty as the clicking user.
+type IncidentAction struct {
+	IncidentID  string `json:"incident_id"`
+	Status      string `json:"status"` // acknowledged | resolved
+	UserID      string `json:"user_id"`
+	ChannelID   string `json:"channel_id"`
+	ResponseURL string `json:"response_url"`
+}
+
+// Kind implements Job.
+func (IncidentAction) Kind() Kind { return KindIncident }
+
+// Validate implements Job.
+func (j IncidentAction) Validate() error {
+	var status error
+	if j.Status != "acknowledged" && j.Status != "resolved" {
+		status = errors.New("status must be acknowledged or resolved")
+	}
+	return errors.Join(incidentOK(j.IncidentID), userOK(j.UserID), status)
+}
+
 // Verdict is a responder's 👍/👎 on an incident's root-cause analysis.
 type Verdict struct {
 	IncidentID  string `json:"incident_id"`

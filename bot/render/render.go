@@ -118,10 +118,26 @@ func fallback(s incident.Snapshot) string {
 	return Truncate(Escape(text), maxFallback)
 }
 
+// Action ids of the parent's PagerDuty buttons (the value is the incident id).
+const (
+	ActionAcknowledge = "incident_acknowledge"
+	ActionResolve     = "incident_resolve"
+)
+
+// ParentOptions says what the parent offers beyond the incident itself.
+type ParentOptions struct {
+	// WriteBack: PagerDuty can be changed from the thread (Acknowledge,
+	// Resolve; needs PAGERDUTY_API_TOKEN).
+	WriteBack bool
+}
+
 // Parent renders the thread's parent message for a (masked) record;
 // masked is how many values the incident's placeholders hide (a Reveal
 // button appears when there are any).
-func Parent(r *incident.Record, masked int) slackapi.Message {
+func Parent(r *incident.Record, masked int) slackapi.Message { return ParentWith(r, masked, ParentOptions{}) }
+
+// ParentWith is Parent with options.
+func ParentWith(r *incident.Record, masked int, o ParentOptions) slackapi.Message {
 	s := r.Snapshot
 	header := ":rotating_light: " + title(s)
 	if s.Status == incident.StatusResolved {
@@ -178,6 +194,20 @@ func Parent(r *incident.Record, masked int) slackapi.Message {
 	ctx = append(ctx, mrkdwn("opsgate"))
 	blocks = append(blocks, slack.NewContextBlock("incident_context", ctx...))
 	var buttons []slack.BlockElement
+	if o.WriteBack && s.Status != incident.StatusResolved && s.ID != "" {
+		if s.Status != incident.StatusAcknowledged {
+			ack := slack.NewButtonBlockElement(ActionAcknowledge, s.ID, slack.NewTextBlockObject(slack.PlainTextType, "Acknowledge", false, false))
+			ack.Style = slack.StylePrimary
+			buttons = append(buttons, ack)
+		}
+		res := slack.NewButtonBlockElement(ActionResolve, s.ID, slack.NewTextBlockObject(slack.PlainTextType, "Resolve", false, false))
+		res.Confirm = slack.NewConfirmationBlockObject(
+			slack.NewTextBlockObject(slack.PlainTextType, "Resolve in PagerDuty?", false, false),
+			slack.NewTextBlockObject(slack.PlainTextType, Truncate("Resolves "+s.ID+" in PagerDuty as you. Everyone paged for it stops being paged.", 300), false, false),
+			slack.NewTextBlockObject(slack.PlainTextType, "Resolve", false, false),
+			slack.NewTextBlockObject(slack.PlainTextType, "Cancel", false, false))
+		buttons = append(buttons, res)
+	}
 	if s.HTMLURL != "" && strings.HasPrefix(s.HTMLURL, "https://") && len(s.HTMLURL) <= 3000 {
 		btn := slack.NewButtonBlockElement("open_pagerduty", s.ID, slack.NewTextBlockObject(slack.PlainTextType, "Open in PagerDuty", false, false))
 		btn.URL = s.HTMLURL

@@ -116,6 +116,26 @@ func TestParentGolden(t *testing.T) {
 	}
 }
 
+// With PagerDuty write-back: Acknowledge (while triggered) and Resolve
+// (with a confirmation) until the incident is resolved.
+func TestParentWriteBackGolden(t *testing.T) {
+	for name, rec := range cases() {
+		if name != "triggered" && name != "acknowledged" && name != "resolved" {
+			continue
+		}
+		m := ParentWith(rec, 0, ParentOptions{WriteBack: true})
+		raw, _ := json.Marshal(m.Blocks)
+		if err := fakeslack.ValidateBlocks(raw); err != nil {
+			t.Fatalf("%s: invalid Block Kit: %v", name, err)
+		}
+		ack, res := strings.Contains(string(raw), ActionAcknowledge), strings.Contains(string(raw), ActionResolve)
+		if ack != (name == "triggered") || res != (name != "resolved") {
+			t.Fatalf("%s: acknowledge %v, resolve %v", name, ack, res)
+		}
+		golden(t, "parent_writeback_"+name, map[string]any{"text": m.Text, "blocks": m.Blocks})
+	}
+}
+
 func TestReplyGolden(t *testing.T) {
 	for _, typ := range []string{"incident.acknowledged", "incident.resolved", "incident.escalated", "incident.unacknowledged", "incident.annotated", "incident.custom_thing"} {
 		c := incident.Change{EventID: "E", Type: typ, Agent: "Bob <!here>", OccurredAt: t0, Detail: "Now assigned to Carol"}

@@ -264,6 +264,19 @@ func (s *Server) interaction(w http.ResponseWriter, r *http.Request) {
 	count("ok")
 	for _, a := range cb.ActionCallback.BlockActions {
 		s.Log.Info("interaction", "type", string(cb.Type), "action_id", a.ActionID, "user", cb.User.ID)
+		if (a.ActionID == render.ActionAcknowledge || a.ActionID == render.ActionResolve) && pagerduty.ValidID(a.Value) {
+			status := "acknowledged"
+			if a.ActionID == render.ActionResolve {
+				status = "resolved"
+			}
+			req := jobs.IncidentAction{IncidentID: a.Value, Status: status, UserID: cb.User.ID, ChannelID: cb.Channel.ID, ResponseURL: cb.ResponseURL}
+			// A double click within seconds is one request.
+			if _, err := jobs.Submit(r.Context(), s.Queue, req, "incident:"+status+":"+cb.User.ID+":"+a.Value, 10*time.Second); err != nil {
+				apiError(w, http.StatusServiceUnavailable, "unavailable", "try again")
+				return
+			}
+			continue
+		}
 		if a.ActionID == render.ActionReveal && pagerduty.ValidID(a.Value) {
 			req := jobs.Reveal{IncidentID: a.Value, UserID: cb.User.ID, ChannelID: cb.Channel.ID, ResponseURL: cb.ResponseURL}
 			// A double click within seconds is one request.

@@ -78,6 +78,8 @@ type Syncer struct {
 	Log       *slog.Logger
 	LockTTL   time.Duration // 0: DefaultLockTTL
 	LockWait  time.Duration // 0: DefaultLockWait
+	// Parent says what the parent offers (PagerDuty buttons).
+	Parent render.ParentOptions
 	// Durable, when set, holds a post until the "about to post" marker is
 	// on the replicas: a failover that lost it would post a second time.
 	Durable Waiter
@@ -152,7 +154,7 @@ func (s *Syncer) editParent(ctx context.Context, rec *incident.Record) error {
 	if err != nil {
 		return err
 	}
-	if err := s.Slack.UpdateMessage(ctx, rec.Thread.Channel, rec.Thread.TS, render.Parent(view, masked)); err != nil {
+	if err := s.Slack.UpdateMessage(ctx, rec.Thread.Channel, rec.Thread.TS, render.ParentWith(view, masked, s.Parent)); err != nil {
 		return queue.PermanentIf(err, slackapi.ErrFinal)
 	}
 	v := rec.StateVersion
@@ -294,7 +296,7 @@ func (s *Syncer) openThread(ctx context.Context, rec *incident.Record) error {
 		if err != nil {
 			return err
 		}
-		if channel, ts, err = s.Slack.PostMessage(ctx, channel, render.Parent(view, masked)); err != nil {
+		if channel, ts, err = s.Slack.PostMessage(ctx, channel, render.ParentWith(view, masked, s.Parent)); err != nil {
 			return queue.PermanentIf(err, slackapi.ErrFinal)
 		}
 	} else {

@@ -202,6 +202,52 @@ func (c *Client) AddNote(ctx context.Context, incidentID, from, content string) 
 	})
 }
 
+// ErrNoUser: no PagerDuty user has that e-mail address.
+var ErrNoUser = errors.New("no PagerDuty user with that e-mail")
+
+// ErrForbidden: PagerDuty refused the change for that user (403).
+var ErrForbidden = errors.New("PagerDuty refused: the user may not change this incident")
+
+// UserByEmail finds the PagerDuty user whose e-mail is email (exactly,
+// ignoring case: GET /users?query= matches substrings of names too).
+func (c *Client) UserByEmail(ctx context.Context, email string) (string, error) {
+	var resp *pd.ListUsersResponse
+	err := c.call(ctx, "find user", func(ctx context.Context) error {
+		var err error
+		resp, err = c.api.ListUsersWithContext(ctx, pd.ListUsersOptions{Query: email, Limit: 100})
+		return err
+	})
+	if err != nil {
+		return "", err
+	}
+	for _, u := range resp.Users {
+		if strings.EqualFold(u.Email, email) && ValidID(u.ID) {
+			return u.ID, nil
+		}
+	}
+	return "", ErrNoUser
+}
+
+// SetStatus acknowledges or resolves an incident as the user with e-mail
+// from (PagerDuty records them as the actor and checks their permission).
+func (c *Client) SetStatus(ctx context.Context, incidentID, from, status string) error {
+	if !ValidID(incidentID) {
+		return fmt.Errorf("pagerduty set status: invalid id")
+	}
+	if status != "acknowledged" && status != "resolved" {
+		return fmt.Errorf("pagerduty set status: %q is not acknowledged or resolved", status)
+	}
+	err := c.call(ctx, "set status", func(ctx context.Context) error {
+		_, err := c.api.ManageIncidentsWithContext(ctx, from, []pd.ManageIncidentsOptions{{ID: incidentID, Status: status}})
+		return err
+	})
+	var ae pd.APIError
+	if errors.As(err, &ae) && ae.StatusCode == 403 {
+		return fmt.Errorf("pagerduty set status: %w", ErrForbidden)
+	}
+	return err
+}
+
 // Resolved is a resolved incident with its notes, for the knowledge base.
 type Resolved struct {
 	Incident   IncidentData

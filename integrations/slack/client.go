@@ -265,6 +265,20 @@ func payloadHas(payload map[string]any, match map[string]string) bool {
 	return true
 }
 
+// UserEmail is the e-mail address on a user's Slack profile (needs the
+// users:read.email scope); "" when the profile shows none.
+func (c *Client) UserEmail(ctx context.Context, user string) (string, error) {
+	var email string
+	err := c.call(ctx, "users.info", "", func(ctx context.Context) error {
+		u, err := c.api.GetUserInfoContext(ctx, user)
+		if err == nil {
+			email = u.Profile.Email
+		}
+		return err
+	})
+	return email, err
+}
+
 // UserGroupMembers lists a user group's members (usergroups.users.list).
 func (c *Client) UserGroupMembers(ctx context.Context, group string) ([]string, error) {
 	var members []string

@@ -78,6 +78,8 @@ type Server struct {
 	incidents map[string]*Incident
 	alerts    map[string][]Alert
 	notes     []Note
+	users     []User
+	changes   []StatusChange
 	requests  map[string]int
 	// Bodies records each POST body received, to prove retries re-send it whole.
 	Bodies [][]byte
@@ -242,6 +244,12 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, map[string]any{"notes": out})
 	case route == "POST /incidents/{id}/notes":
 		s.addNote(w, r, parts[1], body)
+	case route == "GET /users":
+		s.listUsers(w, r)
+	case route == "PUT /incidents":
+		s.manage(w, r, "", body)
+	case route == "PUT /incidents/{id}" && len(parts) == 2:
+		s.manage(w, r, parts[1], body)
 	default:
 		writeError(w, http.StatusNotFound, 2100, "Not Found")
 	}

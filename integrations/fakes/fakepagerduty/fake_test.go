@@ -68,3 +68,40 @@ func TestFakeChecksWhatPagerDutyChecks(t *testing.T) {
 		t.Fatalf("requests counted %d", n)
 	}
 }
+
+// Incident updates: From must be a user of the account who may change
+// incidents; a resolved incident is not acknowledged again.
+func TestFakeChecksIncidentUpdatesAsPagerDutyDoes(t *testing.T) {
+	s := fakepagerduty.New("tok")
+	defer s.Close()
+	s.AddIncident(fakepagerduty.Incident{ID: "Q1", Title: "t", Status: "triggered"})
+	s.AddUser(fakepagerduty.User{ID: "PU1", Name: "Alice", Email: "alice@acme.example"})
+	s.AddUser(fakepagerduty.User{ID: "PU2", Name: "Obs", Email: "obs@acme.example", Role: "observer"})
+	const v2 = "application/vnd.pagerduty+json;version=2"
+	ack := `{"incidents":[{"id":"Q1","type":"incident_reference","status":"acknowledged"}]}`
+	for _, c := range []struct {
+		from, body string
+		want       int
+	}{
+		{"", ack, 400},                    // no From
+		{"nobody@acme.example", ack, 400}, // not a user
+		{"obs@acme.example", ack, 403},    // may not change incidents
+		{"alice@acme.example", `{"incidents":[{"id":"Q1","type":"incident_reference","status":"snoozed"}]}`, 400},
+		{"alice@acme.example", `{"incidents":[{"id":"Q9","type":"incident_reference","status":"acknowledged"}]}`, 404},
+		{"alice@acme.example", `{"incidents":[]}`, 400},
+		{"alice@acme.example", ack, 200},
+		{"alice@acme.example", `{"incidents":[{"id":"Q1","type":"incident_reference","status":"resolved"}]}`, 200},
+		{"alice@acme.example", ack, 400}, // already resolved
+	} {
+		if code, _, body := call(t, "PUT", s.URL+"/incidents", "tok", v2, c.from, c.body); code != c.want {
+			t.Fatalf("%s %s: %d %v, want %d", c.from, c.body, code, body, c.want)
+		}
+	}
+	if ch := s.StatusChanges(); len(ch) != 2 || ch[0].From != "alice@acme.example" || ch[1].Status != "resolved" {
+		t.Fatalf("changes %+v", ch)
+	}
+	_, _, body := call(t, "GET", s.URL+"/users?query=ALICE@acme", "tok", v2, "", "")
+	if users, _ := body["users"].([]any); len(users) != 1 {
+		t.Fatalf("users %v", body)
+	}
+}

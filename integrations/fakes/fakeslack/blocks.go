@@ -37,6 +37,12 @@ type element struct {
 	Style    string          `json:"style"`
 	ImageURL string          `json:"image_url"`
 	AltText  string          `json:"alt_text"`
+	Confirm  *struct {
+		Title   *textObj `json:"title"`
+		Text    *textObj `json:"text"`
+		Confirm *textObj `json:"confirm"`
+		Deny    *textObj `json:"deny"`
+	} `json:"confirm"`
 }
 
 type block struct {
@@ -91,6 +97,18 @@ func checkElement(raw json.RawMessage, where string, actionIDs map[string]bool, 
 		}
 		if e.Style != "" && e.Style != "primary" && e.Style != "danger" {
 			return fmt.Errorf("%s: button style %q", where, e.Style)
+		}
+		if c := e.Confirm; c != nil { // a confirmation dialog: title 100, text 300, buttons 30
+			for _, x := range []struct {
+				t     *textObj
+				name  string
+				max   int
+				plain bool
+			}{{c.Title, "title", 100, true}, {c.Text, "text", 300, false}, {c.Confirm, "confirm", 30, true}, {c.Deny, "deny", 30, true}} {
+				if err := checkText(x.t, where+".confirm."+x.name, x.max, x.plain); err != nil {
+					return err
+				}
+			}
 		}
 		if len(e.ActionID) > MaxIDLength {
 			return fmt.Errorf("%s: action_id longer than %d", where, MaxIDLength)

@@ -61,6 +61,7 @@ type Server struct {
 	mu        sync.Mutex
 	channels  map[string]string // id -> name
 	users     map[string]string // id -> name
+	emails    map[string]string // id -> e-mail (shown only with users:read.email)
 	messages  map[string][]*Message
 	ephemeral []Ephemeral
 	responses []ResponseURLPost
@@ -93,6 +94,17 @@ func (s *Server) AddUser(id, name string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.users[id] = name
+}
+
+// SetEmail gives a user an e-mail address (users.info shows it in
+// profile.email, as it does for an app with users:read.email).
+func (s *Server) SetEmail(id, email string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.emails == nil {
+		s.emails = map[string]string{}
+	}
+	s.emails[id] = email
 }
 
 // AddUserGroup registers a user group and its members.
@@ -336,7 +348,8 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		}
 	case "users.info":
 		if name, ok := s.users[p["user"]]; ok {
-			res = apiResult{"ok": true, "user": map[string]any{"id": p["user"], "name": name, "real_name": name}}
+			res = apiResult{"ok": true, "user": map[string]any{"id": p["user"], "name": name, "real_name": name,
+				"profile": map[string]any{"real_name": name, "email": s.emails[p["user"]]}}}
 		} else {
 			res = fail("user_not_found")
 		}

@@ -1,0 +1,155 @@
+package fakepagerduty
+
+import (
+	"encoding/json"
+	"net/http"
+	"strconv"
+	"strings"
+)
+
+// User is a PagerDuty user. Role is PagerDuty's: "user", "admin",
+// "limited_user", "observer", "restricted_access", … — observers and
+// restricted users may not change incidents (403).
+type User struct {
+	ID    string `json:"id"`
+	Name  string `json:"name"`
+	Email string `json:"email"`
+	Role  string `json:"role"`
+}
+
+// StatusChange is one accepted incident update, with who asked for it.
+type StatusChange struct {
+	IncidentID, From, Status string
+}
+
+// AddUser stores a user.
+func (s *Server) AddUser(u User) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if u.Role == "" {
+		u.Role = "user"
+	}
+	s.users = append(s.users, u)
+}
+
+// StatusChanges returns the incident updates accepted so far.
+func (s *Server) StatusChanges() []StatusChange {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]StatusChange(nil), s.changes...)
+}
+
+// listUsers serves GET /users?query= (a case-insensitive match on name or
+// e-mail) with limit/offset.
+func (s *Server) listUsers(w http.ResponseWriter, r *http.Request) {
+	q := strings.ToLower(r.URL.Query().Get("query"))
+	limit := 25
+	if v := r.URL.Query().Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 100 {
+			writeError(w, http.StatusBadRequest, 2001, "Invalid Input Provided", "limit must be 1..100")
+			return
+		}
+		limit = n
+	}
+	s.mu.Lock()
+	out := []map[string]any{}
+	for _, u := range s.users {
+		if q == "" || strings.Contains(strings.ToLower(u.Email), q) || strings.Contains(strings.ToLower(u.Name), q) {
+			out = append(out, map[string]any{"id": u.ID, "type": "user", "name": u.Name, "email": u.Email, "role": u.Role,
+				"summary": u.Name, "self": s.URL + "/users/" + u.ID})
+		}
+	}
+	s.mu.Unlock()
+	more := len(out) > limit
+	if more {
+		out = out[:limit]
+	}
+	writeJSON(w, map[string]any{"users": out, "limit": limit, "offset": 0, "more": more, "total": nil})
+}
+
+func (s *Server) userByEmail(email string) (User, bool) {
+	for _, u := range s.users {
+		if strings.EqualFold(u.Email, email) {
+			return u, true
+		}
+	}
+	return User{}, false
+}
+
+// manage serves PUT /incidents (bulk, as go-pagerduty sends it) and PUT
+// /incidents/{id}: From must name a user of the account who may change
+// incidents; a resolved incident cannot be acknowledged.
+func (s *Server) manage(w http.ResponseWriter, r *http.Request, id string, body []byte) {
+	var req struct {
+		Incidents []struct {
+			ID     string `json:"id"`
+			Type   string `json:"type"`
+			Status string `json:"status"`
+		} `json:"incidents"`
+		Incident *struct {
+			Type   string `json:"type"`
+			Status string `json:"status"`
+		} `json:"incident"`
+	}
+	if err := json.Unmarshal(body, &req); err != nil {
+		writeError(w, http.StatusBadRequest, 2001, "Invalid Input Provided", "body is not JSON")
+		return
+	}
+	if id != "" {
+		if req.Incident == nil {
+			writeError(w, http.StatusBadRequest, 2001, "Invalid Input Provided", "incident is required")
+			return
+		}
+		req.Incidents = append(req.Incidents[:0], struct {
+			ID     string `json:"id"`
+			Type   string `json:"type"`
+			Status string `json:"status"`
+		}{id, req.Incident.Type, req.Incident.Status})
+	}
+	if len(req.Incidents) == 0 || len(req.Incidents) > 250 {
+		writeError(w, http.StatusBadRequest, 2001, "Invalid Input Provided", "incidents must hold 1 to 250 items")
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	from := r.Header.Get("From")
+	u, ok := s.userByEmail(from)
+	if !ok {
+		writeError(w, http.StatusBadRequest, 2001, "Invalid Input Provided", "A valid From header is required: no user with that e-mail")
+		return
+	}
+	if u.Role == "observer" || u.Role == "restricted_access" || u.Role == "read_only_user" {
+		writeError(w, http.StatusForbidden, 2010, "Access Denied", "The user does not have permission to change incidents")
+		return
+	}
+	for _, x := range req.Incidents {
+		inc, ok := s.incidents[x.ID]
+		switch {
+		case !ok:
+			writeError(w, http.StatusNotFound, 2100, "Not Found")
+			return
+		case x.Type != "incident" && x.Type != "incident_reference":
+			writeError(w, http.StatusBadRequest, 2001, "Invalid Input Provided", "type must be incident_reference")
+			return
+		case x.Status != "acknowledged" && x.Status != "resolved":
+			writeError(w, http.StatusBadRequest, 2001, "Invalid Input Provided", "status must be acknowledged or resolved")
+			return
+		case inc.Status == "resolved":
+			writeError(w, http.StatusBadRequest, 2001, "Invalid Input Provided", "Incident Already Resolved")
+			return
+		}
+	}
+	var out []Incident
+	for _, x := range req.Incidents {
+		inc := s.incidents[x.ID]
+		inc.Status = x.Status
+		s.changes = append(s.changes, StatusChange{IncidentID: x.ID, From: u.Email, Status: x.Status})
+		out = append(out, *inc)
+	}
+	if id != "" {
+		writeJSON(w, map[string]any{"incident": out[0]})
+		return
+	}
+	writeJSON(w, map[string]any{"incidents": out})
+}

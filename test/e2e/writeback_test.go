@@ -1,0 +1,100 @@
+package e2e
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/opsgate/opsgate/bot/render"
+	"github.com/opsgate/opsgate/integrations/fakes/fakepagerduty"
+)
+
+// Acknowledge and Resolve on the parent act in PagerDuty as the person
+// who clicked: their Slack e-mail names their PagerDuty user, who is the
+// From of the change. A double click is one change; a user PagerDuty
+// refuses (403), one with no PagerDuty user and one without an e-mail are
+// told so and nothing happens; the parent changes when PagerDuty's webhook
+// says so, and no e-mail address reaches Slack.
+func TestAcknowledgeAndResolveFromTheThread(t *testing.T) {
+	e := start(t, withPagerDutyAPI)
+	e.pd.AddIncident(fakepagerduty.Incident{ID: "PWB0001", Title: "x", Status: "triggered"})
+	e.pd.AddUser(fakepagerduty.User{ID: "PALICE1", Name: "Alice Oncall", Email: "alice@acme.example"})
+	e.pd.AddUser(fakepagerduty.User{ID: "PBOB001", Name: "Bob Watcher", Email: "bob@acme.example", Role: "observer"})
+	e.slack.SetEmail("U0ALICE", "Alice@Acme.example")
+	for id, email := range map[string]string{"U0BOB": "bob@acme.example", "U0CAROL": "carol@elsewhere.example", "U0DAVE": ""} {
+		e.slack.AddUser(id, strings.ToLower(id[2:]))
+		e.slack.SetEmail(id, email)
+	}
+	at := time.Now().Add(-time.Minute)
+	e.postWebhook(incidentEvent("E-WB-1", "incident.triggered", "PWB0001", "triggered", at), pdSecret)
+	e.eventually("the thread with its buttons", func() bool {
+		th := e.slack.Threads(channel)
+		return len(th) == 1 && strings.Contains(string(th[0].Blocks), render.ActionAcknowledge)
+	})
+	e.settled()
+
+	// Refused: an observer (PagerDuty 403), no PagerDuty user, no e-mail.
+	click(e, "U0BOB", render.ActionResolve, "PWB0001", "1.1")
+	click(e, "U0CAROL", render.ActionAcknowledge, "PWB0001", "1.2")
+	click(e, "U0DAVE", render.ActionAcknowledge, "PWB0001", "1.3")
+	e.eventually("three refusals", func() bool { return strings.Count(e.answers(), "nothing was changed") == 3 })
+	for _, want := range []string{"may not change this incident", "No PagerDuty user", "no e-mail address"} {
+		if !strings.Contains(e.answers(), want) {
+			t.Errorf("answers lack %q:\n%s", want, e.answers())
+		}
+	}
+	if n := len(e.pd.StatusChanges()); n != 0 {
+		t.Fatalf("%d changes made for refused users", n)
+	}
+	// Alice acknowledges, twice in a row: one change, as her.
+	click(e, "U0ALICE", render.ActionAcknowledge, "PWB0001", "2.1")
+	click(e, "U0ALICE", render.ActionAcknowledge, "PWB0001", "2.2")
+	e.eventually("the acknowledgement", func() bool { return strings.Contains(e.answers(), "Acknowledged in PagerDuty as you") })
+	e.settled()
+	ch := e.pd.StatusChanges()
+	if len(ch) != 1 || ch[0] != (fakepagerduty.StatusChange{IncidentID: "PWB0001", From: "alice@acme.example", Status: "acknowledged"}) {
+		t.Fatalf("changes %+v", ch)
+	}
+	// The parent follows PagerDuty's webhook, not the click.
+	if strings.Contains(e.slack.Transcript(channel), "Acknowledged") {
+		t.Fatal("the parent changed before PagerDuty confirmed")
+	}
+	e.postWebhook(incidentEvent("E-WB-2", "incident.acknowledged", "PWB0001", "acknowledged", at.Add(time.Second)), pdSecret)
+	e.eventually("the parent acknowledged, Acknowledge gone", func() bool {
+		th := e.slack.Threads(channel)[0]
+		return strings.Contains(blocksText(th), "Acknowledged") && !strings.Contains(string(th.Blocks), render.ActionAcknowledge) &&
+			strings.Contains(string(th.Blocks), render.ActionResolve)
+	})
+	// Resolve, then the buttons go.
+	click(e, "U0ALICE", render.ActionResolve, "PWB0001", "3.1")
+	e.eventually("resolved in PagerDuty", func() bool { return len(e.pd.StatusChanges()) == 2 })
+	e.postWebhook(incidentEvent("E-WB-3", "incident.resolved", "PWB0001", "resolved", at.Add(2*time.Second)), pdSecret)
+	e.eventually("no buttons once resolved", func() bool {
+		th := e.slack.Threads(channel)[0]
+		return !strings.Contains(string(th.Blocks), render.ActionResolve) && strings.Contains(blocksText(th), "Resolved")
+	})
+	// A click on a stale message of a resolved incident changes nothing.
+	click(e, "U0DAVE", render.ActionResolve, "PWB0001", "3.2")
+	e.eventually("told it is resolved", func() bool { return strings.Contains(e.answers(), "already resolved") })
+	e.settled()
+	if n := len(e.pd.StatusChanges()); n != 2 {
+		t.Fatalf("%d changes", n)
+	}
+	for _, s := range e.slack.Sent() {
+		if strings.Contains(strings.ToLower(s), "acme.example") || strings.Contains(s, "elsewhere.example") {
+			t.Fatalf("an e-mail address reached Slack: %s", s)
+		}
+	}
+	entries, err := e.app.Audit.Entries(context.Background(), 0, -1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]int{}
+	for _, x := range entries {
+		got[x.Action]++
+	}
+	if got["pagerduty_acknowledged"] != 1 || got["pagerduty_resolved"] != 1 || got["pagerduty_resolved_refused"] != 1 || got["pagerduty_acknowledged_refused"] != 2 {
+		t.Fatalf("audit %v", got)
+	}
+}
