@@ -24,9 +24,9 @@ import (
 	"github.com/opsgate/opsgate/bot/scope"
 	"github.com/opsgate/opsgate/bot/storm"
 	"github.com/opsgate/opsgate/bot/threadsync"
-	"github.com/opsgate/opsgate/bot/writeback"
 	"github.com/opsgate/opsgate/bot/tmplstate"
 	"github.com/opsgate/opsgate/bot/view"
+	"github.com/opsgate/opsgate/bot/writeback"
 	"github.com/opsgate/opsgate/integrations/pagerduty"
 	slackapi "github.com/opsgate/opsgate/integrations/slack"
 )

@@ -134,7 +134,9 @@ type ParentOptions struct {
 // Parent renders the thread's parent message for a (masked) record;
 // masked is how many values the incident's placeholders hide (a Reveal
 // button appears when there are any).
-func Parent(r *incident.Record, masked int) slackapi.Message { return ParentWith(r, masked, ParentOptions{}) }
+func Parent(r *incident.Record, masked int) slackapi.Message {
+	return ParentWith(r, masked, ParentOptions{})
+}
 
 // ParentWith is Parent with options.
 func ParentWith(r *incident.Record, masked int, o ParentOptions) slackapi.Message {
