@@ -13,12 +13,14 @@ import (
 	"github.com/opsgate/opsgate/bot/enrich"
 	"github.com/opsgate/opsgate/bot/execution"
 	"github.com/opsgate/opsgate/bot/executor"
+	"github.com/opsgate/opsgate/bot/incident"
 	"github.com/opsgate/opsgate/bot/jobs"
 	"github.com/opsgate/opsgate/bot/kbsearch"
 	"github.com/opsgate/opsgate/bot/learn"
 	"github.com/opsgate/opsgate/bot/pipeline"
 	"github.com/opsgate/opsgate/bot/ratelimit"
 	"github.com/opsgate/opsgate/bot/redact"
+	"github.com/opsgate/opsgate/bot/render"
 	"github.com/opsgate/opsgate/bot/reveal"
 	"github.com/opsgate/opsgate/bot/sanitize"
 	"github.com/opsgate/opsgate/bot/scope"
@@ -76,8 +78,10 @@ func (a *App) wire(ctx context.Context) error {
 		Observe: a.Metrics.ObserveSlackWait}
 	out := slackOut{GuardedSlack: sanitize.GuardedSlack{Slack: raw, Guard: a.Guard}, raw: raw}
 	var pd *pagerduty.Client
+	var notes pipeline.Noter // nil without a token: no notes
 	if o.Env.PagerDutyAPIToken != "" {
 		pd = pagerduty.NewClient(o.Env.PagerDutyAPIURL, o.Env.PagerDutyAPIToken.Reveal(), o.PagerDutyRetry)
+		notes = guardedNotes{pd: pd, mask: a.Guard.Mask}
 	}
 	analyzer, err := NewAnalyzer(ctx, o.Env, a.Guard, o.GeminiRetry, a.Log)
 	if err != nil {
@@ -109,7 +113,11 @@ func (a *App) wire(ctx context.Context) error {
 		Limiter: &ratelimit.Window{Redis: a.Redis, Prefix: "opsgate:rate:propose:", Limit: actions.ProposalLimit, Per: actions.ProposalWindow}}
 	decider := &actions.Decider{Proposals: a.Proposals, Specs: scopes.Actions(), Access: checker, Proposer: proposer, Board: board,
 		Audit: a.Audit, Clicks: a.Redis, Teller: out, Log: a.Log}
-	a.Executor = &execution.Executor{Proposals: a.Proposals, Incidents: a.Store, Scopes: scopes, Runner: runner, Board: board,
+	var execBoard execution.Board = board
+	if notes != nil && o.Env.PagerDutyFromEmail != "" {
+		execBoard = notingBoard{Board: board, notes: notes, from: o.Env.PagerDutyFromEmail, log: a.Log}
+	}
+	a.Executor = &execution.Executor{Proposals: a.Proposals, Incidents: a.Store, Scopes: scopes, Runner: runner, Board: execBoard,
 		Undo: decider, Masker: a.Vault, Audit: a.Audit, Log: a.Log}
 	decider.Executor = a.Executor
 
@@ -146,9 +154,11 @@ func (a *App) wire(ctx context.Context) error {
 		Policy: func(id, name string) time.Duration { return file.StormWindow(id, name, o.Env.StormWindow) }}
 	st.follow = storm.Follow{Incidents: a.Store, Storms: storms, Syncer: syncer}
 	st.split = storm.Split{Incidents: a.Store, Syncer: syncer}
+	st.noteRCA = pipeline.Tolerant(pipeline.NoteAnalysis{Incidents: a.Store, Viewer: a.Vault, From: o.Env.PagerDutyFromEmail}, a.Log)
 	if pd != nil {
 		gatherer.Alerts = pd
-		st.note = pipeline.Tolerant(pipeline.Note{Incidents: a.Store, PagerDuty: pd, From: o.Env.PagerDutyFromEmail}, a.Log)
+		st.note = pipeline.Tolerant(pipeline.Note{Incidents: a.Store, PagerDuty: notes, From: o.Env.PagerDutyFromEmail}, a.Log)
+		st.noteRCA = pipeline.Tolerant(pipeline.NoteAnalysis{Incidents: a.Store, Viewer: a.Vault, PagerDuty: notes, From: o.Env.PagerDutyFromEmail}, a.Log)
 		st.backfill.PagerDuty, st.lookup.PagerDuty = pd, pd
 	}
 	webhooks := &pipeline.Webhooks{Trigger: st.trigger(), Change: st.change(), Log: a.Log}
@@ -177,7 +187,7 @@ func (a *App) wire(ctx context.Context) error {
 // stages are the pipelines' building blocks, each built once.
 type stages struct {
 	seen, gather, persist, sync, note, offer, analyze, propose, learn pipeline.Stage
-	group, follow, split                                              pipeline.Stage
+	group, follow, split, noteRCA                                     pipeline.Stage
 	backfill                                                          pipeline.Backfill
 	lookup                                                            pipeline.Lookup
 	answer                                                            pipeline.Answer
@@ -185,7 +195,7 @@ type stages struct {
 
 // trigger: a new incident, from its webhook.
 func (s stages) trigger() pipeline.Pipeline {
-	return pipeline.Pipeline{s.seen, s.group, s.gather, s.persist, s.sync, s.note, s.offer, s.analyze, s.propose, s.learn}
+	return pipeline.Pipeline{s.seen, s.group, s.gather, s.persist, s.sync, s.note, s.offer, s.analyze, s.noteRCA, s.propose, s.learn}
 }
 
 // change: any later event (acknowledged, resolved, reassigned…).
@@ -199,7 +209,7 @@ func (s stages) change() pipeline.Pipeline {
 func (s stages) triage(log *slog.Logger) pipeline.Pipeline {
 	after := func(st pipeline.Stage) pipeline.Stage { return pipeline.Tolerant(st, log) }
 	return pipeline.Pipeline{s.split, s.lookup, s.gather, s.persist, s.sync, s.answer,
-		s.note, s.offer, after(s.analyze), after(s.propose), after(s.learn)}
+		s.note, s.offer, after(s.analyze), s.noteRCA, after(s.propose), after(s.learn)}
 }
 
 func newRunner(file *config.File) *executor.Runner {
@@ -212,4 +222,33 @@ func newRunner(file *config.File) *executor.Runner {
 		}
 	}
 	return r
+}
+
+// guardedNotes passes every PagerDuty note through the last-line guard,
+// as every Slack message is.
+type guardedNotes struct {
+	pd   *pagerduty.Client
+	mask func(string) string
+}
+
+func (g guardedNotes) AddNote(ctx context.Context, incidentID, from, content string) error {
+	return g.pd.AddNote(ctx, incidentID, from, g.mask(content))
+}
+
+// notingBoard also writes each execution reply — an approved action's
+// outcome, a late outcome — as a PagerDuty note (the text is masked
+// already; the guard checks it again).
+type notingBoard struct {
+	execution.Board
+	notes pipeline.Noter
+	from  string
+	log   *slog.Logger
+}
+
+func (n notingBoard) Reply(ctx context.Context, rec *incident.Record, text, proposal string) {
+	n.Board.Reply(ctx, rec, text, proposal)
+	note := render.PlainNote("opsgate, proposal " + proposal + ": " + text)
+	if err := n.notes.AddNote(ctx, rec.Snapshot.ID, n.from, note); err != nil {
+		n.log.Warn("action outcome not noted in PagerDuty", "incident", rec.Snapshot.ID, "proposal", proposal, "err", err)
+	}
 }

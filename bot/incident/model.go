@@ -160,10 +160,11 @@ type Reply struct {
 
 // Once-per-incident steps recorded in Record.Done.
 const (
-	StepNote  = "pagerduty_note" // the thread link was noted on the PagerDuty incident
-	StepOffer = "offer"          // the handler's runbook steps were proposed
-	StepRCA   = "propose_rca"    // the analysis' actions were proposed
-	StepLearn = "learn"          // written back to the knowledge base after resolving
+	StepNote    = "pagerduty_note"     // the thread link was noted on the PagerDuty incident
+	StepOffer   = "offer"              // the handler's runbook steps were proposed
+	StepRCA     = "propose_rca"        // the analysis' actions were proposed
+	StepLearn   = "learn"              // written back to the knowledge base after resolving
+	StepNoteRCA = "pagerduty_note_rca" // the analysis was noted on the PagerDuty incident
 )
 
 // HasThread reports whether the parent message exists.

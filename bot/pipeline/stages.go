@@ -8,6 +8,7 @@ import (
 
 	"github.com/opsgate/opsgate/bot/enrich"
 	"github.com/opsgate/opsgate/bot/incident"
+	"github.com/opsgate/opsgate/bot/render"
 	"github.com/opsgate/opsgate/bot/rca"
 	"github.com/opsgate/opsgate/integrations/pagerduty"
 )
@@ -223,6 +224,37 @@ func (n Note) Run(ctx context.Context, st *State) error {
 		return err
 	}
 	return mark(ctx, n.Incidents, st.IncidentID, incident.StepNote)
+}
+
+// NoteAnalysis writes the analysis — summary, root cause, the evidence
+// with its citations, the proposed actions — as a PagerDuty note, once,
+// masked like the thread (people reading PagerDuty see what Slack shows).
+type NoteAnalysis struct {
+	Incidents Incidents
+	Viewer    Viewer
+	PagerDuty Noter  // nil: no API token
+	From      string // "": no notes
+}
+
+// Name implements Stage.
+func (NoteAnalysis) Name() string { return "note the analysis" }
+
+// Run implements Stage.
+func (n NoteAnalysis) Run(ctx context.Context, st *State) error {
+	if n.PagerDuty == nil || n.From == "" || st.Context == nil || st.Context.Analysis == nil {
+		return nil
+	}
+	return once(ctx, n.Incidents, st.IncidentID, incident.StepNoteRCA, func() error {
+		rec, err := n.Incidents.Get(ctx, st.IncidentID)
+		if err != nil {
+			return err
+		}
+		_, vc, err := n.Viewer.Views(ctx, rec, st.Context)
+		if err != nil {
+			return err
+		}
+		return n.PagerDuty.AddNote(ctx, st.IncidentID, n.From, render.AnalysisNote(vc.Analysis, rec.Thread.Permalink))
+	})
 }
 
 // Offer proposes the handler's runbook steps once, as soon as the thread

@@ -109,12 +109,19 @@ actions:
 	}
 	assertNothingPlanted(t, e)
 	assertNothingPlantedInRedis(t, e)
-	var notes strings.Builder // PagerDuty notes: the thread link only
+	var notes strings.Builder // PagerDuty notes: the thread link, the analysis, the action's outcome
 	for _, n := range e.pd.Notes() {
 		notes.WriteString(n.Content + "\n")
 	}
-	if !strings.Contains(notes.String(), "opsgate Slack thread") {
-		t.Fatalf("no thread note: %q", notes.String())
+	for _, want := range []string{"opsgate Slack thread", "opsgate analysis", "Root cause:", "Evidence:", "SUCCEEDED"} {
+		if !strings.Contains(notes.String(), want) {
+			t.Fatalf("PagerDuty notes lack %q: %q", want, notes.String())
+		}
+	}
+	for _, s := range planted {
+		if strings.Contains(notes.String(), s) {
+			t.Fatalf("a planted value reached a PagerDuty note: %q", s)
+		}
 	}
 	resp, err := http.Get(e.http.URL + "/metrics")
 	if err != nil {
