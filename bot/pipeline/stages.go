@@ -8,8 +8,8 @@ import (
 
 	"github.com/opsgate/opsgate/bot/enrich"
 	"github.com/opsgate/opsgate/bot/incident"
-	"github.com/opsgate/opsgate/bot/render"
 	"github.com/opsgate/opsgate/bot/rca"
+	"github.com/opsgate/opsgate/bot/render"
 	"github.com/opsgate/opsgate/integrations/pagerduty"
 )
 
