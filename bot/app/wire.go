@@ -17,6 +17,7 @@ import (
 	"github.com/opsgate/opsgate/bot/jobs"
 	"github.com/opsgate/opsgate/bot/kbsearch"
 	"github.com/opsgate/opsgate/bot/learn"
+	"github.com/opsgate/opsgate/bot/overview"
 	"github.com/opsgate/opsgate/bot/pipeline"
 	"github.com/opsgate/opsgate/bot/ratelimit"
 	"github.com/opsgate/opsgate/bot/redact"
@@ -181,6 +182,9 @@ func (a *App) wire(ctx context.Context) error {
 		syncer.Parent.WriteBack = true
 	}
 	a.Jobs.Register(jobs.KindIncident, jobs.Typed(writer.Handle))
+	over := &overview.Handler{Incidents: a.Store, Proposals: a.Proposals, Trail: a.Audit, Masker: a.Vault, Access: checker,
+		AllowedIn: search.AllowedIn, Teller: out, Log: a.Log}
+	a.Jobs.Register(jobs.KindOverview, jobs.Typed(over.Handle))
 	return nil
 }
 

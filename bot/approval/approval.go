@@ -187,6 +187,28 @@ func (s *Store) Create(ctx context.Context, p Proposal) (bool, error) {
 	return ok, nil
 }
 
+// Waiting returns the proposals waiting for approval (at most limit).
+func (s *Store) Waiting(ctx context.Context, limit int64) ([]*Proposal, error) {
+	ids, err := s.rdb.ZRange(ctx, PendingKey, 0, limit-1).Result()
+	if err != nil {
+		return nil, fmt.Errorf("waiting proposals: %w", err)
+	}
+	var out []*Proposal
+	for _, id := range ids {
+		p, err := s.Get(ctx, id)
+		if errors.Is(err, ErrNotFound) {
+			continue // expired
+		}
+		if err != nil {
+			return nil, err
+		}
+		if p.State == Proposed {
+			out = append(out, p)
+		}
+	}
+	return out, nil
+}
+
 // Get loads a proposal.
 func (s *Store) Get(ctx context.Context, id string) (*Proposal, error) {
 	p, _, err := s.load(ctx, id)

@@ -3,6 +3,7 @@ package incident
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -59,12 +60,55 @@ func (s *Store) Get(ctx context.Context, id string) (*Record, error) {
 // conflict. fn must be pure; it returns false when nothing changed (no
 // write). The stored record is returned.
 func (s *Store) Update(ctx context.Context, id string, fn func(r *Record) (bool, error)) (*Record, error) {
-	return versioned.Update(ctx, s.rdb, s.Keys, Key(id), s.ttl, func(r *Record, found bool) (bool, error) {
+	rec, err := versioned.Update(ctx, s.rdb, s.Keys, Key(id), s.ttl, func(r *Record, found bool) (bool, error) {
 		if !found {
 			r.Snapshot.ID = id
 		}
 		return fn(r)
 	})
+	if err == nil && rec != nil && rec.StateVersion > 0 {
+		s.index(ctx, rec)
+	}
+	return rec, err
+}
+
+// OpenKey indexes the open incidents by when opsgate first saw them (for
+// /triage status). It follows the records: every update puts an open
+// incident in and takes a resolved one out, so a missed write is mended by
+// the incident's next one; Open skips what the index holds wrongly.
+const OpenKey = "opsgate:incidents:open"
+
+func (s *Store) index(ctx context.Context, r *Record) {
+	if r.Snapshot.Status == StatusResolved {
+		s.rdb.ZRem(ctx, OpenKey, r.Snapshot.ID)
+		return
+	}
+	s.rdb.ZAdd(ctx, OpenKey, redis.Z{Score: float64(r.FirstSeenAt.Unix()), Member: r.Snapshot.ID})
+}
+
+// Open returns up to limit open incidents, oldest first.
+func (s *Store) Open(ctx context.Context, limit int64) ([]*Record, error) {
+	ids, err := s.rdb.ZRange(ctx, OpenKey, 0, limit-1).Result()
+	if err != nil {
+		return nil, fmt.Errorf("open incidents: %w", err)
+	}
+	var out []*Record
+	for _, id := range ids {
+		r, err := s.Get(ctx, id)
+		if errors.Is(err, ErrNotFound) {
+			s.rdb.ZRem(ctx, OpenKey, id) // expired
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		if r.Snapshot.Status == StatusResolved {
+			s.rdb.ZRem(ctx, OpenKey, id)
+			continue
+		}
+		out = append(out, r)
+	}
+	return out, nil
 }
 
 // Apply stores u into the incident's record.

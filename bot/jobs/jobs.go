@@ -28,6 +28,7 @@ const (
 	KindSettled   Kind = "settled"   // Settled
 	KindSearch    Kind = "search"    // Search
 	KindIncident  Kind = "incident"  // IncidentAction
+	KindOverview  Kind = "overview"  // Overview
 )
 
 // ErrMalformed marks a payload that can never be handled; it wraps

@@ -68,6 +68,26 @@ func (j IncidentAction) Validate() error {
 	return errors.Join(incidentOK(j.IncidentID), userOK(j.UserID), status)
 }
 
+// Overview is `/triage status` (IncidentID "") or `/triage timeline <id>`.
+type Overview struct {
+	IncidentID  string `json:"incident_id,omitempty"`
+	UserID      string `json:"user_id"`
+	ChannelID   string `json:"channel_id"`
+	ResponseURL string `json:"response_url"`
+}
+
+// Kind implements Job.
+func (Overview) Kind() Kind { return KindOverview }
+
+// Validate implements Job.
+func (j Overview) Validate() error {
+	var id error
+	if j.IncidentID != "" {
+		id = incidentOK(j.IncidentID)
+	}
+	return errors.Join(id, userOK(j.UserID))
+}
+
 // Verdict is a responder's 👍/👎 on an incident's root-cause analysis.
 type Verdict struct {
 	IncidentID  string `json:"incident_id"`

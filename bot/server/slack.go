@@ -153,6 +153,17 @@ func (s *Server) slashCommand(w http.ResponseWriter, r *http.Request) {
 		s.answer(w, s.triageIncident(r, cmd, parsed.IncidentID))
 	case triage.KindSplit:
 		s.answer(w, s.split(r, cmd, parsed.IncidentID))
+	case triage.KindStatus, triage.KindTimeline:
+		if !validResponseURL(cmd.ResponseURL) {
+			s.answer(w, "Slack did not send a usable response_url; try again.")
+			return
+		}
+		req := jobs.Overview{IncidentID: parsed.IncidentID, UserID: cmd.UserID, ChannelID: cmd.ChannelID, ResponseURL: cmd.ResponseURL}
+		if _, err := jobs.Submit(r.Context(), s.Queue, req, "", 0); err != nil {
+			s.answer(w, "opsgate cannot queue the request right now; try again in a minute.")
+			return
+		}
+		s.answer(w, "Looking…")
 	case triage.KindSearch:
 		s.answer(w, s.search(r, cmd, parsed.Text))
 	case triage.KindPropose:

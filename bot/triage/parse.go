@@ -24,6 +24,8 @@ const (
 	KindPropose  Kind = "propose"  // propose a catalog action
 	KindReject   Kind = "reject"   // reject a proposal, with a reason
 	KindSplit    Kind = "split"    // take an incident out of its storm into its own thread
+	KindStatus   Kind = "status"   // the open incidents
+	KindTimeline Kind = "timeline" // one incident's timeline
 )
 
 // MaxText bounds the command text.
@@ -52,6 +54,8 @@ const Help = "*opsgate* — incident triage in Slack\n" +
 	"• `/triage propose <incident> <action> [key=value ...]` — propose a catalog action; someone else approves it\n" +
 	"• `/triage reject <proposal id> <reason>` — reject a proposal and say why\n" +
 	"• `/triage split <incident>` — take an incident out of its storm's thread into one of its own\n" +
+	"• `/triage status` — open incidents: state, owner, thread, proposals waiting for approval\n" +
+	"• `/triage timeline <incident>` — what PagerDuty reported and what opsgate did, in time order\n" +
 	"• `/triage help` — this help"
 
 // Parse reads the text after /triage.
@@ -75,6 +79,22 @@ func Parse(text string) (Command, error) {
 	}
 	if strings.EqualFold(fields[0], "reject") {
 		return parseReject(fields[1:])
+	}
+	if strings.EqualFold(fields[0], "status") {
+		if len(fields) != 1 {
+			return Command{}, fmt.Errorf("%w: /triage status takes nothing after it", ErrUsage)
+		}
+		return Command{Kind: KindStatus}, nil
+	}
+	if strings.EqualFold(fields[0], "timeline") {
+		if len(fields) != 2 {
+			return Command{}, fmt.Errorf("%w: /triage timeline takes one incident id or URL", ErrUsage)
+		}
+		id, err := incidentRef(fields[1])
+		if err != nil {
+			return Command{}, err
+		}
+		return Command{Kind: KindTimeline, IncidentID: id}, nil
 	}
 	if strings.EqualFold(fields[0], "split") {
 		if len(fields) != 2 {

@@ -36,6 +36,17 @@ func TestParse(t *testing.T) {
 		{"search", "", "", true},
 		{"search  db connection refused ", KindSearch, "", false},
 		{strings.Repeat("A", MaxText+1), "", "", true},
+		{"status", KindStatus, "", false},
+		{" STATUS ", KindStatus, "", false},
+		{"status PGR0VU2", "", "", true},
+		{"timeline PGR0VU2", KindTimeline, "PGR0VU2", false},
+		{"timeline https://acme.pagerduty.com/incidents/PGR0VU2", KindTimeline, "PGR0VU2", false},
+		{"timeline", "", "", true},
+		{"timeline PGR0VU2 PGR0VU3", "", "", true},
+		{"timeline <!here>", "", "", true},
+		{"split PGR0VU2", KindSplit, "PGR0VU2", false},
+		{"split", "", "", true},
+		{"split https://evil.example.com/incidents/PGR0VU2", "", "", true},
 	}
 	for _, c := range cases {
 		got, err := Parse(c.in)
