@@ -82,6 +82,7 @@ type App struct {
 	Executor *execution.Executor
 	Handler  http.Handler
 	embedded *miniredis.Miniredis
+	modals   server.Modals // Slack's views.open (wire)
 	opts     Options
 	ownRedis bool
 }
@@ -150,7 +151,7 @@ func New(ctx context.Context, o Options) (*App, error) {
 		WebhookSecrets: o.Env.PagerDutyWebhookSecrets.Reveal(), SigningSecret: o.Env.SlackSigningSecret.Reveal(),
 		TeamID: o.Env.SlackTeamID, AppID: o.Env.SlackAppID,
 		CanFetch: o.Env.PagerDutyAPIToken != "", MaxAge: o.Env.WebhookMaxAge, Now: o.Now, Log: a.Log, Metrics: a.Metrics,
-		Guard: a.Guard.Mask, Audit: a.Audit,
+		Guard: a.Guard.Mask, Audit: a.Audit, Modals: a.modals,
 	}
 	a.Handler = srv.Handler()
 	return a, nil

@@ -74,6 +74,7 @@ func (a *App) wire(ctx context.Context) error {
 	a.Queue.Redact = a.Guard.Mask
 	raw := slackapi.New(o.Env.SlackAPIURL, o.Env.SlackBotToken.Reveal(), nil, o.SlackRetry)
 	raw.Observe = a.Metrics.ObserveSlackCall
+	a.modals = raw
 	raw.Gate = &ratelimit.Gate{Redis: a.Redis, Prefix: "opsgate:slack:", Now: o.Now, Sleep: o.SlackRetry.Sleep, Log: a.Log,
 		Pace: map[string]time.Duration{"chat.postMessage": o.Env.SlackChannelPace}, Burst: o.Env.SlackChannelBurst,
 		Observe: a.Metrics.ObserveSlackWait}

@@ -325,3 +325,12 @@ func TestProposalGolden(t *testing.T) {
 		golden(t, tc.name, map[string]any{"text": m.Text, "blocks": m.Blocks})
 	}
 }
+
+func TestRejectModalGolden(t *testing.T) {
+	v := RejectModal("PGR0VU2-0123456789", "0123456789abcdef", "C0INCIDENT")
+	raw, _ := json.Marshal(v)
+	if err := fakeslack.ValidateView(raw); err != nil {
+		t.Fatalf("invalid modal: %v", err)
+	}
+	golden(t, "modal_reject", v)
+}

@@ -17,6 +17,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/redis/go-redis/v9"
+	"github.com/slack-go/slack"
 
 	"github.com/opsgate/opsgate/bot/incident"
 	"github.com/opsgate/opsgate/bot/metrics"
@@ -58,8 +59,16 @@ type Server struct {
 	Guard func(string) string
 	// Audit records refused proposal clicks (nil: not recorded).
 	Audit Auditor
+	// Modals opens Slack modals (Reject asks for a reason); nil: Reject
+	// rejects at once, without one.
+	Modals Modals
 
 	refused budget
+}
+
+// Modals opens a modal for the user whose interaction carried triggerID.
+type Modals interface {
+	OpenView(ctx context.Context, triggerID string, v slack.ModalViewRequest) error
 }
 
 // Handler returns the routes.

@@ -10,6 +10,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 	"time"
 
@@ -251,6 +252,38 @@ func (s *Server) split(r *http.Request, cmd slack.SlashCommand, id string) strin
 	return fmt.Sprintf("Taking incident %s out of the storm of %s into its own thread…", id, rec.StormOf)
 }
 
+// viewSubmission handles a submitted modal: the reason for a rejection.
+// Slack closes the modal on an empty 200, or shows errors next to the
+// field.
+func (s *Server) viewSubmission(w http.ResponseWriter, r *http.Request, cb slack.InteractionCallback) {
+	if cb.View.CallbackID != render.CallbackRejectReason {
+		w.WriteHeader(http.StatusOK)
+		return
+	}
+	fieldError := func(msg string) {
+		writeJSON(w, http.StatusOK, map[string]any{"response_action": "errors", "errors": map[string]string{render.BlockReason: msg}})
+	}
+	reason := strings.TrimSpace(cb.View.State.Values[render.BlockReason][render.ActionReason].Value)
+	if n := len([]rune(reason)); n < render.MinReason || n > render.MaxReason {
+		fieldError(fmt.Sprintf("Say why in %d to %d characters.", render.MinReason, render.MaxReason))
+		return
+	}
+	parts := strings.Split(cb.View.PrivateMetadata, "|")
+	if len(parts) != 3 || !jobs.ValidProposalID(parts[0]) || len(parts[1]) > 64 || (parts[2] != "" && !channelID.MatchString(parts[2])) {
+		fieldError("This form is no longer valid; use /triage reject <proposal id> <reason>.")
+		return
+	}
+	req := jobs.Decision{ProposalID: parts[0], Hash: parts[1], UserID: cb.User.ID, Reason: reason, ChannelID: parts[2]}
+	// A double submit of one modal is one rejection.
+	if _, err := jobs.Submit(r.Context(), s.Queue, req, "reject:"+cb.User.ID+":"+cb.View.ID, time.Hour); err != nil {
+		fieldError("opsgate cannot queue the rejection right now; try again in a minute.")
+		return
+	}
+	w.WriteHeader(http.StatusOK)
+}
+
+var channelID = regexp.MustCompile(`^[CGD][A-Z0-9]{2,20}$`)
+
 func validResponseURL(s string) bool {
 	u, err := url.Parse(s)
 	return err == nil && (u.Scheme == "https" || u.Scheme == "http") && u.Host != ""
@@ -273,6 +306,10 @@ func (s *Server) interaction(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	count("ok")
+	if cb.Type == slack.InteractionTypeViewSubmission {
+		s.viewSubmission(w, r, cb)
+		return
+	}
 	for _, a := range cb.ActionCallback.BlockActions {
 		s.Log.Info("interaction", "type", string(cb.Type), "action_id", a.ActionID, "user", cb.User.ID)
 		if (a.ActionID == render.ActionAcknowledge || a.ActionID == render.ActionResolve) && pagerduty.ValidID(a.Value) {
@@ -299,6 +336,15 @@ func (s *Server) interaction(w http.ResponseWriter, r *http.Request) {
 		if id, hash, ok := decisionButton(a); ok {
 			if len(hash) > 64 {
 				continue
+			}
+			if a.ActionID == render.ActionReject && s.Modals != nil && cb.TriggerID != "" {
+				// Ask for the reason; the submission rejects. If the modal
+				// cannot open (the trigger expired), reject at once as before.
+				if err := s.Modals.OpenView(r.Context(), cb.TriggerID, render.RejectModal(id, hash, cb.Channel.ID)); err == nil {
+					continue
+				} else {
+					s.Log.Warn("reject modal not opened; rejecting without a reason", "proposal", id, "err", err)
+				}
 			}
 			req := jobs.Decision{ProposalID: id, Hash: hash, UserID: cb.User.ID, Approve: a.ActionID == render.ActionApprove,
 				Undo: a.ActionID == render.ActionUndo, Click: a.ActionTs, ChannelID: cb.Channel.ID, ResponseURL: cb.ResponseURL}

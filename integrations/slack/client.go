@@ -265,6 +265,19 @@ func payloadHas(payload map[string]any, match map[string]string) bool {
 	return true
 }
 
+// OpenView opens a modal for the user whose interaction carried
+// triggerID (views.open; Slack accepts a trigger once, within 3 s, so this
+// is not retried past that).
+func (c *Client) OpenView(ctx context.Context, triggerID string, v slack.ModalViewRequest) error {
+	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	err := c.call(ctx, "views.open", "", func(ctx context.Context) error {
+		_, err := c.api.OpenViewContext(ctx, triggerID, v)
+		return err
+	})
+	return err
+}
+
 // UserEmail is the e-mail address on a user's Slack profile (needs the
 // users:read.email scope); "" when the profile shows none.
 func (c *Client) UserEmail(ctx context.Context, user string) (string, error) {

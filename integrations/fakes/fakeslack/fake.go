@@ -62,6 +62,8 @@ type Server struct {
 	channels  map[string]string // id -> name
 	users     map[string]string // id -> name
 	emails    map[string]string // id -> e-mail (shown only with users:read.email)
+	triggers  map[string]trigger
+	views     []View
 	messages  map[string][]*Message
 	ephemeral []Ephemeral
 	responses []ResponseURLPost
@@ -332,6 +334,8 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		res = s.permalink(p)
 	case "conversations.history":
 		res = s.history(p)
+	case "views.open":
+		res = s.viewsOpen(p)
 	case "conversations.replies":
 		res = s.replies(p)
 	case "conversations.info":

@@ -1,0 +1,174 @@
+package fakeslack
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// View is a modal someone was shown (views.open).
+type View struct {
+	ID              string
+	User            string // who the trigger belonged to
+	CallbackID      string
+	PrivateMetadata string
+	Raw             json.RawMessage
+}
+
+// TriggerTTL is how long a trigger_id may be used (Slack: 3 seconds).
+var TriggerTTL = 3 * time.Second
+
+// Trigger issues a trigger_id for user, as Slack puts one in every
+// interaction payload; views.open accepts it once, within TriggerTTL.
+func (s *Server) Trigger(user string) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.triggers == nil {
+		s.triggers = map[string]trigger{}
+	}
+	id := fmt.Sprintf("%d.%d.%x", time.Now().Unix(), len(s.triggers)+1, time.Now().UnixNano())
+	s.triggers[id] = trigger{user: user, at: time.Now()}
+	return id
+}
+
+type trigger struct {
+	user string
+	at   time.Time
+	used bool
+}
+
+// Views returns the modals opened so far.
+func (s *Server) Views() []View {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]View(nil), s.views...)
+}
+
+// viewsOpen answers views.open: a known, fresh, unused trigger_id and a
+// modal within Slack's limits.
+func (s *Server) viewsOpen(p map[string]string) apiResult {
+	t, ok := s.triggers[p["trigger_id"]]
+	switch {
+	case p["trigger_id"] == "":
+		return fail("invalid_arguments")
+	case !ok || t.used || time.Since(t.at) > TriggerTTL:
+		return fail("expired_trigger_id")
+	}
+	raw := p["view"]
+	if raw == "" {
+		return fail("invalid_arguments")
+	}
+	var v struct {
+		Type            string          `json:"type"`
+		Title           *textObj        `json:"title"`
+		Submit          *textObj        `json:"submit"`
+		Close           *textObj        `json:"close"`
+		Blocks          json.RawMessage `json:"blocks"`
+		CallbackID      string          `json:"callback_id"`
+		PrivateMetadata string          `json:"private_metadata"`
+		ExternalID      string          `json:"external_id"`
+	}
+	if err := json.Unmarshal([]byte(raw), &v); err != nil {
+		return fail("invalid_json")
+	}
+	if err := checkView(v.Type, v.Title, v.Submit, v.Close, v.Blocks, v.CallbackID, v.PrivateMetadata); err != nil {
+		r := fail("invalid_arguments")
+		r["response_metadata"] = map[string]any{"messages": []string{"[ERROR] " + err.Error()}}
+		return r
+	}
+	t.used = true
+	s.triggers[p["trigger_id"]] = t
+	id := fmt.Sprintf("V%07d", len(s.views)+1)
+	s.views = append(s.views, View{ID: id, User: t.user, CallbackID: v.CallbackID, PrivateMetadata: v.PrivateMetadata, Raw: json.RawMessage(raw)})
+	s.changedLocked()
+	return apiResult{"ok": true, "view": map[string]any{"id": id, "type": "modal", "callback_id": v.CallbackID}}
+}
+
+// checkView checks a modal as Slack does: title, submit and close plain
+// text of at most 24 characters (submit required with input blocks), at
+// most 100 blocks, callback_id 255, private_metadata 3000.
+func checkView(typ string, title, submit, closeText *textObj, blocks json.RawMessage, callbackID, meta string) error {
+	if typ != "modal" {
+		return fmt.Errorf("view type must be modal")
+	}
+	if err := checkText(title, "title", 24, true); err != nil {
+		return err
+	}
+	for name, t := range map[string]*textObj{"submit": submit, "close": closeText} {
+		if t != nil {
+			if err := checkText(t, name, 24, true); err != nil {
+				return err
+			}
+		}
+	}
+	if len(callbackID) > 255 || len(meta) > 3000 {
+		return fmt.Errorf("callback_id or private_metadata too long")
+	}
+	var bs []struct {
+		Type     string          `json:"type"`
+		BlockID  string          `json:"block_id"`
+		Label    *textObj        `json:"label"`
+		Element  json.RawMessage `json:"element"`
+		Optional bool            `json:"optional"`
+	}
+	if err := json.Unmarshal(blocks, &bs); err != nil || len(bs) == 0 || len(bs) > 100 {
+		return fmt.Errorf("blocks must be 1..100 blocks")
+	}
+	var rest []json.RawMessage
+	var raw []json.RawMessage
+	_ = json.Unmarshal(blocks, &raw)
+	inputs := 0
+	for i, b := range bs {
+		if b.Type != "input" {
+			rest = append(rest, raw[i])
+			continue
+		}
+		inputs++
+		if err := checkText(b.Label, fmt.Sprintf("blocks[%d].label", i), 2000, true); err != nil {
+			return err
+		}
+		var el struct {
+			Type      string `json:"type"`
+			ActionID  string `json:"action_id"`
+			MinLength int    `json:"min_length"`
+			MaxLength int    `json:"max_length"`
+		}
+		if err := json.Unmarshal(b.Element, &el); err != nil || el.Type != "plain_text_input" {
+			return fmt.Errorf("blocks[%d].element: only plain_text_input is supported here", i)
+		}
+		if el.ActionID == "" || len(el.ActionID) > MaxIDLength || el.MaxLength > 3000 || el.MinLength > 3000 || (el.MaxLength > 0 && el.MinLength > el.MaxLength) {
+			return fmt.Errorf("blocks[%d].element: bad action_id or lengths", i)
+		}
+	}
+	if inputs > 0 && submit == nil {
+		return fmt.Errorf("a modal with input blocks needs submit")
+	}
+	if len(rest) > 0 {
+		b, _ := json.Marshal(rest)
+		if err := ValidateBlocks(b); err != nil {
+			return err
+		}
+	}
+	if strings.TrimSpace(title.Text) == "" {
+		return fmt.Errorf("title must not be blank")
+	}
+	return nil
+}
+
+// ValidateView checks a modal view's JSON as views.open does.
+func ValidateView(raw []byte) error {
+	var v struct {
+		Type            string          `json:"type"`
+		Title           *textObj        `json:"title"`
+		Submit          *textObj        `json:"submit"`
+		Close           *textObj        `json:"close"`
+		Blocks          json.RawMessage `json:"blocks"`
+		CallbackID      string          `json:"callback_id"`
+		PrivateMetadata string          `json:"private_metadata"`
+	}
+	if err := json.Unmarshal(raw, &v); err != nil {
+		return fmt.Errorf("invalid view JSON")
+	}
+	return checkView(v.Type, v.Title, v.Submit, v.Close, v.Blocks, v.CallbackID, v.PrivateMetadata)
+}
