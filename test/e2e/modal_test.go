@@ -92,7 +92,10 @@ func openProposalAgain(t *testing.T, e *env, proposal string) string {
 	e.proposeAs("U0CAROL", "PMOD001 "+proposal)
 	action, _, _ := strings.Cut(proposal, " ")
 	var value string
-	e.eventually("the second proposal", func() bool { value = e.buttonFor("proposal_approve", strings.TrimPrefix(proposal, action+" ")); return value != "" })
+	e.eventually("the second proposal", func() bool {
+		value = e.buttonFor("proposal_approve", strings.TrimPrefix(proposal, action+" "))
+		return value != ""
+	})
 	e.settled()
 	return value
 }
