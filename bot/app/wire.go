@@ -183,8 +183,8 @@ func (a *App) wire(ctx context.Context) error {
 		syncer.Parent.WriteBack = true
 	}
 	a.Jobs.Register(jobs.KindIncident, jobs.Typed(writer.Handle))
-	over := &overview.Handler{Incidents: a.Store, Proposals: a.Proposals, Trail: a.Audit, Masker: a.Vault, Access: checker,
-		AllowedIn: search.AllowedIn, Teller: out, Log: a.Log}
+	over := &overview.Handler{Incidents: a.Store, Proposals: a.Proposals, Trail: a.Audit, Masker: a.Vault, Contexts: a.Contexts,
+		Files: guardedFiles{raw: raw, mask: a.Guard.Mask}, Access: checker, AllowedIn: search.AllowedIn, Teller: out, Now: o.Now, Log: a.Log}
 	a.Jobs.Register(jobs.KindOverview, jobs.Typed(over.Handle))
 	return nil
 }
@@ -256,4 +256,14 @@ func (n notingBoard) Reply(ctx context.Context, rec *incident.Record, text, prop
 	if err := n.notes.AddNote(ctx, rec.Snapshot.ID, n.from, note); err != nil {
 		n.log.Warn("action outcome not noted in PagerDuty", "incident", rec.Snapshot.ID, "proposal", proposal, "err", err)
 	}
+}
+
+// guardedFiles passes every file's text through the last-line guard.
+type guardedFiles struct {
+	raw  *slackapi.Client
+	mask func(string) string
+}
+
+func (g guardedFiles) Upload(ctx context.Context, channel, threadTS, filename, title, comment string, content []byte) error {
+	return g.raw.Upload(ctx, channel, threadTS, filename, g.mask(title), g.mask(comment), []byte(g.mask(string(content))))
 }

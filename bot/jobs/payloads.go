@@ -68,9 +68,11 @@ func (j IncidentAction) Validate() error {
 	return errors.Join(incidentOK(j.IncidentID), userOK(j.UserID), status)
 }
 
-// Overview is `/triage status` (IncidentID "") or `/triage timeline <id>`.
+// Overview is `/triage status` (IncidentID ""), `/triage timeline <id>`
+// or `/triage postmortem <id>` (Postmortem).
 type Overview struct {
 	IncidentID  string `json:"incident_id,omitempty"`
+	Postmortem  bool   `json:"postmortem,omitempty"`
 	UserID      string `json:"user_id"`
 	ChannelID   string `json:"channel_id"`
 	ResponseURL string `json:"response_url"`
@@ -82,7 +84,7 @@ func (Overview) Kind() Kind { return KindOverview }
 // Validate implements Job.
 func (j Overview) Validate() error {
 	var id error
-	if j.IncidentID != "" {
+	if j.IncidentID != "" || j.Postmortem {
 		id = incidentOK(j.IncidentID)
 	}
 	return errors.Join(id, userOK(j.UserID))

@@ -2,7 +2,8 @@
 // state, owner and thread, and the proposals waiting for approval) and
 // `/triage timeline <id>` (what PagerDuty reported and what opsgate did,
 // in time order: the timeline of the incident's record merged with its
-// audit trail). Both are read-only and answered only to the asker, where
+// audit trail) and `/triage postmortem <id>` (a Markdown draft from the
+// same, with the analysis, shared as a file in the incident's thread). Both are read-only and answered only to the asker, where
 // /triage search may answer, or to approvers anywhere; everything shown
 // is masked with the incident's placeholders.
 package overview
@@ -14,9 +15,11 @@ import (
 	"fmt"
 	"log/slog"
 	"sort"
+	"time"
 
 	"github.com/opsgate/opsgate/bot/approval"
 	"github.com/opsgate/opsgate/bot/audit"
+	"github.com/opsgate/opsgate/bot/enrich"
 	"github.com/opsgate/opsgate/bot/incident"
 	"github.com/opsgate/opsgate/bot/jobs"
 	"github.com/opsgate/opsgate/bot/render"
@@ -39,9 +42,21 @@ type Trail interface {
 	Each(ctx context.Context, after string, fn func(audit.Stored) error) error
 }
 
-// Masker masks a record as Slack may see it (package view).
+// Masker masks a record, and a record with its context, as Slack may see
+// them (package view).
 type Masker interface {
 	Incident(ctx context.Context, rec *incident.Record) (*incident.Record, int, error)
+	Views(ctx context.Context, rec *incident.Record, c *enrich.Record) (*incident.Record, *enrich.Record, error)
+}
+
+// Contexts reads what was gathered for an incident, with its analysis.
+type Contexts interface {
+	Get(ctx context.Context, id string) (*enrich.Record, error)
+}
+
+// Files shares a file in a thread (guarded).
+type Files interface {
+	Upload(ctx context.Context, channel, threadTS, filename, title, comment string, content []byte) error
 }
 
 // Access says who is an approver.
@@ -55,9 +70,12 @@ type Handler struct {
 	Proposals Proposals
 	Trail     Trail
 	Masker    Masker
+	Contexts  Contexts
+	Files     Files
 	Access    Access
 	AllowedIn func(channel string) bool // where incidents are discussed
 	Teller    slackapi.Teller           // guarded
+	Now       func() time.Time
 	Log       *slog.Logger
 }
 
@@ -79,8 +97,11 @@ func (h *Handler) Handle(ctx context.Context, req jobs.Overview) error {
 			return nil
 		}
 	}
-	if req.IncidentID == "" {
+	switch {
+	case req.IncidentID == "":
 		return h.status(ctx, req)
+	case req.Postmortem:
+		return h.postmortem(ctx, req)
 	}
 	return h.timeline(ctx, req)
 }
@@ -114,18 +135,73 @@ func (h *Handler) status(ctx context.Context, req jobs.Overview) error {
 }
 
 func (h *Handler) timeline(ctx context.Context, req jobs.Overview) error {
+	rec, view, ok, err := h.record(ctx, req)
+	if !ok || err != nil {
+		return err
+	}
+	events, _, err := h.events(ctx, rec, view)
+	if err != nil {
+		return err
+	}
+	h.tell(ctx, req, render.Timeline(view, events))
+	return nil
+}
+
+// postmortem drafts the postmortem and shares it in the incident's thread.
+func (h *Handler) postmortem(ctx context.Context, req jobs.Overview) error {
+	rec, _, ok, err := h.record(ctx, req)
+	if !ok || err != nil {
+		return err
+	}
+	if !rec.HasThread() {
+		h.tell(ctx, req, slackapi.Message{Text: "Incident " + req.IncidentID + " has no thread of its own to post the draft in (a storm member: `/triage split` it first)."})
+		return nil
+	}
+	c, err := h.Contexts.Get(ctx, req.IncidentID)
+	if err != nil && !errors.Is(err, enrich.ErrNotFound) {
+		return err
+	}
+	if c == nil {
+		c = &enrich.Record{}
+	}
+	view, vc, err := h.Masker.Views(ctx, rec, c)
+	if err != nil {
+		return err
+	}
+	events, entries, err := h.events(ctx, rec, view)
+	if err != nil {
+		return err
+	}
+	md := render.Postmortem(view, vc.Analysis, entries, events, h.Now())
+	name := "postmortem-" + req.IncidentID + ".md"
+	if err := h.Files.Upload(ctx, rec.Thread.Channel, rec.Thread.TS, name, "Postmortem draft: "+req.IncidentID,
+		"Postmortem draft, from the thread, PagerDuty and the audit trail — review and edit before sharing.", []byte(md)); err != nil {
+		return fmt.Errorf("postmortem %s: %w", req.IncidentID, err)
+	}
+	h.tell(ctx, req, slackapi.Message{Text: "The postmortem draft for " + req.IncidentID + " is in its thread."})
+	return nil
+}
+
+// record loads and masks the incident, telling the asker when there is none.
+func (h *Handler) record(ctx context.Context, req jobs.Overview) (*incident.Record, *incident.Record, bool, error) {
 	rec, err := h.Incidents.Get(ctx, req.IncidentID)
 	if errors.Is(err, incident.ErrNotFound) {
 		h.tell(ctx, req, slackapi.Message{Text: "opsgate has no record of incident " + req.IncidentID + "."})
-		return nil
+		return nil, nil, false, nil
 	}
 	if err != nil {
-		return err
+		return nil, nil, false, err
 	}
 	view, _, err := h.Masker.Incident(ctx, rec)
 	if err != nil {
-		return err
+		return nil, nil, false, err
 	}
+	return rec, view, true, nil
+}
+
+// events merges PagerDuty's changes with the incident's audit entries,
+// in time order.
+func (h *Handler) events(ctx context.Context, rec, view *incident.Record) ([]render.Event, []audit.Entry, error) {
 	var events []render.Event
 	if at := rec.Snapshot.CreatedAt; !at.IsZero() {
 		events = append(events, render.Event{At: at, Source: "PagerDuty", Text: "Triggered"})
@@ -136,18 +212,19 @@ func (h *Handler) timeline(ctx context.Context, req jobs.Overview) error {
 	if !rec.FirstSeenAt.IsZero() {
 		events = append(events, render.Event{At: rec.FirstSeenAt, Source: "opsgate", Text: "first seen"})
 	}
-	err = h.Trail.Each(ctx, "", func(s audit.Stored) error {
-		if s.Entry.Incident == req.IncidentID {
+	var entries []audit.Entry
+	err := h.Trail.Each(ctx, "", func(s audit.Stored) error {
+		if s.Entry.Incident == rec.Snapshot.ID {
+			entries = append(entries, s.Entry)
 			events = append(events, render.Event{At: s.Entry.At, Source: "opsgate", Text: render.AuditText(s.Entry)})
 		}
 		return nil
 	})
 	if err != nil {
-		return fmt.Errorf("timeline: %w", err)
+		return nil, nil, fmt.Errorf("timeline: %w", err)
 	}
 	sort.SliceStable(events, func(i, j int) bool { return events[i].At.Before(events[j].At) })
-	h.tell(ctx, req, render.Timeline(view, events))
-	return nil
+	return events, entries, nil
 }
 
 func (h *Handler) tell(ctx context.Context, req jobs.Overview, m slackapi.Message) {

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/opsgate/opsgate/bot/approval"
+	"github.com/opsgate/opsgate/bot/audit"
 	"github.com/opsgate/opsgate/bot/catalog"
 	"github.com/opsgate/opsgate/bot/collect"
 	"github.com/opsgate/opsgate/bot/enrich"
@@ -333,4 +334,22 @@ func TestRejectModalGolden(t *testing.T) {
 		t.Fatalf("invalid modal: %v", err)
 	}
 	golden(t, "modal_reject", v)
+}
+
+func TestPostmortemGolden(t *testing.T) {
+	r := full()
+	r.FirstSeenAt = t0.Add(30 * time.Second)
+	r.Thread.Permalink = "https://fake.slack.test/archives/C0INC/p1"
+	r.Timeline = []incident.Change{{EventID: "E2", Type: "incident.acknowledged", Agent: "Alice Oncall", OccurredAt: t0.Add(3 * time.Minute)},
+		{EventID: "E3", Type: "incident.resolved", Agent: "Alice Oncall", OccurredAt: t0.Add(41 * time.Minute)}}
+	a := &rca.Analysis{Source: "gemini", Summary: "DB pool exhausted | after deploy", RootCause: "connection leak in [HOSTNAME_1]", Confidence: 0.8,
+		Evidence: []rca.Evidence{{Claim: "refusals start with the deploy", Citations: []string{"L3", "INC-42"}}},
+		Actions:  []rca.Action{{ID: "restart-deployment", Params: map[string]string{"deployment": "checkout-api"}}}}
+	entries := []audit.Entry{{At: t0.Add(10 * time.Minute), Actor: "opsgate", Action: "executed", Incident: "Q1ABC",
+		Details: map[string]string{"proposal": "Q1ABC-0123", "state": "SUCCEEDED", "output_sha256": "ff"}}}
+	events := []Event{{At: t0, Source: "PagerDuty", Text: "Triggered"}, {At: t0.Add(3 * time.Minute), Source: "PagerDuty", Text: "*Acknowledged* by &lt;x&gt;"}}
+	golden(t, "postmortem", map[string]string{"markdown": Postmortem(r, a, entries, events, t0.Add(time.Hour))})
+	if md := Postmortem(r, nil, nil, nil, t0); !strings.Contains(md, "_No analysis was made") || !strings.Contains(md, "_None recorded") {
+		t.Fatalf("without an analysis:\n%s", md)
+	}
 }

@@ -154,12 +154,13 @@ func (s *Server) slashCommand(w http.ResponseWriter, r *http.Request) {
 		s.answer(w, s.triageIncident(r, cmd, parsed.IncidentID))
 	case triage.KindSplit:
 		s.answer(w, s.split(r, cmd, parsed.IncidentID))
-	case triage.KindStatus, triage.KindTimeline:
+	case triage.KindStatus, triage.KindTimeline, triage.KindPostmortem:
 		if !validResponseURL(cmd.ResponseURL) {
 			s.answer(w, "Slack did not send a usable response_url; try again.")
 			return
 		}
-		req := jobs.Overview{IncidentID: parsed.IncidentID, UserID: cmd.UserID, ChannelID: cmd.ChannelID, ResponseURL: cmd.ResponseURL}
+		req := jobs.Overview{IncidentID: parsed.IncidentID, Postmortem: parsed.Kind == triage.KindPostmortem,
+			UserID: cmd.UserID, ChannelID: cmd.ChannelID, ResponseURL: cmd.ResponseURL}
 		if _, err := jobs.Submit(r.Context(), s.Queue, req, "", 0); err != nil {
 			s.answer(w, "opsgate cannot queue the request right now; try again in a minute.")
 			return

@@ -18,14 +18,15 @@ type Kind string
 
 // Commands.
 const (
-	KindHelp     Kind = "help"
-	KindIncident Kind = "incident" // link or (re)open an incident's thread
-	KindSearch   Kind = "search"   // search the knowledge base
-	KindPropose  Kind = "propose"  // propose a catalog action
-	KindReject   Kind = "reject"   // reject a proposal, with a reason
-	KindSplit    Kind = "split"    // take an incident out of its storm into its own thread
-	KindStatus   Kind = "status"   // the open incidents
-	KindTimeline Kind = "timeline" // one incident's timeline
+	KindHelp       Kind = "help"
+	KindIncident   Kind = "incident"   // link or (re)open an incident's thread
+	KindSearch     Kind = "search"     // search the knowledge base
+	KindPropose    Kind = "propose"    // propose a catalog action
+	KindReject     Kind = "reject"     // reject a proposal, with a reason
+	KindSplit      Kind = "split"      // take an incident out of its storm into its own thread
+	KindStatus     Kind = "status"     // the open incidents
+	KindTimeline   Kind = "timeline"   // one incident's timeline
+	KindPostmortem Kind = "postmortem" // a postmortem draft in the incident's thread
 )
 
 // MaxText bounds the command text.
@@ -56,6 +57,7 @@ const Help = "*opsgate* — incident triage in Slack\n" +
 	"• `/triage split <incident>` — take an incident out of its storm's thread into one of its own\n" +
 	"• `/triage status` — open incidents: state, owner, thread, proposals waiting for approval\n" +
 	"• `/triage timeline <incident>` — what PagerDuty reported and what opsgate did, in time order\n" +
+	"• `/triage postmortem <incident>` — a postmortem draft (Markdown) in the incident's thread\n" +
 	"• `/triage help` — this help"
 
 // Parse reads the text after /triage.
@@ -86,15 +88,17 @@ func Parse(text string) (Command, error) {
 		}
 		return Command{Kind: KindStatus}, nil
 	}
-	if strings.EqualFold(fields[0], "timeline") {
-		if len(fields) != 2 {
-			return Command{}, fmt.Errorf("%w: /triage timeline takes one incident id or URL", ErrUsage)
+	for _, k := range []Kind{KindTimeline, KindPostmortem} {
+		if strings.EqualFold(fields[0], string(k)) {
+			if len(fields) != 2 {
+				return Command{}, fmt.Errorf("%w: /triage %s takes one incident id or URL", ErrUsage, k)
+			}
+			id, err := incidentRef(fields[1])
+			if err != nil {
+				return Command{}, err
+			}
+			return Command{Kind: k, IncidentID: id}, nil
 		}
-		id, err := incidentRef(fields[1])
-		if err != nil {
-			return Command{}, err
-		}
-		return Command{Kind: KindTimeline, IncidentID: id}, nil
 	}
 	if strings.EqualFold(fields[0], "split") {
 		if len(fields) != 2 {

@@ -4,6 +4,7 @@
 package slack
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -263,6 +264,20 @@ func payloadHas(payload map[string]any, match map[string]string) bool {
 		}
 	}
 	return true
+}
+
+// Upload shares a file in a thread with Slack's upload flow (files v2:
+// files.getUploadURLExternal, the bytes to the upload URL,
+// files.completeUploadExternal with channel_id and thread_ts). The three
+// steps are one call: a retry starts over with a new upload.
+func (c *Client) Upload(ctx context.Context, channel, threadTS, filename, title, comment string, content []byte) error {
+	return c.call(ctx, "files.upload.v2", channel, func(ctx context.Context) error {
+		_, err := c.api.UploadFileContext(ctx, slack.UploadFileParameters{
+			Filename: filename, FileSize: len(content), Reader: bytes.NewReader(content), Title: title,
+			InitialComment: comment, Channel: channel, ThreadTimestamp: threadTS,
+		})
+		return err
+	})
 }
 
 // OpenView opens a modal for the user whose interaction carried

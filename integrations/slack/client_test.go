@@ -204,3 +204,24 @@ func TestRespond(t *testing.T) {
 		t.Fatalf("sixth use of a response_url: %v", err)
 	}
 }
+
+// The upload flow against the fake: the file lands in the thread with
+// its bytes; an unknown thread is a final error.
+func TestUploadSharesAFileInAThread(t *testing.T) {
+	c, fs, _ := client(t, token)
+	ctx := context.Background()
+	_, parent, err := c.PostMessage(ctx, "C0TEST", slackapi.Message{Text: "parent"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Upload(ctx, "C0TEST", parent, "postmortem.md", "Postmortem draft", "draft", []byte("# hello\n")); err != nil {
+		t.Fatal(err)
+	}
+	files := fs.Files()
+	if len(files) != 1 || string(files[0].Content) != "# hello\n" || files[0].ThreadTS != parent || files[0].Title != "Postmortem draft" {
+		t.Fatalf("files %+v", files)
+	}
+	if err := c.Upload(ctx, "C0TEST", "1.000000", "x.md", "x", "", []byte("x")); !errors.Is(err, slackapi.ErrFinal) {
+		t.Fatalf("unknown thread: %v", err)
+	}
+}

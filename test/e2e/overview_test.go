@@ -99,4 +99,28 @@ func TestStatusAndTimeline(t *testing.T) {
 		t.Fatalf("timeline of an unknown incident: %s", body)
 	}
 	e.eventually("no record", func() bool { return strings.Contains(e.answerTo("tl2"), "no record of incident PNOPE01") })
+
+	// The postmortem draft, once resolved: a Markdown file in the incident's thread.
+	e.postWebhook(incidentEvent("E-ST-1R", "incident.resolved", "PST0001", "resolved", time.Now()), pdSecret)
+	e.settled()
+	e.postSlack("/slack/commands", slashForm("postmortem PST0001", e.slack.ResponseURL("pm1")), time.Now(), signingSecret)
+	e.eventually("the draft", func() bool { return len(e.slack.Files()) == 1 })
+	pm := e.slack.Files()[0]
+	thread := e.slack.Threads(channel)[0]
+	if pm.Name != "postmortem-PST0001.md" || pm.Channel != channel || pm.ThreadTS != thread.TS {
+		t.Fatalf("file %+v (thread %s)", pm, thread.TS)
+	}
+	md := string(pm.Content)
+	for _, want := range []string{"# Postmortem draft: PST0001", "## Impact window", "- End: ", "## Detection", "## Root cause",
+		"## Actions taken", "executed by opsgate", "state=SUCCEEDED", "## Timeline", "Acknowledged", "## Follow-ups"} {
+		if !strings.Contains(md, want) {
+			t.Errorf("draft lacks %q:\n%s", want, md)
+		}
+	}
+	if strings.Contains(md, "10.20.30.40") {
+		t.Fatalf("an unmasked value in the draft:\n%s", md)
+	}
+	if _, body := e.postSlack("/slack/commands", slashForm("postmortem", e.slack.ResponseURL("pm2")), time.Now(), signingSecret); !strings.Contains(body, "takes one incident") {
+		t.Fatalf("postmortem without an id: %s", body)
+	}
 }

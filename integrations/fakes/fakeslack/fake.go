@@ -63,6 +63,7 @@ type Server struct {
 	users     map[string]string // id -> name
 	emails    map[string]string // id -> e-mail (shown only with users:read.email)
 	triggers  map[string]trigger
+	files     map[string]*File
 	views     []View
 	messages  map[string][]*Message
 	ephemeral []Ephemeral
@@ -281,6 +282,14 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		s.responseURL(w, r)
 		return
 	}
+	if strings.HasPrefix(r.URL.Path, "/upload/") {
+		if r.Method != http.MethodPost {
+			http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+			return
+		}
+		s.upload(w, r)
+		return
+	}
 	method, ok := strings.CutPrefix(r.URL.Path, "/api/")
 	if !ok {
 		http.NotFound(w, r)
@@ -334,6 +343,10 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		res = s.permalink(p)
 	case "conversations.history":
 		res = s.history(p)
+	case "files.getUploadURLExternal":
+		res = s.getUploadURL(p)
+	case "files.completeUploadExternal":
+		res = s.completeUpload(p)
 	case "views.open":
 		res = s.viewsOpen(p)
 	case "conversations.replies":
