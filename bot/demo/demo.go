@@ -54,6 +54,9 @@ func Run(ctx context.Context, out io.Writer, log *slog.Logger) error {
 	defer svc.Close()
 	fpd := fakepagerduty.New(pdToken)
 	defer fpd.Close()
+	// sre-alice is PUSER01 in PagerDuty: her Slack e-mail says so.
+	fpd.AddUser(fakepagerduty.User{ID: "PUSER01", Name: "Alice (SRE)", Email: "alice@acme.example"})
+	fs.SetEmail("U0DEMO", "alice@acme.example")
 	start := time.Now().Add(-2 * time.Minute).UTC()
 	fpd.AddIncident(fakepagerduty.Incident{ID: demoIncident, IncidentNumber: 4092, Title: demoTitle, Status: "triggered"},
 		fakepagerduty.Alert{ID: "QALERT1", Summary: "5xx ratio 7.4% on checkout-api (threshold 5%)", Severity: "critical", Status: "triggered",
@@ -82,6 +85,7 @@ func Run(ctx context.Context, out io.Writer, log *slog.Logger) error {
 		WebhookMaxAge: 49 * time.Hour, ReclaimIdle: time.Second,
 		SlackBotToken: config.Secret(slackToken), SlackSigningSecret: config.Secret(signing), SlackAPIURL: fs.APIURL(), SlackChannel: demoChannel,
 		PagerDutyWebhookSecrets: config.Secrets{config.Secret(pdSecret)}, PagerDutyAPIToken: config.Secret(pdToken), PagerDutyAPIURL: fpd.URL,
+		PagerDutyFromEmail: "opsgate@acme.example",
 		GeminiModel: "gemini-2.5-flash",
 		// The demo's state dies with it: keys generated for this run.
 		AuditKey: config.Secret(seal.GenerateKey()), VaultKeys: config.Secrets{config.Secret(seal.GenerateKey())},
@@ -179,6 +183,15 @@ handlers:
 	if err := waitFor("the thread", func() bool { return replies() >= 0 }); err != nil {
 		return err
 	}
+	// Acknowledged from the thread: in PagerDuty, as the person who clicked.
+	if err := click(ctx, base, signing, fs.ResponseURL("demo-ack"), "U0DEMO", render.ActionAcknowledge, demoIncident, "0.5"); err != nil {
+		return err
+	}
+	if err := waitFor("the acknowledgement in PagerDuty", func() bool { return len(fpd.StatusChanges()) == 1 }); err != nil {
+		return err
+	}
+	ch := fpd.StatusChanges()[0]
+	fmt.Fprintf(out, "→ sre-alice clicks Acknowledge on the thread: PagerDuty %s it with From: her PagerDuty user (PUSER01)\n", ch.Status)
 	agent := map[string]any{"id": "PUSER01", "type": "user_reference", "summary": "Alice (SRE)"}
 	if err := send("incident.acknowledged", event("Q1EVT-ACK", "incident.acknowledged", "acknowledged", start.Add(90*time.Second), agent)); err != nil {
 		return err
@@ -189,10 +202,11 @@ handlers:
 	if err := slash(ctx, out, base, signing, fs.ResponseURL("demo"), demoIncident); err != nil {
 		return err
 	}
+	seen := len(fs.Ephemerals())
 	if err := click(ctx, base, signing, fs.ResponseURL("demo-reveal"), "U0DEMO", render.ActionReveal, demoIncident, "1.0"); err != nil {
 		return err
 	}
-	if err := waitFor("the reveal", func() bool { return len(fs.Ephemerals()) >= 1 }); err != nil {
+	if err := waitFor("the reveal", func() bool { return len(fs.Ephemerals()) > seen }); err != nil {
 		return err
 	}
 	r, verr := a.Audit.Verify(ctx, nil)
@@ -200,10 +214,41 @@ handlers:
 	if err := approveAct(ctx, out, base, signing, fs, svc, a.Audit, a.Anchorer, a.Queue, waitFor); err != nil {
 		return err
 	}
+	if err := postmortem(ctx, out, base, signing, fs, fpd, waitFor); err != nil {
+		return err
+	}
 	fmt.Fprintln(out)
 	fmt.Fprint(out, fs.Transcript(demoChannel))
 	fmt.Fprintf(out, "\nSlack API calls: chat.postMessage=%d chat.update=%d; PagerDuty REST: alerts fetched=%d\n",
 		fs.Calls("chat.postMessage"), fs.Calls("chat.update"), fpd.Requests("GET /incidents/{id}/alerts"))
+	return nil
+}
+
+// postmortem asks for the draft, shows its start, and the notes opsgate
+// wrote on the PagerDuty incident.
+func postmortem(ctx context.Context, out io.Writer, base, signing string, fs *fakeslack.Server, fpd *fakepagerduty.Server, waitFor func(string, func() bool) error) error {
+	form := url.Values{"team_id": {"TDEMO"}, "channel_id": {demoChannel}, "channel_name": {"incidents"}, "user_id": {"U0DEMO"},
+		"user_name": {"sre-alice"}, "command": {"/triage"}, "text": {"postmortem " + demoIncident}, "response_url": {fs.ResponseURL("demo-pm")}, "trigger_id": {"1.2.4"}}
+	resp, err := postSlack(ctx, base+"/slack/commands", signing, form)
+	if err != nil {
+		return err
+	}
+	resp.Body.Close()
+	if err := waitFor("the postmortem draft", func() bool { return len(fs.Files()) == 1 }); err != nil {
+		return err
+	}
+	f := fs.Files()[0]
+	lines := strings.Split(string(f.Content), "\n")
+	fmt.Fprintf(out, "→ /triage postmortem %s: %s (%d lines) shared in the thread; it begins:\n", demoIncident, f.Name, len(lines))
+	for _, l := range lines[:min(len(lines), 14)] {
+		fmt.Fprintf(out, "  │ %s\n", l)
+	}
+	notes := fpd.Notes()
+	fmt.Fprintf(out, "→ PagerDuty notes opsgate wrote on %s: %d\n", demoIncident, len(notes))
+	for _, n := range notes {
+		first, _, _ := strings.Cut(n.Content, "\n")
+		fmt.Fprintf(out, "  • %s\n", render.Truncate(first, 110))
+	}
 	return nil
 }
 

@@ -32,7 +32,8 @@ func TestDemoPrintsOneEditedThread(t *testing.T) {
 		"Proposed by the incident's handler (runbook step)",
 		"*SUCCEEDED* `recycle-db-pool`: HTTP 200",
 		"[Undo]",
-		"6 entries, every HMAC and link verified and anchored: true",
+		"7 entries, every HMAC and link verified and anchored: true",
+		"U0DEMO   pagerduty_acknowledged",
 		"U0BOB    approve_denied  reason=not an approver for this action",
 		"opsgate  verified        state=VERIFIED attempts=1",
 		"4 sample tickets",
@@ -52,12 +53,18 @@ func TestDemoPrintsOneEditedThread(t *testing.T) {
 		"`M1` 5xx rate: baseline 0.4, now 28.5",
 		"Sources: 5xx rate: 1 series · db connections: 1 series",
 		"Metrics that left their baseline [M1, M2]",
+		"sre-alice clicks Acknowledge on the thread: PagerDuty acknowledged it with From: her PagerDuty user (PUSER01)",
+		"postmortem-Q1DEMO4092.md",
+		"# Postmortem draft: Q1DEMO4092",
+		"PagerDuty notes opsgate wrote on Q1DEMO4092: 3",
+		"opsgate analysis (extractive",
+		"SUCCEEDED `recycle-db-pool`",
 	} {
 		if !strings.Contains(got, want) {
 			t.Errorf("demo output lacks %q", want)
 		}
 	}
-	for _, secret := range []string{"10.4.7.21", "db-primary.corp.example.com", "S3cr3t-Pw"} {
+	for _, secret := range []string{"10.4.7.21", "db-primary.corp.example.com", "S3cr3t-Pw", "alice@acme.example"} {
 		if strings.Contains(got, secret) {
 			t.Errorf("demo output shows %q unmasked", secret)
 		}
