@@ -86,7 +86,7 @@ func Run(ctx context.Context, out io.Writer, log *slog.Logger) error {
 		SlackBotToken: config.Secret(slackToken), SlackSigningSecret: config.Secret(signing), SlackAPIURL: fs.APIURL(), SlackChannel: demoChannel,
 		PagerDutyWebhookSecrets: config.Secrets{config.Secret(pdSecret)}, PagerDutyAPIToken: config.Secret(pdToken), PagerDutyAPIURL: fpd.URL,
 		PagerDutyFromEmail: "opsgate@acme.example",
-		GeminiModel: "gemini-2.5-flash",
+		GeminiModel:        "gemini-2.5-flash",
 		// The demo's state dies with it: keys generated for this run.
 		AuditKey: config.Secret(seal.GenerateKey()), VaultKeys: config.Secrets{config.Secret(seal.GenerateKey())},
 	}
