@@ -2,9 +2,12 @@ package app
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"time"
+
+	"github.com/slack-go/slack"
 
 	"github.com/opsgate/opsgate/bot/access"
 	"github.com/opsgate/opsgate/bot/actions"
@@ -13,6 +16,7 @@ import (
 	"github.com/opsgate/opsgate/bot/enrich"
 	"github.com/opsgate/opsgate/bot/execution"
 	"github.com/opsgate/opsgate/bot/executor"
+	"github.com/opsgate/opsgate/bot/home"
 	"github.com/opsgate/opsgate/bot/incident"
 	"github.com/opsgate/opsgate/bot/jobs"
 	"github.com/opsgate/opsgate/bot/kbsearch"
@@ -186,6 +190,9 @@ func (a *App) wire(ctx context.Context) error {
 	over := &overview.Handler{Incidents: a.Store, Proposals: a.Proposals, Trail: a.Audit, Masker: a.Vault, Contexts: a.Contexts,
 		Files: guardedFiles{raw: raw, mask: a.Guard.Mask}, Access: checker, AllowedIn: search.AllowedIn, Teller: out, Now: o.Now, Log: a.Log}
 	a.Jobs.Register(jobs.KindOverview, jobs.Typed(over.Handle))
+	homes := &home.Handler{Incidents: a.Store, Proposals: a.Proposals, Masker: a.Vault, Specs: scopes.Actions(), Approvers: checker,
+		Publisher: guardedHome{raw: raw, guard: a.Guard}, Log: a.Log}
+	a.Jobs.Register(jobs.KindHome, jobs.Typed(homes.Handle))
 	return nil
 }
 
@@ -266,4 +273,26 @@ type guardedFiles struct {
 
 func (g guardedFiles) Upload(ctx context.Context, channel, threadTS, filename, title, comment string, content []byte) error {
 	return g.raw.Upload(ctx, channel, threadTS, filename, g.mask(title), g.mask(comment), []byte(g.mask(string(content))))
+}
+
+// guardedHome passes a Home tab's text through the last-line guard, as
+// every message.
+type guardedHome struct {
+	raw   *slackapi.Client
+	guard *sanitize.Guard
+}
+
+func (g guardedHome) PublishHome(ctx context.Context, user string, v slack.HomeTabViewRequest) error {
+	raw, err := json.Marshal(v.Blocks)
+	if err != nil {
+		return err
+	}
+	if masked := g.guard.Mask(string(raw)); masked != string(raw) {
+		var blocks slack.Blocks
+		if err := json.Unmarshal([]byte(masked), &blocks); err != nil {
+			return fmt.Errorf("home tab: a value the guard masks, and the masked blocks do not parse: %w", err)
+		}
+		v.Blocks = blocks
+	}
+	return g.raw.PublishHome(ctx, user, v)
 }

@@ -29,6 +29,7 @@ const (
 	KindSearch    Kind = "search"    // Search
 	KindIncident  Kind = "incident"  // IncidentAction
 	KindOverview  Kind = "overview"  // Overview
+	KindHome      Kind = "home"      // Home
 )
 
 // ErrMalformed marks a payload that can never be handled; it wraps

@@ -90,6 +90,17 @@ func (j Overview) Validate() error {
 	return errors.Join(id, userOK(j.UserID))
 }
 
+// Home is someone opening opsgate's App Home tab.
+type Home struct {
+	UserID string `json:"user_id"`
+}
+
+// Kind implements Job.
+func (Home) Kind() Kind { return KindHome }
+
+// Validate implements Job.
+func (j Home) Validate() error { return userOK(j.UserID) }
+
 // Verdict is a responder's 👍/👎 on an incident's root-cause analysis.
 type Verdict struct {
 	IncidentID  string `json:"incident_id"`

@@ -86,6 +86,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("POST /webhooks/pagerduty", s.pagerDuty)
 	mux.HandleFunc("POST /slack/commands", s.slashCommand)
 	mux.HandleFunc("POST /slack/interactions", s.interaction)
+	mux.HandleFunc("POST /slack/events", s.events)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { writeJSON(w, 200, map[string]string{"status": "ok"}) })
 	mux.HandleFunc("GET /readyz", s.ready)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(s.Metrics.Registry, promhttp.HandlerOpts{}))

@@ -280,6 +280,14 @@ func (c *Client) Upload(ctx context.Context, channel, threadTS, filename, title,
 	})
 }
 
+// PublishHome sets a user's App Home tab (views.publish).
+func (c *Client) PublishHome(ctx context.Context, user string, v slack.HomeTabViewRequest) error {
+	return c.call(ctx, "views.publish", "", func(ctx context.Context) error {
+		_, err := c.api.PublishViewContext(ctx, slack.PublishViewContextRequest{UserID: user, View: v})
+		return err
+	})
+}
+
 // OpenView opens a modal for the user whose interaction carried
 // triggerID (views.open; Slack accepts a trigger once, within 3 s, so this
 // is not retried past that).

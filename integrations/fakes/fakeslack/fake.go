@@ -64,6 +64,7 @@ type Server struct {
 	emails    map[string]string // id -> e-mail (shown only with users:read.email)
 	triggers  map[string]trigger
 	files     map[string]*File
+	homes     map[string]json.RawMessage
 	views     []View
 	messages  map[string][]*Message
 	ephemeral []Ephemeral
@@ -347,6 +348,8 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		res = s.getUploadURL(p)
 	case "files.completeUploadExternal":
 		res = s.completeUpload(p)
+	case "views.publish":
+		res = s.viewsPublish(p)
 	case "views.open":
 		res = s.viewsOpen(p)
 	case "conversations.replies":

@@ -172,3 +172,48 @@ func ValidateView(raw []byte) error {
 	}
 	return checkView(v.Type, v.Title, v.Submit, v.Close, v.Blocks, v.CallbackID, v.PrivateMetadata)
 }
+
+// Home returns the App Home tab last published for user ("" if none).
+func (s *Server) Home(user string) json.RawMessage {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.homes[user]
+}
+
+// viewsPublish answers views.publish: a known user, a home view within
+// Block Kit's limits (100 blocks).
+func (s *Server) viewsPublish(p map[string]string) apiResult {
+	user := p["user_id"]
+	if user == "" || p["view"] == "" {
+		return fail("invalid_arguments")
+	}
+	if _, ok := s.users[user]; !ok {
+		return fail("user_not_found")
+	}
+	var v struct {
+		Type            string          `json:"type"`
+		Blocks          json.RawMessage `json:"blocks"`
+		PrivateMetadata string          `json:"private_metadata"`
+	}
+	if err := json.Unmarshal([]byte(p["view"]), &v); err != nil {
+		return fail("invalid_json")
+	}
+	var blocks []json.RawMessage
+	if v.Type != "home" || json.Unmarshal(v.Blocks, &blocks) != nil || len(blocks) > 100 || len(v.PrivateMetadata) > 3000 {
+		return fail("invalid_arguments")
+	}
+	if len(blocks) > 0 {
+		if err := ValidateBlocks(v.Blocks); err != nil {
+			r := fail("invalid_arguments")
+			r["response_metadata"] = map[string]any{"messages": []string{"[ERROR] " + err.Error()}}
+			return r
+		}
+	}
+	if s.homes == nil {
+		s.homes = map[string]json.RawMessage{}
+	}
+	s.homes[user] = json.RawMessage(p["view"])
+	s.sent = append(s.sent, string(v.Blocks))
+	s.changedLocked()
+	return apiResult{"ok": true, "view": map[string]any{"id": "VHOME" + user, "type": "home"}}
+}
