@@ -18,6 +18,8 @@ import (
 
 	"github.com/alicebob/miniredis/v2"
 	"github.com/redis/go-redis/v9"
+	"github.com/slack-go/slack"
+	"github.com/slack-go/slack/socketmode"
 
 	"github.com/opsgate/opsgate/bot/approval"
 	"github.com/opsgate/opsgate/bot/audit"
@@ -35,6 +37,7 @@ import (
 	"github.com/opsgate/opsgate/bot/sanitize"
 	"github.com/opsgate/opsgate/bot/seal"
 	"github.com/opsgate/opsgate/bot/server"
+	"github.com/opsgate/opsgate/bot/socket"
 	"github.com/opsgate/opsgate/bot/view"
 	"github.com/opsgate/opsgate/integrations/gemini"
 	"github.com/opsgate/opsgate/integrations/openai"
@@ -83,6 +86,7 @@ type App struct {
 	Handler  http.Handler
 	embedded *miniredis.Miniredis
 	modals   server.Modals // Slack's views.open (wire)
+	server   *server.Server
 	opts     Options
 	ownRedis bool
 }
@@ -154,6 +158,7 @@ func New(ctx context.Context, o Options) (*App, error) {
 		Guard: a.Guard.Mask, Audit: a.Audit, Modals: a.modals,
 	}
 	a.Handler = srv.Handler()
+	a.server = srv
 	return a, nil
 }
 
@@ -315,9 +320,12 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	defer stopWorkers()
 	workersDone := make(chan struct{})
 	go func() { a.RunWorkers(wctx); close(workersDone) }()
-	errc := make(chan error, 1)
+	errc := make(chan error, 2)
 	go func() { errc <- hs.Serve(ln) }()
-	a.Log.Info("opsgate listening", "addr", ln.Addr().String(), "workers", a.Env.Workers)
+	if a.Env.SlackAppToken != "" {
+		go func() { errc <- a.RunSocketMode(wctx) }()
+	}
+	a.Log.Info("opsgate listening", "addr", ln.Addr().String(), "workers", a.Env.Workers, "socket_mode", a.Env.SlackAppToken != "")
 	var err error
 	select {
 	case <-ctx.Done():
@@ -332,6 +340,18 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 		err = nil
 	}
 	return err
+}
+
+// RunSocketMode receives Slack's requests over Socket Mode (with
+// SLACK_APP_TOKEN) until ctx ends; Serve runs it.
+func (a *App) RunSocketMode(ctx context.Context) error {
+	api := slack.New(a.Env.SlackBotToken.Reveal(), slack.OptionAppLevelToken(a.Env.SlackAppToken.Reveal()), slack.OptionAPIURL(a.Env.SlackAPIURL))
+	client := socketmode.New(api, socketmode.OptionPingInterval(30*time.Second))
+	r := &socket.Runner{Client: client, Events: client.Events, Handler: a.server, Redis: a.Redis, Log: a.Log}
+	if err := r.Run(ctx); err != nil {
+		return fmt.Errorf("slack socket mode: %w", err)
+	}
+	return nil
 }
 
 // OpenKB opens the knowledge base, with Gemini embeddings (hybrid search)

@@ -67,6 +67,8 @@ func TestServeFailsWithOneLineNamingTheVariable(t *testing.T) {
 		{"a master name without a redis", "REDIS_MASTER_NAME", "mymaster", "REDIS_MASTER_NAME: is set but neither REDIS_URL nor REDIS_ADDRS"},
 		{"tls without a redis", "REDIS_TLS", "true", "REDIS_TLS: is set but neither"},
 		{"bad wait replicas", "REDIS_WAIT_REPLICAS", "99", "REDIS_WAIT_REPLICAS"},
+		{"a bot token as the app token", "SLACK_APP_TOKEN", "xoxb-not-an-app-token", "SLACK_APP_TOKEN: must be an app-level token"},
+		{"bad storm window", "OPSGATE_STORM_WINDOW", "1s", "OPSGATE_STORM_WINDOW"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

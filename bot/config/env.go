@@ -40,6 +40,7 @@ type Env struct {
 	RedisWaitTimeout        time.Duration `envconfig:"REDIS_WAIT_TIMEOUT" default:"1s" desc:"how long to wait for them; past it the webhook is answered 503 and PagerDuty retries"`
 	SlackBotToken           Secret        `envconfig:"SLACK_BOT_TOKEN" desc:"Slack bot token (xoxb-...)"`
 	SlackSigningSecret      Secret        `envconfig:"SLACK_SIGNING_SECRET" desc:"Slack app signing secret"`
+	SlackAppToken           Secret        `envconfig:"SLACK_APP_TOKEN" desc:"app-level token (xapp-…, scope connections:write): Socket Mode — opsgate connects out to Slack, so /slack/commands, /slack/interactions and /slack/events need not be reachable"`
 	SlackAPIURL             string        `envconfig:"SLACK_API_URL" default:"https://slack.com/api/" desc:"Slack Web API base URL"`
 	SlackChannel            string        `envconfig:"SLACK_CHANNEL" desc:"default channel id for incident threads"`
 	StormWindow             time.Duration `envconfig:"OPSGATE_STORM_WINDOW" default:"5m" desc:"incidents of one service whose titles differ only in numbers, ids and quoted values join the first one's thread while they keep arriving within this window; 0 = a thread each (the config file's storms: and a route's storm: override it)"`
@@ -125,6 +126,9 @@ func (e *Env) Validate() error {
 	}
 	if e.ReclaimIdle < 100*time.Millisecond {
 		return bad("OPSGATE_RECLAIM_IDLE", "must be at least 100ms")
+	}
+	if t := e.SlackAppToken.Reveal(); t != "" && !strings.HasPrefix(t, "xapp-") {
+		return bad("SLACK_APP_TOKEN", "must be an app-level token (xapp-…)")
 	}
 	if e.StormWindow != 0 && (e.StormWindow < 10*time.Second || e.StormWindow > 24*time.Hour) {
 		return bad("OPSGATE_STORM_WINDOW", "must be 0 (off) or between 10s and 24h")

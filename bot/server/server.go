@@ -64,6 +64,7 @@ type Server struct {
 	Modals Modals
 
 	refused budget
+	mux     http.Handler // the routes, for Socket Mode envelopes
 }
 
 // Modals opens a modal for the user whose interaction carried triggerID.
@@ -90,6 +91,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { writeJSON(w, 200, map[string]string{"status": "ok"}) })
 	mux.HandleFunc("GET /readyz", s.ready)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(s.Metrics.Registry, promhttp.HandlerOpts{}))
+	s.mux = mux
 	return mux
 }
 

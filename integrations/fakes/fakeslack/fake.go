@@ -6,6 +6,7 @@
 package fakeslack
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -65,6 +66,7 @@ type Server struct {
 	triggers  map[string]trigger
 	files     map[string]*File
 	homes     map[string]json.RawMessage
+	socket    *socketState
 	views     []View
 	messages  map[string][]*Message
 	ephemeral []Ephemeral
@@ -245,6 +247,9 @@ func params(r *http.Request) (map[string]string, string, error) {
 	switch ct {
 	case "application/json":
 		var m map[string]any
+		if len(bytes.TrimSpace(body)) == 0 {
+			break // a method without arguments (apps.connections.open)
+		}
 		if err := json.Unmarshal(body, &m); err != nil {
 			return nil, "", fmt.Errorf("invalid_json")
 		}
@@ -281,6 +286,17 @@ func params(r *http.Request) (map[string]string, string, error) {
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	if strings.HasPrefix(r.URL.Path, "/response/") {
 		s.responseURL(w, r)
+		return
+	}
+	if strings.HasPrefix(r.URL.Path, "/link/") {
+		s.mu.Lock()
+		on := s.socket != nil
+		s.mu.Unlock()
+		if !on {
+			http.NotFound(w, r)
+			return
+		}
+		s.link(w, r)
 		return
 	}
 	if strings.HasPrefix(r.URL.Path, "/upload/") {
@@ -322,6 +338,13 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	if tok == "" {
 		writeJSON(w, fail("not_authed"))
+		return
+	}
+	if method == "apps.connections.open" {
+		s.mu.Lock()
+		res := s.connectionsOpen(tok)
+		s.mu.Unlock()
+		writeJSON(w, res)
 		return
 	}
 	if tok != s.token {
