@@ -36,6 +36,7 @@ import (
 	"github.com/opsgate/opsgate/bot/writeback"
 	"github.com/opsgate/opsgate/integrations/pagerduty"
 	slackapi "github.com/opsgate/opsgate/integrations/slack"
+	"github.com/opsgate/opsgate/knowledge/kb"
 )
 
 // slackOut is Slack as the workers see it: every write through the guard,
@@ -140,6 +141,9 @@ func (a *App) wire(ctx context.Context) error {
 		gatherer.Collector = collector
 	}
 	verdicts := &learn.Verdicts{Redis: a.Redis, Responder: out, Log: a.Log}
+	over := &overview.Handler{Incidents: a.Store, Proposals: a.Proposals, Trail: a.Audit, Masker: a.Vault, Contexts: a.Contexts,
+		Files: guardedFiles{raw: raw, mask: a.Guard.Mask}, Access: checker, Teller: out, Now: o.Now, Log: a.Log,
+		AllowedIn: func(ch string) bool { return file.SearchAllowedIn(ch, o.Env.SlackChannel) }}
 	st := stages{
 		seen:    pipeline.Seen{Incidents: a.Store},
 		gather:  pipeline.Gather{Contexts: a.Contexts, Gatherer: gatherer},
@@ -149,8 +153,8 @@ func (a *App) wire(ctx context.Context) error {
 		offer:   pipeline.Tolerant(pipeline.Offer{Incidents: a.Store, Proposer: proposer}, a.Log),
 		analyze: pipeline.Analyze{Analyzer: analyzer, Contexts: a.Contexts, Incidents: a.Store, Viewer: a.Vault, Scopes: scopes, Syncer: syncer},
 		propose: pipeline.ProposeRCA{Incidents: a.Store, Proposer: proposer},
-		learn: pipeline.Learn{Incidents: a.Store, Learner: &learn.Learner{Knowledge: a.KB, Contexts: a.Contexts, Masker: a.Vault,
-			Verdicts: verdicts}},
+		learn: pipeline.Learn{Incidents: a.Store, Learner: postmortemLearner{Learner: &learn.Learner{Knowledge: a.KB, Contexts: a.Contexts,
+			Masker: a.Vault, Verdicts: verdicts}, drafts: over, kb: a.KB}},
 		backfill: pipeline.Backfill{Incidents: a.Store, Now: o.Now},
 		lookup:   pipeline.Lookup{Incidents: a.Store, Route: route, Responder: out, Now: o.Now, Log: a.Log},
 		answer:   pipeline.Answer{Incidents: a.Store, Responder: out, Log: a.Log},
@@ -187,8 +191,6 @@ func (a *App) wire(ctx context.Context) error {
 		syncer.Parent.WriteBack = true
 	}
 	a.Jobs.Register(jobs.KindIncident, jobs.Typed(writer.Handle))
-	over := &overview.Handler{Incidents: a.Store, Proposals: a.Proposals, Trail: a.Audit, Masker: a.Vault, Contexts: a.Contexts,
-		Files: guardedFiles{raw: raw, mask: a.Guard.Mask}, Access: checker, AllowedIn: search.AllowedIn, Teller: out, Now: o.Now, Log: a.Log}
 	a.Jobs.Register(jobs.KindOverview, jobs.Typed(over.Handle))
 	homes := &home.Handler{Incidents: a.Store, Proposals: a.Proposals, Masker: a.Vault, Specs: scopes.Actions(), Approvers: checker,
 		Publisher: guardedHome{raw: raw, guard: a.Guard}, Log: a.Log}
@@ -295,4 +297,25 @@ func (g guardedHome) PublishHome(ctx context.Context, user string, v slack.HomeT
 		v.Blocks = blocks
 	}
 	return g.raw.PublishHome(ctx, user, v)
+}
+
+// postmortemLearner writes a resolved incident back to the knowledge base
+// as before, then adds its postmortem draft as a document of its own, so
+// later searches find the write-up too. Both run in the learn step, once.
+type postmortemLearner struct {
+	pipeline.Learner
+	drafts *overview.Handler
+	kb     *kb.KB
+}
+
+func (p postmortemLearner) Learn(ctx context.Context, rec *incident.Record) error {
+	if err := p.Learner.Learn(ctx, rec); err != nil {
+		return err
+	}
+	md, view, err := p.drafts.Draft(ctx, rec)
+	if err != nil {
+		return err
+	}
+	return p.kb.Add(ctx, kb.Ticket{ID: "postmortem:" + rec.Snapshot.ID, Title: "Postmortem draft: " + view.Snapshot.Title, Body: md,
+		Service: view.Snapshot.ServiceName, Created: rec.Snapshot.CreatedAt, Resolved: rec.LastEventAt, URL: rec.Thread.Permalink, Source: "postmortem"})
 }

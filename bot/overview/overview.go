@@ -157,22 +157,10 @@ func (h *Handler) postmortem(ctx context.Context, req jobs.Overview) error {
 		h.tell(ctx, req, slackapi.Message{Text: "Incident " + req.IncidentID + " has no thread of its own to post the draft in (a storm member: `/triage split` it first)."})
 		return nil
 	}
-	c, err := h.Contexts.Get(ctx, req.IncidentID)
-	if err != nil && !errors.Is(err, enrich.ErrNotFound) {
-		return err
-	}
-	if c == nil {
-		c = &enrich.Record{}
-	}
-	view, vc, err := h.Masker.Views(ctx, rec, c)
+	md, err := h.draft(ctx, rec)
 	if err != nil {
 		return err
 	}
-	events, entries, err := h.events(ctx, rec, view)
-	if err != nil {
-		return err
-	}
-	md := render.Postmortem(view, vc.Analysis, entries, events, h.Now())
 	name := "postmortem-" + req.IncidentID + ".md"
 	if err := h.Files.Upload(ctx, rec.Thread.Channel, rec.Thread.TS, name, "Postmortem draft: "+req.IncidentID,
 		"Postmortem draft, from the thread, PagerDuty and the audit trail — review and edit before sharing.", []byte(md)); err != nil {
@@ -180,6 +168,36 @@ func (h *Handler) postmortem(ctx context.Context, req jobs.Overview) error {
 	}
 	h.tell(ctx, req, slackapi.Message{Text: "The postmortem draft for " + req.IncidentID + " is in its thread."})
 	return nil
+}
+
+// Draft is an incident's postmortem draft (masked Markdown) and the
+// masked record, for the knowledge base when the incident resolves.
+func (h *Handler) Draft(ctx context.Context, rec *incident.Record) (string, *incident.Record, error) {
+	view, _, err := h.Masker.Incident(ctx, rec)
+	if err != nil {
+		return "", nil, err
+	}
+	md, err := h.draft(ctx, rec)
+	return md, view, err
+}
+
+func (h *Handler) draft(ctx context.Context, rec *incident.Record) (string, error) {
+	c, err := h.Contexts.Get(ctx, rec.Snapshot.ID)
+	if err != nil && !errors.Is(err, enrich.ErrNotFound) {
+		return "", err
+	}
+	if c == nil {
+		c = &enrich.Record{}
+	}
+	view, vc, err := h.Masker.Views(ctx, rec, c)
+	if err != nil {
+		return "", err
+	}
+	events, entries, err := h.events(ctx, rec, view)
+	if err != nil {
+		return "", err
+	}
+	return render.Postmortem(view, vc.Analysis, entries, events, h.Now()), nil
 }
 
 // record loads and masks the incident, telling the asker when there is none.

@@ -1,10 +1,13 @@
 package e2e
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/opsgate/opsgate/knowledge/kb"
 )
 
 // answerTo is the text of the answers to one command: through its
@@ -100,9 +103,19 @@ func TestStatusAndTimeline(t *testing.T) {
 	}
 	e.eventually("no record", func() bool { return strings.Contains(e.answerTo("tl2"), "no record of incident PNOPE01") })
 
-	// The postmortem draft, once resolved: a Markdown file in the incident's thread.
+	// The postmortem draft, once resolved: in the knowledge base, and on
+	// request a Markdown file in the incident's thread.
 	e.postWebhook(incidentEvent("E-ST-1R", "incident.resolved", "PST0001", "resolved", time.Now()), pdSecret)
 	e.settled()
+	var doc kb.Ticket
+	e.eventually("the draft in the knowledge base", func() bool {
+		var err error
+		doc, err = e.kbStore().Get(context.Background(), "postmortem:PST0001")
+		return err == nil
+	})
+	if doc.Source != "postmortem" || !strings.Contains(doc.Body, "## Actions taken") || strings.Contains(doc.Body, "10.20.30.40") {
+		t.Fatalf("knowledge-base draft %+v", doc)
+	}
 	e.postSlack("/slack/commands", slashForm("postmortem PST0001", e.slack.ResponseURL("pm1")), time.Now(), signingSecret)
 	e.eventually("the draft", func() bool { return len(e.slack.Files()) == 1 })
 	pm := e.slack.Files()[0]
