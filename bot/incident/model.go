@@ -123,7 +123,7 @@ func (r *Record) JoinStorm(s Snapshot) bool {
 				return false
 			}
 			r.Storm[i] = m
-			r.StateVersion++
+			r.bumpIfShown()
 			return true
 		}
 	}
@@ -131,8 +131,17 @@ func (r *Record) JoinStorm(s Snapshot) bool {
 	if len(r.Storm) < MaxStorm {
 		r.Storm = append(r.Storm, m)
 	}
-	r.StateVersion++
+	r.bumpIfShown()
 	return true
+}
+
+// bumpIfShown asks for the parent to be redrawn — only once the record has
+// a snapshot to draw: a member can join a leader whose own snapshot has
+// not landed yet, and that must not open an empty thread.
+func (r *Record) bumpIfShown() {
+	if r.StateVersion > 0 {
+		r.StateVersion++
+	}
 }
 
 // LeaveStorm removes member id from r (a storm leader) and reports whether
@@ -142,7 +151,7 @@ func (r *Record) LeaveStorm(id string) bool {
 		if x.ID == id {
 			r.Storm = slices.Delete(r.Storm, i, i+1)
 			r.StormTotal--
-			r.StateVersion++
+			r.bumpIfShown()
 			return true
 		}
 	}

@@ -76,16 +76,16 @@ tat = tat + interval
 redis.call('SET', KEYS[1], tat, 'PX', tat - now + 1000)
 return wait`)
 
-// Hold makes every caller of method wait until d from now, and returns
-// when the hold ends (it may end later, if another caller held longer).
+// Hold makes every caller of method wait until d from now (a longer hold
+// already set stays), and returns the end of this caller's own hold — the
+// wait it will sleep itself; a longer hold by another caller is still
+// waited for in Wait.
 func (g *Gate) Hold(ctx context.Context, method string, d time.Duration) (time.Time, error) {
 	until := g.now().Add(d)
-	end, err := raise.Run(ctx, g.Redis, []string{g.holdKey(method)}, until.UnixMilli(), max(d.Milliseconds(), 1)).Int64()
-	if err != nil {
+	if err := raise.Run(ctx, g.Redis, []string{g.holdKey(method)}, until.UnixMilli(), max(d.Milliseconds(), 1)).Err(); err != nil {
 		g.log().Warn("rate limit hold not shared", "method", method, "err", err)
-		return until, nil
 	}
-	return time.UnixMilli(end), nil
+	return until, nil
 }
 
 // Wait blocks until a call of method (to channel; "" = none) may go out:

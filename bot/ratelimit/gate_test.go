@@ -51,14 +51,15 @@ func TestAHoldBindsEveryReplicaAndOnlyGrows(t *testing.T) {
 	if err != nil || !end.Equal(c.Now().Add(7*time.Second)) {
 		t.Fatalf("hold ends %v (%v)", end, err)
 	}
-	if _, err := b.Hold(ctx, "chat.update", 2*time.Second); err != nil { // a shorter Retry-After
-		t.Fatal(err)
+	if end, err := b.Hold(ctx, "chat.update", 2*time.Second); err != nil || !end.Equal(c.Now().Add(2*time.Second)) { // a shorter Retry-After
+		t.Fatalf("own hold %v (%v)", end, err)
 	}
-	if err := b.Wait(ctx, "chat.update", "", time.Time{}); err != nil {
+	// The caller who sleeps its own 2 s still waits out the other's 7 s.
+	if err := b.Wait(ctx, "chat.update", "", c.Now().Add(2*time.Second)); err != nil {
 		t.Fatal(err)
 	}
 	if got := c.took(); len(got) != 1 || got[0] != 7*time.Second {
-		t.Fatalf("the other replica waited %v, want [7s]", got)
+		t.Fatalf("waited %v, want [7s]", got)
 	}
 	// Other methods are not held; a hold the caller already waited out is not waited again.
 	end, _ = a.Hold(ctx, "chat.update", 5*time.Second)

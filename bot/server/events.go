@@ -66,8 +66,8 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	req := jobs.Home{UserID: env.Event.User}
-	key := ""
-	if len(env.EventID) <= 64 {
+	key := "" // no id: no dedupe (an empty key would make every such event one)
+	if env.EventID != "" && len(env.EventID) <= 64 {
 		key = "event:" + env.EventID
 	}
 	if _, err := jobs.Submit(r.Context(), s.Queue, req, key, time.Hour); err != nil {

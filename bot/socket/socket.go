@@ -17,6 +17,7 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -60,6 +61,12 @@ func key(id string) string { return "opsgate:socket:envelope:" + id }
 func (r *Runner) Run(ctx context.Context) error {
 	errc := make(chan error, 1)
 	go func() { errc <- r.Client.RunContext(ctx) }()
+	// Envelopes are handled side by side (each may wait on Redis for a
+	// moment; a burst must still be acknowledged within Slack's 3 s),
+	// bounded so a flood cannot start unbounded work.
+	sem := make(chan struct{}, maxInFlight)
+	var wg sync.WaitGroup
+	defer wg.Wait()
 	for {
 		select {
 		case <-ctx.Done():
@@ -73,10 +80,22 @@ func (r *Runner) Run(ctx context.Context) error {
 			if !ok {
 				return nil
 			}
-			r.event(ctx, evt)
+			select {
+			case sem <- struct{}{}:
+			case <-ctx.Done():
+				return nil
+			}
+			wg.Add(1)
+			go func() {
+				defer func() { <-sem; wg.Done() }()
+				r.event(ctx, evt)
+			}()
 		}
 	}
 }
+
+// maxInFlight bounds the envelopes handled at once on one replica.
+const maxInFlight = 32
 
 func (r *Runner) log() *slog.Logger { return cmp.Or(r.Log, slog.Default()) }
 

@@ -75,9 +75,14 @@ func (g Group) Run(ctx context.Context, st *pipeline.State) error {
 			return err
 		}
 		if leader == id {
+			// The snapshot in the same write: a member that joins at once
+			// finds a leader with something to show.
+			now := g.Now()
 			_, err := g.Incidents.Update(ctx, id, func(r *incident.Record) (bool, error) {
-				changed := r.StormSig == ""
-				r.StormSig = sig
+				changed := incident.Apply(r, st.Update, now)
+				if r.StormSig == "" {
+					r.StormSig, changed = sig, true
+				}
 				return changed, nil
 			})
 			return err

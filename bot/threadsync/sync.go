@@ -249,7 +249,9 @@ func (s *Syncer) postOnce(ctx context.Context, rec *incident.Record, key string,
 	}
 	msg.ThreadTS = rec.Thread.TS
 	msg.Metadata = &slack.SlackMetadata{EventType: render.ReplyEventType, EventPayload: map[string]any{"incident_id": id, "reply": key}}
-	if _, _, err := s.Slack.PostMessage(ctx, rec.Thread.Channel, msg); err != nil {
+	// Not repeated inside the call after a timeout or a 5xx: the retry of
+	// the job looks for the reply first.
+	if _, _, err := s.Slack.PostMessage(slackapi.NoRepeat(ctx), rec.Thread.Channel, msg); err != nil {
 		return queue.PermanentIf(err, slackapi.ErrFinal)
 	}
 	return nil
@@ -296,7 +298,7 @@ func (s *Syncer) openThread(ctx context.Context, rec *incident.Record) error {
 		if err != nil {
 			return err
 		}
-		if channel, ts, err = s.Slack.PostMessage(ctx, channel, render.ParentWith(view, masked, s.Parent)); err != nil {
+		if channel, ts, err = s.Slack.PostMessage(slackapi.NoRepeat(ctx), channel, render.ParentWith(view, masked, s.Parent)); err != nil {
 			return queue.PermanentIf(err, slackapi.ErrFinal)
 		}
 	} else {

@@ -28,7 +28,7 @@ type Profiles interface {
 
 // PagerDuty finds users and changes incidents (a *pagerduty.Client).
 type PagerDuty interface {
-	UserByEmail(ctx context.Context, email string) (string, error)
+	UserByEmail(ctx context.Context, email string) (id, role string, err error)
 	SetStatus(ctx context.Context, incidentID, from, status string) error
 }
 
@@ -87,12 +87,16 @@ func (h *Handler) Handle(ctx context.Context, req jobs.IncidentAction) error {
 	if email == "" {
 		return h.refuse(ctx, req, "no_email", "Your Slack profile shows no e-mail address, so opsgate cannot find you in PagerDuty; nothing was changed.")
 	}
-	pdUser, err := h.PagerDuty.UserByEmail(ctx, email)
+	pdUser, role, err := h.PagerDuty.UserByEmail(ctx, email)
 	if errors.Is(err, pagerduty.ErrNoUser) {
 		return h.refuse(ctx, req, "no_pagerduty_user", "No PagerDuty user has the e-mail address on your Slack profile, so opsgate will not act in PagerDuty for you; nothing was changed.")
 	}
 	if err != nil {
 		return err
+	}
+	if pagerduty.ReadOnlyRole(role) {
+		// PagerDuty would take the change from opsgate's API key anyway.
+		return h.refuse(ctx, req, "read_only_role", "Your PagerDuty role ("+role+") may not change incidents; nothing was changed.")
 	}
 	err = h.PagerDuty.SetStatus(ctx, req.IncidentID, email, req.Status)
 	switch {

@@ -208,9 +208,22 @@ var ErrNoUser = errors.New("no PagerDuty user with that e-mail")
 // ErrForbidden: PagerDuty refused the change for that user (403).
 var ErrForbidden = errors.New("PagerDuty refused: the user may not change this incident")
 
+// ReadOnlyRole reports PagerDuty roles that may not change incidents.
+// PagerDuty attributes a change made with an account API key to the From
+// user, but does not promise to hold it to that user's role: opsgate
+// checks the role itself.
+func ReadOnlyRole(role string) bool {
+	switch role {
+	case "observer", "read_only_user", "read_only_limited_user", "restricted_access":
+		return true
+	}
+	return false
+}
+
 // UserByEmail finds the PagerDuty user whose e-mail is email (exactly,
-// ignoring case: GET /users?query= matches substrings of names too).
-func (c *Client) UserByEmail(ctx context.Context, email string) (string, error) {
+// ignoring case: GET /users?query= matches substrings of names too) and
+// returns their id and role.
+func (c *Client) UserByEmail(ctx context.Context, email string) (string, string, error) {
 	var resp *pd.ListUsersResponse
 	err := c.call(ctx, "find user", func(ctx context.Context) error {
 		var err error
@@ -218,14 +231,14 @@ func (c *Client) UserByEmail(ctx context.Context, email string) (string, error) 
 		return err
 	})
 	if err != nil {
-		return "", err
+		return "", "", err
 	}
 	for _, u := range resp.Users {
 		if strings.EqualFold(u.Email, email) && ValidID(u.ID) {
-			return u.ID, nil
+			return u.ID, u.Role, nil
 		}
 	}
-	return "", ErrNoUser
+	return "", "", ErrNoUser
 }
 
 // SetStatus acknowledges or resolves an incident as the user with e-mail

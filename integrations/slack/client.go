@@ -127,7 +127,11 @@ func outcome(err error) string {
 
 func (c *Client) call(ctx context.Context, method, channel string, fn func(ctx context.Context) error) error {
 	var seen time.Time // the end of a hold this call has already waited out (retry.Do slept its Retry-After)
-	err := retry.Do(ctx, c.policy, Classify, func(ctx context.Context) error {
+	classify := Classify
+	if ctx.Value(noRepeatKey{}) != nil {
+		classify = onlyRateLimits
+	}
+	err := retry.Do(ctx, c.policy, classify, func(ctx context.Context) error {
 		if c.Gate != nil {
 			if err := c.Gate.Wait(ctx, method, channel, seen); err != nil {
 				return err
@@ -150,6 +154,24 @@ func (c *Client) call(ctx context.Context, method, channel string, fn func(ctx c
 		return fmt.Errorf("slack %s: %w: %w", method, ErrFinal, err)
 	}
 	return fmt.Errorf("slack %s: %w", method, err)
+}
+
+type noRepeatKey struct{}
+
+// NoRepeat marks ctx so that a post is retried in the call only after a
+// 429 (Slack did not post it). After a timeout or a 5xx the message may
+// have been posted: the error is returned (still retryable) for the
+// caller to look for it before posting again.
+func NoRepeat(ctx context.Context) context.Context {
+	return context.WithValue(ctx, noRepeatKey{}, true)
+}
+
+func onlyRateLimits(err error) retry.Verdict {
+	var rl *slack.RateLimitedError
+	if errors.As(err, &rl) {
+		return Classify(err)
+	}
+	return retry.Verdict{Retry: false}
 }
 
 // PostMessage posts to channel (in a thread when m.ThreadTS is set) and

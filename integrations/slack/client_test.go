@@ -225,3 +225,23 @@ func TestUploadSharesAFileInAThread(t *testing.T) {
 		t.Fatalf("unknown thread: %v", err)
 	}
 }
+
+// With NoRepeat a post is retried in the call after a 429 only: after a
+// 5xx the message may exist, so the (retryable, not final) error goes back
+// to the caller, who looks before posting again.
+func TestNoRepeatRetriesOnlyRateLimits(t *testing.T) {
+	c, fs, _ := client(t, token)
+	ctx := slackapi.NoRepeat(context.Background())
+	fs.FailNext("chat.postMessage", 1, 429, 1)
+	if _, _, err := c.PostMessage(ctx, "C0TEST", slackapi.Message{Text: "a"}); err != nil {
+		t.Fatalf("after a 429: %v", err)
+	}
+	fs.FailNext("chat.postMessage", 1, 503, 0)
+	_, _, err := c.PostMessage(ctx, "C0TEST", slackapi.Message{Text: "b"})
+	if err == nil || errors.Is(err, slackapi.ErrFinal) {
+		t.Fatalf("after a 503: %v, want a retryable error", err)
+	}
+	if n := fs.Calls("chat.postMessage"); n != 3 {
+		t.Fatalf("%d calls, want 3 (429 + retry, one 503)", n)
+	}
+}

@@ -21,8 +21,9 @@ func TestAcknowledgeAndResolveFromTheThread(t *testing.T) {
 	e.pd.AddIncident(fakepagerduty.Incident{ID: "PWB0001", Title: "x", Status: "triggered"})
 	e.pd.AddUser(fakepagerduty.User{ID: "PALICE1", Name: "Alice Oncall", Email: "alice@acme.example"})
 	e.pd.AddUser(fakepagerduty.User{ID: "PBOB001", Name: "Bob Watcher", Email: "bob@acme.example", Role: "observer"})
+	e.pd.AddUser(fakepagerduty.User{ID: "PEVE001", Name: "Eve", Email: "eve@acme.example"})
 	e.slack.SetEmail("U0ALICE", "Alice@Acme.example")
-	for id, email := range map[string]string{"U0BOB": "bob@acme.example", "U0CAROL": "carol@elsewhere.example", "U0DAVE": ""} {
+	for id, email := range map[string]string{"U0BOB": "bob@acme.example", "U0CAROL": "carol@elsewhere.example", "U0DAVE": "", "U0EVE": "eve@acme.example"} {
 		e.slack.AddUser(id, strings.ToLower(id[2:]))
 		e.slack.SetEmail(id, email)
 	}
@@ -34,12 +35,17 @@ func TestAcknowledgeAndResolveFromTheThread(t *testing.T) {
 	})
 	e.settled()
 
-	// Refused: an observer (PagerDuty 403), no PagerDuty user, no e-mail.
+	// Refused: an observer (by opsgate: PagerDuty would take the change
+	// from the API key), a user PagerDuty answers 403 for, no PagerDuty
+	// user, no e-mail.
 	click(e, "U0BOB", render.ActionResolve, "PWB0001", "1.1")
+	e.pd.FailNext("PUT /incidents", 1, 403, 0)
+	click(e, "U0EVE", render.ActionAcknowledge, "PWB0001", "1.4")
+	e.eventually("the 403", func() bool { return strings.Contains(e.answers(), "may not change this incident") })
 	click(e, "U0CAROL", render.ActionAcknowledge, "PWB0001", "1.2")
 	click(e, "U0DAVE", render.ActionAcknowledge, "PWB0001", "1.3")
-	e.eventually("three refusals", func() bool { return strings.Count(e.answers(), "nothing was changed") == 3 })
-	for _, want := range []string{"may not change this incident", "No PagerDuty user", "no e-mail address"} {
+	e.eventually("four refusals", func() bool { return strings.Count(e.answers(), "nothing was changed") == 4 })
+	for _, want := range []string{"role (observer) may not change incidents", "may not change this incident", "No PagerDuty user", "no e-mail address"} {
 		if !strings.Contains(e.answers(), want) {
 			t.Errorf("answers lack %q:\n%s", want, e.answers())
 		}
@@ -94,7 +100,7 @@ func TestAcknowledgeAndResolveFromTheThread(t *testing.T) {
 	for _, x := range entries {
 		got[x.Action]++
 	}
-	if got["pagerduty_acknowledged"] != 1 || got["pagerduty_resolved"] != 1 || got["pagerduty_resolved_refused"] != 1 || got["pagerduty_acknowledged_refused"] != 2 {
+	if got["pagerduty_acknowledged"] != 1 || got["pagerduty_resolved"] != 1 || got["pagerduty_resolved_refused"] != 1 || got["pagerduty_acknowledged_refused"] != 3 {
 		t.Fatalf("audit %v", got)
 	}
 }
