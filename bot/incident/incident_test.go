@@ -2,6 +2,7 @@ package incident_test
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -83,5 +84,31 @@ func TestStoreNoWriteWhenUnchanged(t *testing.T) {
 	}
 	if n := srv.Client().Exists(ctx, incident.Key("P2")).Val(); n != 0 {
 		t.Fatal("an unchanged update wrote a record")
+	}
+}
+
+// Past MaxStorm members are counted once each, however often they are
+// refreshed, and leave the count when split out.
+func TestStormCountsMembersPastTheListOnce(t *testing.T) {
+	r := &incident.Record{StateVersion: 1}
+	for i := 0; i < incident.MaxStorm+3; i++ {
+		r.JoinStorm(incident.Snapshot{ID: fmt.Sprintf("P%04d", i), Status: incident.StatusTriggered})
+	}
+	for range 3 { // refreshes of an unlisted member
+		if r.JoinStorm(incident.Snapshot{ID: fmt.Sprintf("P%04d", incident.MaxStorm+1), Status: incident.StatusAcknowledged}) {
+			t.Fatal("a refresh of an unlisted member changed the record")
+		}
+	}
+	if len(r.Storm) != incident.MaxStorm || r.StormTotal != incident.MaxStorm+3 {
+		t.Fatalf("listed %d, total %d", len(r.Storm), r.StormTotal)
+	}
+	if !r.LeaveStorm(fmt.Sprintf("P%04d", incident.MaxStorm+2)) || r.StormTotal != incident.MaxStorm+2 {
+		t.Fatalf("after a split: total %d", r.StormTotal)
+	}
+	// A leader without a snapshot yet is not asked to redraw.
+	empty := &incident.Record{}
+	empty.JoinStorm(incident.Snapshot{ID: "P1"})
+	if empty.StateVersion != 0 || empty.StormTotal != 1 {
+		t.Fatalf("%+v", empty)
 	}
 }

@@ -97,6 +97,7 @@ type Record struct {
 	StormSig   string   `json:"storm_sig,omitempty"`
 	Storm      []Member `json:"storm,omitempty"`
 	StormTotal int      `json:"storm_total,omitempty"`
+	StormMore  []string `json:"storm_more,omitempty"` // ids of members past MaxStorm (counted, not listed)
 	Split      bool     `json:"split,omitempty"`
 }
 
@@ -127,10 +128,17 @@ func (r *Record) JoinStorm(s Snapshot) bool {
 			return true
 		}
 	}
-	r.StormTotal++
-	if len(r.Storm) < MaxStorm {
-		r.Storm = append(r.Storm, m)
+	if len(r.Storm) >= MaxStorm {
+		if slices.Contains(r.StormMore, m.ID) {
+			return false // counted already; its line is not shown
+		}
+		r.StormMore = append(r.StormMore, m.ID)
+		r.StormTotal++
+		r.bumpIfShown()
+		return true
 	}
+	r.Storm = append(r.Storm, m)
+	r.StormTotal++
 	r.bumpIfShown()
 	return true
 }
@@ -154,6 +162,12 @@ func (r *Record) LeaveStorm(id string) bool {
 			r.bumpIfShown()
 			return true
 		}
+	}
+	if i := slices.Index(r.StormMore, id); i >= 0 {
+		r.StormMore = slices.Delete(r.StormMore, i, i+1)
+		r.StormTotal--
+		r.bumpIfShown()
+		return true
 	}
 	return false
 }
