@@ -355,3 +355,42 @@ func FuzzReadAnchors(f *testing.F) {
 		}
 	})
 }
+
+// An incident's entries come from its index, in order, without another
+// incident's; without an index (entries from before it existed) the trail
+// is read instead, with the same answer; trimmed entries are skipped.
+func TestForIncidentReadsItsIndex(t *testing.T) {
+	rdb := redistest.Start(t).Client()
+	ctx := context.Background()
+	l := newLog(t, rdb, nil)
+	for i := 0; i < 7; i++ {
+		inc := "PA"
+		if i%2 == 1 {
+			inc = "PB"
+		}
+		if _, err := l.Append(ctx, audit.Entry{Actor: "U1", Action: fmt.Sprint("step", i), Incident: inc}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	read := func() []string {
+		var got []string
+		if err := l.ForIncident(ctx, "PA", func(s audit.Stored) error { got = append(got, s.Entry.Action); return nil }); err != nil {
+			t.Fatal(err)
+		}
+		return got
+	}
+	want := "step0 step2 step4 step6"
+	if got := strings.Join(read(), " "); got != want {
+		t.Fatalf("from the index: %s, want %s", got, want)
+	}
+	rdb.Del(ctx, audit.IncidentKey("PA"))
+	if got := strings.Join(read(), " "); got != want {
+		t.Fatalf("from the trail: %s, want %s", got, want)
+	}
+	// An index naming another incident's entry does not show it.
+	b := rdb.LRange(ctx, audit.IncidentKey("PB"), 0, 0).Val()
+	rdb.RPush(ctx, audit.IncidentKey("PA"), b[0], "1-1")
+	if got := strings.Join(read(), " "); got != "" {
+		t.Fatalf("a forged index entry shown: %s", got)
+	}
+}

@@ -37,9 +37,9 @@ type Proposals interface {
 	Waiting(ctx context.Context, limit int64) ([]*approval.Proposal, error)
 }
 
-// Trail reads the audit trail in order.
+// Trail reads an incident's audit entries in order.
 type Trail interface {
-	Each(ctx context.Context, after string, fn func(audit.Stored) error) error
+	ForIncident(ctx context.Context, incident string, fn func(audit.Stored) error) error
 }
 
 // Masker masks a record, and a record with its context, as Slack may see
@@ -231,8 +231,8 @@ func (h *Handler) events(ctx context.Context, rec, view *incident.Record) ([]ren
 		events = append(events, render.Event{At: rec.FirstSeenAt, Source: "opsgate", Text: "first seen"})
 	}
 	var entries []audit.Entry
-	err := h.Trail.Each(ctx, "", func(s audit.Stored) error {
-		if s.Entry.Incident == rec.Snapshot.ID {
+	err := h.Trail.ForIncident(ctx, rec.Snapshot.ID, func(s audit.Stored) error {
+		if s.Err == nil {
 			entries = append(entries, s.Entry)
 			events = append(events, render.Event{At: s.Entry.At, Source: "opsgate", Text: render.AuditText(s.Entry)})
 		}
