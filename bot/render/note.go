@@ -2,7 +2,6 @@ package render
 
 import (
 	"fmt"
-	"sort"
 	"strings"
 
 	"github.com/opsgate/opsgate/bot/rca"
@@ -39,14 +38,9 @@ func AnalysisNote(a *rca.Analysis, threadLink string) string {
 	if len(a.Actions) > 0 {
 		b.WriteString("Proposed (each needs approval in Slack):\n")
 		for _, x := range a.Actions {
-			keys := make([]string, 0, len(x.Params))
-			for k := range x.Params {
-				keys = append(keys, k)
-			}
-			sort.Strings(keys)
 			params := ""
-			for _, k := range keys {
-				params += " " + k + "=" + x.Params[k]
+			if len(x.Params) > 0 {
+				params = " " + sortedParams(x.Params)
 			}
 			fmt.Fprintf(&b, "- %s%s\n", x.ID, params)
 		}

@@ -128,6 +128,11 @@ func paramsText(p map[string]string) string {
 	if len(p) == 0 {
 		return ""
 	}
+	return " (" + sortedParams(p) + ")"
+}
+
+// sortedParams is "k=v k=v" in key order.
+func sortedParams(p map[string]string) string {
 	keys := make([]string, 0, len(p))
 	for k := range p {
 		keys = append(keys, k)
@@ -137,7 +142,7 @@ func paramsText(p map[string]string) string {
 	for _, k := range keys {
 		kv = append(kv, k+"="+p[k])
 	}
-	return " (" + strings.Join(kv, " ") + ")"
+	return strings.Join(kv, " ")
 }
 
 // plain undoes a timeline line's mrkdwn for Markdown.

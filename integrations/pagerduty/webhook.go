@@ -150,13 +150,8 @@ func ParseEvent(body []byte) (*Event, error) {
 	if e == nil {
 		return nil, fmt.Errorf("%w: missing \"event\" object", ErrMalformed)
 	}
-	switch {
-	case !ValidID(e.ID):
-		return nil, fmt.Errorf("%w: event.id missing or invalid", ErrMalformed)
-	case len(e.EventType) > 100 || !eventTypePattern.MatchString(e.EventType):
-		return nil, fmt.Errorf("%w: event.event_type missing or invalid", ErrMalformed)
-	case e.OccurredAt.IsZero():
-		return nil, fmt.Errorf("%w: event.occurred_at missing", ErrMalformed)
+	if err := checkEnvelope(e.ID, e.EventType, e.OccurredAt); err != nil {
+		return nil, err
 	}
 	if e.IsPing() || len(e.Data) == 0 || string(e.Data) == "null" {
 		return e, nil
@@ -232,13 +227,8 @@ func ParseHeader(body []byte) (*Header, error) {
 		return nil, fmt.Errorf("%w: missing \"event\" object", ErrMalformed)
 	}
 	h := &Header{ID: e.ID, EventType: e.EventType, OccurredAt: e.OccurredAt}
-	switch {
-	case !ValidID(h.ID):
-		return nil, fmt.Errorf("%w: event.id missing or invalid", ErrMalformed)
-	case len(h.EventType) > 100 || !eventTypePattern.MatchString(h.EventType):
-		return nil, fmt.Errorf("%w: event.event_type missing or invalid", ErrMalformed)
-	case h.OccurredAt.IsZero():
-		return nil, fmt.Errorf("%w: event.occurred_at missing", ErrMalformed)
+	if err := checkEnvelope(h.ID, h.EventType, h.OccurredAt); err != nil {
+		return nil, err
 	}
 	if d := e.Data; d != nil && !h.IsPing() {
 		switch d.Type {
@@ -259,6 +249,20 @@ func ParseHeader(body []byte) (*Header, error) {
 		}
 	}
 	return h, nil
+}
+
+// checkEnvelope checks the event fields every delivery must carry (both
+// ParseEvent and ParseHeader: the same rules, so they agree).
+func checkEnvelope(id, eventType string, occurredAt time.Time) error {
+	switch {
+	case !ValidID(id):
+		return fmt.Errorf("%w: event.id missing or invalid", ErrMalformed)
+	case len(eventType) > 100 || !eventTypePattern.MatchString(eventType):
+		return fmt.Errorf("%w: event.event_type missing or invalid", ErrMalformed)
+	case occurredAt.IsZero():
+		return fmt.Errorf("%w: event.occurred_at missing", ErrMalformed)
+	}
+	return nil
 }
 
 // jsonProblem describes a decoding error without echoing input bytes.

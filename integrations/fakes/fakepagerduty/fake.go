@@ -207,14 +207,9 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 			writeError(w, http.StatusNotFound, 2100, "Not Found")
 			return
 		}
-		limit := 25
-		if v := r.URL.Query().Get("limit"); v != "" {
-			n, err := strconv.Atoi(v)
-			if err != nil || n < 1 || n > 100 {
-				writeError(w, http.StatusBadRequest, 2001, "Invalid Input Provided", "limit must be 1..100")
-				return
-			}
-			limit = n
+		limit, ok := limitParam(w, r)
+		if !ok {
+			return
 		}
 		more := len(alerts) > limit
 		if more {
@@ -255,18 +250,29 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// limitParam reads the limit of a list request (PagerDuty: 1..100,
+// default 25); false means the error was answered.
+func limitParam(w http.ResponseWriter, r *http.Request) (int, bool) {
+	v := r.URL.Query().Get("limit")
+	if v == "" {
+		return 25, true
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 || n > 100 {
+		writeError(w, http.StatusBadRequest, 2001, "Invalid Input Provided", "limit must be 1..100")
+		return 0, false
+	}
+	return n, true
+}
+
 // listIncidents serves GET /incidents with since/until (RFC 3339, on
 // created_at), statuses[] and limit/offset pagination (limit ≤ 100).
 func (s *Server) listIncidents(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	limit, offset := 25, 0
-	if v := q.Get("limit"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > 100 {
-			writeError(w, http.StatusBadRequest, 2001, "Invalid Input Provided", "limit must be 1..100")
-			return
-		}
-		limit = n
+	offset := 0
+	limit, ok := limitParam(w, r)
+	if !ok {
+		return
 	}
 	if v := q.Get("offset"); v != "" {
 		n, err := strconv.Atoi(v)

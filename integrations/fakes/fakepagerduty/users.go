@@ -3,7 +3,6 @@ package fakepagerduty
 import (
 	"encoding/json"
 	"net/http"
-	"strconv"
 	"strings"
 )
 
@@ -43,14 +42,9 @@ func (s *Server) StatusChanges() []StatusChange {
 // e-mail) with limit/offset.
 func (s *Server) listUsers(w http.ResponseWriter, r *http.Request) {
 	q := strings.ToLower(r.URL.Query().Get("query"))
-	limit := 25
-	if v := r.URL.Query().Get("limit"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > 100 {
-			writeError(w, http.StatusBadRequest, 2001, "Invalid Input Provided", "limit must be 1..100")
-			return
-		}
-		limit = n
+	limit, ok := limitParam(w, r)
+	if !ok {
+		return
 	}
 	s.mu.Lock()
 	out := []map[string]any{}

@@ -59,20 +59,11 @@ func (s *Server) viewsOpen(p map[string]string) apiResult {
 	if raw == "" {
 		return fail("invalid_arguments")
 	}
-	var v struct {
-		Type            string          `json:"type"`
-		Title           *textObj        `json:"title"`
-		Submit          *textObj        `json:"submit"`
-		Close           *textObj        `json:"close"`
-		Blocks          json.RawMessage `json:"blocks"`
-		CallbackID      string          `json:"callback_id"`
-		PrivateMetadata string          `json:"private_metadata"`
-		ExternalID      string          `json:"external_id"`
-	}
+	var v modal
 	if err := json.Unmarshal([]byte(raw), &v); err != nil {
 		return fail("invalid_json")
 	}
-	if err := checkView(v.Type, v.Title, v.Submit, v.Close, v.Blocks, v.CallbackID, v.PrivateMetadata); err != nil {
+	if err := v.check(); err != nil {
 		r := fail("invalid_arguments")
 		r["response_metadata"] = map[string]any{"messages": []string{"[ERROR] " + err.Error()}}
 		return r
@@ -85,10 +76,22 @@ func (s *Server) viewsOpen(p map[string]string) apiResult {
 	return apiResult{"ok": true, "view": map[string]any{"id": id, "type": "modal", "callback_id": v.CallbackID}}
 }
 
-// checkView checks a modal as Slack does: title, submit and close plain
+// modal is a modal view as views.open receives it.
+type modal struct {
+	Type            string          `json:"type"`
+	Title           *textObj        `json:"title"`
+	Submit          *textObj        `json:"submit"`
+	Close           *textObj        `json:"close"`
+	Blocks          json.RawMessage `json:"blocks"`
+	CallbackID      string          `json:"callback_id"`
+	PrivateMetadata string          `json:"private_metadata"`
+}
+
+// check checks a modal as Slack does: title, submit and close plain
 // text of at most 24 characters (submit required with input blocks), at
 // most 100 blocks, callback_id 255, private_metadata 3000.
-func checkView(typ string, title, submit, closeText *textObj, blocks json.RawMessage, callbackID, meta string) error {
+func (m *modal) check() error {
+	typ, title, submit, closeText, blocks, callbackID, meta := m.Type, m.Title, m.Submit, m.Close, m.Blocks, m.CallbackID, m.PrivateMetadata
 	if typ != "modal" {
 		return fmt.Errorf("view type must be modal")
 	}
@@ -158,19 +161,11 @@ func checkView(typ string, title, submit, closeText *textObj, blocks json.RawMes
 
 // ValidateView checks a modal view's JSON as views.open does.
 func ValidateView(raw []byte) error {
-	var v struct {
-		Type            string          `json:"type"`
-		Title           *textObj        `json:"title"`
-		Submit          *textObj        `json:"submit"`
-		Close           *textObj        `json:"close"`
-		Blocks          json.RawMessage `json:"blocks"`
-		CallbackID      string          `json:"callback_id"`
-		PrivateMetadata string          `json:"private_metadata"`
-	}
+	var v modal
 	if err := json.Unmarshal(raw, &v); err != nil {
 		return fmt.Errorf("invalid view JSON")
 	}
-	return checkView(v.Type, v.Title, v.Submit, v.Close, v.Blocks, v.CallbackID, v.PrivateMetadata)
+	return v.check()
 }
 
 // Home returns the App Home tab last published for user ("" if none).
