@@ -128,36 +128,41 @@ func (r *reader) varint() int64 {
 	return v
 }
 
-func (r *reader) u32() uint32 {
-	if len(r.b) < 4 {
+// take returns the next n bytes, or nil (and the reader fails) when
+// fewer are left.
+func (r *reader) take(n int) []byte {
+	if len(r.b) < n {
 		r.fail("truncated")
 		r.b = nil
+		return nil
+	}
+	v := r.b[:n]
+	r.b = r.b[n:]
+	return v
+}
+
+func (r *reader) u32() uint32 {
+	b := r.take(4)
+	if b == nil {
 		return 0
 	}
-	v := binary.LittleEndian.Uint32(r.b)
-	r.b = r.b[4:]
-	return v
+	return binary.LittleEndian.Uint32(b)
 }
 
 func (r *reader) u64() uint64 {
-	if len(r.b) < 8 {
-		r.fail("truncated")
-		r.b = nil
+	b := r.take(8)
+	if b == nil {
 		return 0
 	}
-	v := binary.LittleEndian.Uint64(r.b)
-	r.b = r.b[8:]
-	return v
+	return binary.LittleEndian.Uint64(b)
 }
 
 func (r *reader) byte1() byte {
-	if len(r.b) < 1 {
-		r.fail("truncated")
+	b := r.take(1)
+	if b == nil {
 		return 0
 	}
-	v := r.b[0]
-	r.b = r.b[1:]
-	return v
+	return b[0]
 }
 
 func (r *reader) str() string {
