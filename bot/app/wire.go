@@ -88,7 +88,7 @@ func (a *App) wire(ctx context.Context) error {
 	var notes pipeline.Noter // nil without a token: no notes
 	if o.Env.PagerDutyAPIToken != "" {
 		pd = pagerduty.NewClient(o.Env.PagerDutyAPIURL, o.Env.PagerDutyAPIToken.Reveal(), o.PagerDutyRetry)
-		notes = guardedNotes{pd: pd, mask: a.Guard.Mask}
+		notes = &writeback.Notes{PagerDuty: pd, Redis: a.Redis, Mask: a.Guard.Mask}
 	}
 	analyzer, err := NewAnalyzer(ctx, o.Env, a.Guard, o.GeminiRetry, a.Log)
 	if err != nil {
@@ -236,17 +236,6 @@ func newRunner(file *config.File) *executor.Runner {
 		}
 	}
 	return r
-}
-
-// guardedNotes passes every PagerDuty note through the last-line guard,
-// as every Slack message is.
-type guardedNotes struct {
-	pd   *pagerduty.Client
-	mask func(string) string
-}
-
-func (g guardedNotes) AddNote(ctx context.Context, incidentID, from, content string) error {
-	return g.pd.AddNote(ctx, incidentID, from, g.mask(content))
 }
 
 // notingBoard also writes each execution reply — an approved action's

@@ -202,6 +202,27 @@ func (c *Client) AddNote(ctx context.Context, incidentID, from, content string) 
 	})
 }
 
+// ListNotes returns the text of an incident's notes (PagerDuty does not
+// page this list).
+func (c *Client) ListNotes(ctx context.Context, incidentID string) ([]string, error) {
+	if !ValidID(incidentID) {
+		return nil, fmt.Errorf("pagerduty list notes: invalid id")
+	}
+	var out []string
+	err := c.call(ctx, "list notes", func(ctx context.Context) error {
+		notes, err := c.api.ListIncidentNotesWithContext(ctx, incidentID)
+		if err != nil {
+			return err
+		}
+		out = out[:0]
+		for _, n := range notes {
+			out = append(out, n.Content)
+		}
+		return nil
+	})
+	return out, err
+}
+
 // ErrNoUser: no PagerDuty user has that e-mail address.
 var ErrNoUser = errors.New("no PagerDuty user with that e-mail")
 
