@@ -89,3 +89,33 @@ func RCAUser(in RCAInput) (string, error) {
 	}
 	return b.String(), nil
 }
+
+// UpdateVersion names the stakeholder update template in use
+// (stakeholder_update.<v>.tmpl).
+const UpdateVersion = "v1"
+
+var updateTmpl = template.Must(template.New("stakeholder_update."+UpdateVersion+".tmpl").ParseFS(files, "stakeholder_update."+UpdateVersion+".tmpl"))
+
+// UpdateInput is what a stakeholder update says. Every string must be
+// masked and readable already (no placeholders a reader cannot follow).
+type UpdateInput struct {
+	State    string // "Investigating", "Identified — being fixed", "Resolved"
+	Service  string
+	Priority string
+	Title    string
+	Started  string // "13:38 UTC on 2 Dec 2026"
+	Elapsed  string // "32 minutes"
+	Ended    string // "" while open
+	Cause    string // "" when nothing is established
+	Done     []string
+	Next     string // when the next update is due, "14:30 UTC"
+}
+
+// StakeholderUpdate renders the template draft of a status update.
+func StakeholderUpdate(in UpdateInput) (string, error) {
+	var b bytes.Buffer
+	if err := updateTmpl.Execute(&b, in); err != nil {
+		return "", fmt.Errorf("prompts: %w", err)
+	}
+	return strings.TrimSpace(b.String()) + "\n", nil
+}

@@ -28,3 +28,27 @@ func TestRCAPromptFencesUntrustedData(t *testing.T) {
 		t.Fatal("system prompt lacks the data rule")
 	}
 }
+
+func TestStakeholderUpdateReadsAsPlainLanguage(t *testing.T) {
+	open, err := StakeholderUpdate(UpdateInput{State: "Investigating", Service: "checkout-api", Priority: "P1", Title: "Checkout errors above 5%",
+		Started: "13:38 UTC on 2 Dec 2026", Elapsed: "32 minutes", Done: []string{"Recycled the database connection pool (succeeded)"}, Next: "14:40 UTC"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"Status: Investigating", "checkout-api (priority P1)", "(32 minutes ago)", "the cause is still being investigated",
+		"- Recycled the database connection pool (succeeded)", "Next update: by 14:40 UTC"} {
+		if !strings.Contains(open, want) {
+			t.Errorf("draft lacks %q:\n%s", want, open)
+		}
+	}
+	done, err := StakeholderUpdate(UpdateInput{State: "Resolved", Service: "checkout-api", Title: "x", Started: "s", Ended: "14:10 UTC", Cause: "A batch job held every database connection."})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(done, "The incident is resolved") || strings.Contains(done, "Next update") || !strings.Contains(done, "A batch job held") {
+		t.Errorf("resolved draft:\n%s", done)
+	}
+	if strings.Contains(open+done, "{{") || strings.Contains(open+done, "<no value>") {
+		t.Errorf("template left unfilled:\n%s\n%s", open, done)
+	}
+}

@@ -147,10 +147,19 @@ func (p *Proposer) Open(ctx context.Context, rec *incident.Record, scoped catalo
 		return nil, false, fmt.Errorf("%w: %v", ErrNotValidNow, err)
 	}
 	prop.Preview = preview
+	return p.Offer(ctx, rec, spec, prop, func(pr *approval.Proposal) { pr.DryRun = p.dryRun(ctx, scoped, spec, *pr) })
+}
+
+// Offer creates prop (audited once) and posts its message unless it has
+// one, for a proposal whose preview is set already (a built-in action's);
+// prepare, when not nil, runs only when prop is about to be created here.
+func (p *Proposer) Offer(ctx context.Context, rec *incident.Record, spec catalog.Spec, prop approval.Proposal, prepare func(*approval.Proposal)) (*approval.Proposal, bool, error) {
 	created := false
 	got, err := p.Proposals.Get(ctx, prop.ID)
-	if errors.Is(err, approval.ErrNotFound) { // not a redelivery: dry-run it and create it
-		prop.DryRun = p.dryRun(ctx, scoped, spec, prop)
+	if errors.Is(err, approval.ErrNotFound) { // not a redelivery: prepare it and create it
+		if prepare != nil {
+			prepare(&prop)
+		}
 		if created, err = p.Proposals.Create(ctx, prop); err == nil {
 			got, err = p.Proposals.Get(ctx, prop.ID) // ours, or a racing replica's
 		}

@@ -6,6 +6,7 @@ package app
 import (
 	"context"
 	"crypto/rand"
+	"crypto/tls"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -60,6 +61,9 @@ type Options struct {
 	ConsumerBlock                           time.Duration
 	// SweepEvery is how often stalled executions are looked for (0 = 30s).
 	SweepEvery time.Duration
+	// SMTPTLS verifies the SMTP server (nil: the system's roots); tests
+	// trust their own server's certificate with it.
+	SMTPTLS *tls.Config
 }
 
 // App is a wired opsgate instance.

@@ -29,6 +29,7 @@ import (
 	"github.com/opsgate/opsgate/bot/reveal"
 	"github.com/opsgate/opsgate/bot/sanitize"
 	"github.com/opsgate/opsgate/bot/scope"
+	"github.com/opsgate/opsgate/bot/stakeholder"
 	"github.com/opsgate/opsgate/bot/storm"
 	"github.com/opsgate/opsgate/bot/threadsync"
 	"github.com/opsgate/opsgate/bot/tmplstate"
@@ -113,12 +114,13 @@ func (a *App) wire(ctx context.Context) error {
 	checker := &access.Checker{Approvers: approvers, Groups: raw}
 
 	// Actions: proposals, decisions, execution.
-	board := &actions.Board{Slack: out, Specs: scopes.Actions(), Log: a.Log}
+	specs := updateSpecs(file, scopes.Actions())
+	board := &actions.Board{Slack: out, Specs: specs, Log: a.Log}
 	runner := newRunner(file)
 	proposer := &actions.Proposer{Proposals: a.Proposals, Incidents: a.Store, Scopes: scopes, Board: board, DryRun: runner,
 		Masker: a.Vault, Audit: a.Audit, Responder: out, Now: o.Now, Log: a.Log,
 		Limiter: &ratelimit.Window{Redis: a.Redis, Prefix: "opsgate:rate:propose:", Limit: actions.ProposalLimit, Per: actions.ProposalWindow}}
-	decider := &actions.Decider{Proposals: a.Proposals, Specs: scopes.Actions(), Access: checker, Proposer: proposer, Board: board,
+	decider := &actions.Decider{Proposals: a.Proposals, Specs: specs, Access: checker, Proposer: proposer, Board: board,
 		Audit: a.Audit, Clicks: a.Redis, Teller: out, Log: a.Log}
 	var execBoard execution.Board = board
 	if notes != nil && o.Env.PagerDutyFromEmail != "" {
@@ -126,7 +128,15 @@ func (a *App) wire(ctx context.Context) error {
 	}
 	a.Executor = &execution.Executor{Proposals: a.Proposals, Incidents: a.Store, Scopes: scopes, Runner: runner, Board: execBoard,
 		Undo: decider, Masker: a.Vault, Audit: a.Audit, Log: a.Log}
-	decider.Executor = a.Executor
+	var statuses stakeholder.StatusUpdater
+	if pd != nil {
+		statuses = pd
+	}
+	updates, err := a.wireUpdates(updateParts{file: file, specs: specs, out: out, modals: raw, proposer: proposer, board: execBoard, pd: statuses})
+	if err != nil {
+		return err
+	}
+	decider.Executor = executors{actions: a.Executor, updates: updates}
 
 	// The incident pipelines.
 	route := func(id, name string) string { return file.ChannelFor(id, name, o.Env.SlackChannel) }
@@ -186,13 +196,16 @@ func (a *App) wire(ctx context.Context) error {
 	a.Jobs.Register(jobs.KindSettled, jobs.Typed(a.Executor.HandleSettled))
 	a.Jobs.Register(jobs.KindSearch, jobs.Typed(search.Handle))
 	writer := &writeback.Handler{Profiles: raw, Incidents: a.Store, Audit: a.Audit, Teller: out, Log: a.Log}
+	updatesOn := hasStakeholders(file)
+	syncer.Parent = func(rec *incident.Record) render.ParentOptions {
+		return render.ParentOptions{WriteBack: pd != nil, Updates: updatesOn(rec)}
+	}
 	if pd != nil {
 		writer.PagerDuty = pd
-		syncer.Parent.WriteBack = true
 	}
 	a.Jobs.Register(jobs.KindIncident, jobs.Typed(writer.Handle))
 	a.Jobs.Register(jobs.KindOverview, jobs.Typed(over.Handle))
-	homes := &home.Handler{Incidents: a.Store, Proposals: a.Proposals, Masker: a.Vault, Specs: scopes.Actions(), Approvers: checker,
+	homes := &home.Handler{Incidents: a.Store, Proposals: a.Proposals, Masker: a.Vault, Specs: specs, Approvers: checker,
 		Publisher: guardedHome{raw: raw, guard: a.Guard}, Log: a.Log}
 	a.Jobs.Register(jobs.KindHome, jobs.Typed(homes.Handle))
 	return nil

@@ -110,6 +110,10 @@ type Spec struct {
 	Approvals   Approvals         `yaml:"approvals"`
 	Expiry      time.Duration     `yaml:"expiry"`
 	Timeout     time.Duration     `yaml:"timeout"`
+	// Message names the parameter holding the text a built-in action
+	// sends (a stakeholder update): approvers see it whole, quoted, not
+	// among the parameters. Never set from the config.
+	Message string `yaml:"-"`
 }
 
 // ValidActionID, ValidParamName, ValidUserID and ValidGroupID are the

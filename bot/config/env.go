@@ -6,12 +6,15 @@ package config
 import (
 	"errors"
 	"fmt"
+	netmail "net/mail"
 	"net/url"
 	"strings"
 	"text/tabwriter"
 	"time"
 
 	"github.com/kelseyhightower/envconfig"
+
+	"github.com/opsgate/opsgate/bot/mail"
 )
 
 // ErrInvalid is wrapped by every configuration error.
@@ -50,6 +53,8 @@ type Env struct {
 	PagerDutyAPIToken       Secret        `envconfig:"PAGERDUTY_API_TOKEN" desc:"REST API token; when set, incidents and alerts are fetched"`
 	PagerDutyAPIURL         string        `envconfig:"PAGERDUTY_API_URL" default:"https://api.pagerduty.com" desc:"PagerDuty REST API base URL"`
 	PagerDutyFromEmail      string        `envconfig:"PAGERDUTY_FROM_EMAIL" desc:"PagerDuty user e-mail for notes; when set with the token, the Slack thread link is noted on the incident"`
+	SMTPURL                 Secret        `envconfig:"SMTP_URL" desc:"SMTP server for stakeholder e-mail: smtp://user:pass@host:587 (STARTTLS, required unless ?starttls=false) or smtps://…:465; credentials are sent only over TLS"`
+	SMTPFrom                string        `envconfig:"SMTP_FROM" desc:"sender address of stakeholder e-mail, e.g. opsgate@example.com (required with SMTP_URL)"`
 	GeminiAPIKey            Secret        `envconfig:"GEMINI_API_KEY" desc:"Gemini API key (root-cause analysis)"`
 	GeminiModel             string        `envconfig:"GEMINI_MODEL" default:"gemini-2.5-flash" desc:"Gemini model"`
 	GeminiBaseURL           string        `envconfig:"GEMINI_BASE_URL" desc:"Gemini API base URL (default Google's)"`
@@ -157,6 +162,14 @@ func (e *Env) Validate() error {
 	e.PagerDutyAPIURL = strings.TrimRight(e.PagerDutyAPIURL, "/")
 	if e.PagerDutyFromEmail != "" && !strings.Contains(e.PagerDutyFromEmail, "@") {
 		return bad("PAGERDUTY_FROM_EMAIL", "must be an e-mail address")
+	}
+	if u := e.SMTPURL.Reveal(); u != "" {
+		if _, err := mail.ParseURL(u); err != nil {
+			return bad("SMTP_URL", strings.TrimPrefix(err.Error(), mail.ErrConfig.Error()+": "))
+		}
+		if a, err := netmail.ParseAddress(e.SMTPFrom); err != nil || a.Address != e.SMTPFrom {
+			return bad("SMTP_FROM", "must be a bare e-mail address such as opsgate@example.com when SMTP_URL is set")
+		}
 	}
 	if e.GeminiBaseURL != "" {
 		if err := checkURL("GEMINI_BASE_URL", e.GeminiBaseURL); err != nil {

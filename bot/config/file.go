@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/mail"
 	"os"
 	"regexp"
 	"slices"
@@ -40,6 +41,72 @@ type File struct {
 	// Storms groups alert storms for every route without its own storm:
 	// setting (default: OPSGATE_STORM_WINDOW).
 	Storms *Storm `yaml:"storms"`
+	// Stakeholders receive approved status updates for every route
+	// without its own stakeholders: setting.
+	Stakeholders *Stakeholders `yaml:"stakeholders"`
+}
+
+// Stakeholders says where a route's approved status updates go: e-mail
+// (SMTP_URL), a Slack channel, a PagerDuty status update; and who must
+// approve them (default: one of the approvers, not the drafter).
+type Stakeholders struct {
+	Email                 []string           `yaml:"email"`
+	Channel               string             `yaml:"channel"`
+	PagerDutyStatusUpdate bool               `yaml:"pagerduty_status_update"`
+	Approvals             *catalog.Approvals `yaml:"approvals"`
+}
+
+// Empty reports whether s sends nowhere.
+func (s *Stakeholders) Empty() bool {
+	return s == nil || (len(s.Email) == 0 && s.Channel == "" && !s.PagerDutyStatusUpdate)
+}
+
+func (s *Stakeholders) check(where string) error {
+	if s == nil {
+		return nil
+	}
+	if len(s.Email) > MaxStakeholderEmails {
+		return fmt.Errorf("%w: %s.email: at most %d addresses", ErrInvalid, where, MaxStakeholderEmails)
+	}
+	for i, a := range s.Email {
+		if addr, err := mail.ParseAddress(a); err != nil || addr.Address != a {
+			return fmt.Errorf("%w: %s.email[%d]: %q is not a bare e-mail address such as status@example.com", ErrInvalid, where, i, a)
+		}
+	}
+	if s.Channel != "" && !ValidChannelID(s.Channel) {
+		return fmt.Errorf("%w: %s.channel: %q is not a channel id such as C0123ABCD", ErrInvalid, where, s.Channel)
+	}
+	if a := s.Approvals; a != nil {
+		if a.Required < 0 || a.Required > 5 {
+			return fmt.Errorf("%w: %s.approvals.required: 0 (one) to 5", ErrInvalid, where)
+		}
+		for i, u := range a.Users {
+			if !catalog.ValidUserID(u) {
+				return fmt.Errorf("%w: %s.approvals.users[%d]: %q is not a Slack user id", ErrInvalid, where, i, u)
+			}
+		}
+		for i, g := range a.Groups {
+			if !catalog.ValidGroupID(g) {
+				return fmt.Errorf("%w: %s.approvals.groups[%d]: %q is not a Slack user-group id", ErrInvalid, where, i, g)
+			}
+		}
+	}
+	return nil
+}
+
+// MaxStakeholderEmails bounds one route's e-mail recipients.
+const MaxStakeholderEmails = 50
+
+// StakeholdersFor is the service's stakeholders: its route's, else the
+// file's (nil: none).
+func (f *File) StakeholdersFor(serviceID, serviceName string) *Stakeholders {
+	if r := f.route(serviceID, serviceName); r != nil && r.Stakeholders != nil {
+		return r.Stakeholders
+	}
+	if f == nil {
+		return nil
+	}
+	return f.Stakeholders
 }
 
 // Storm says whether and how a route's incidents are grouped into storms.
@@ -175,6 +242,8 @@ type Route struct {
 	ServiceName string `yaml:"service_name"`
 	Channel     string `yaml:"channel"`
 	Storm       *Storm `yaml:"storm"` // default: the file's storms:
+	// Stakeholders replaces the file's stakeholders: for this route.
+	Stakeholders *Stakeholders `yaml:"stakeholders"`
 }
 
 var channelID = regexp.MustCompile(`^[CGD][A-Z0-9]{2,20}$`)
@@ -252,10 +321,16 @@ func ParseFile(data []byte) (*File, error) {
 	if err := cfg.Storms.check("storms"); err != nil {
 		return nil, err
 	}
+	if err := cfg.Stakeholders.check("stakeholders"); err != nil {
+		return nil, err
+	}
 	seen := map[string]int{}
 	for i, r := range cfg.Routes {
 		where := fmt.Sprintf("routes[%d]", i)
 		if err := r.Storm.check(where + ".storm"); err != nil {
+			return nil, err
+		}
+		if err := r.Stakeholders.check(where + ".stakeholders"); err != nil {
 			return nil, err
 		}
 		if (r.ServiceID == "") == (r.ServiceName == "") {

@@ -2,135 +2,28 @@ package mail_test
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
 	"errors"
-	"io"
-	"math/big"
-	"net"
 	"strings"
-	"sync"
 	"testing"
-	"time"
-
-	"github.com/emersion/go-sasl"
-	"github.com/emersion/go-smtp"
 
 	"github.com/opsgate/opsgate/bot/mail"
+	"github.com/opsgate/opsgate/integrations/fakes/mailbox"
 )
 
-// inbox is a real SMTP server (go-smtp) on loopback that keeps what it
-// was sent and checks AUTH PLAIN.
-type inbox struct {
-	mu   sync.Mutex
-	msgs []received
-	user string
-	pass string
-}
-
-type received struct {
-	From string
-	To   []string
-	Data string
-}
-
-type session struct {
-	in   *inbox
-	auth bool
-	cur  received
-}
-
-func (s *session) AuthMechanisms() []string { return []string{sasl.Plain} }
-
-func (s *session) Auth(string) (sasl.Server, error) {
-	return sasl.NewPlainServer(func(_, user, pass string) error {
-		if user != s.in.user || pass != s.in.pass {
-			return errors.New("invalid credentials")
-		}
-		s.auth = true
-		return nil
-	}), nil
-}
-
-func (s *session) Mail(from string, _ *smtp.MailOptions) error {
-	if s.in.user != "" && !s.auth {
-		return smtp.ErrAuthRequired
-	}
-	s.cur = received{From: from}
-	return nil
-}
-
-func (s *session) Rcpt(to string, _ *smtp.RcptOptions) error {
-	s.cur.To = append(s.cur.To, to)
-	return nil
-}
-
-func (s *session) Data(r io.Reader) error {
-	b, err := io.ReadAll(r)
-	if err != nil {
-		return err
-	}
-	s.cur.Data = string(b)
-	s.in.mu.Lock()
-	s.in.msgs = append(s.in.msgs, s.cur)
-	s.in.mu.Unlock()
-	return nil
-}
-
-func (s *session) Reset()        {}
-func (s *session) Logout() error { return nil }
-
-func selfSigned(t *testing.T) (tls.Certificate, *x509.CertPool) {
+// serve starts a real SMTP server on loopback (package mailbox).
+func serve(t *testing.T, o mailbox.Options) (*mailbox.Server, string, *tls.Config) {
 	t.Helper()
-	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "127.0.0.1"},
-		IPAddresses: []net.IP{net.ParseIP("127.0.0.1")}, NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	s, err := mailbox.Start(o)
 	if err != nil {
 		t.Fatal(err)
 	}
-	cert, _ := x509.ParseCertificate(der)
-	pool := x509.NewCertPool()
-	pool.AddCert(cert)
-	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}, pool
-}
-
-// serve starts the inbox: withTLS offers STARTTLS (or, implicit, TLS from
-// the first byte); it returns the port and the client's TLS config.
-func serve(t *testing.T, in *inbox, withTLS, implicit bool) (string, *tls.Config) {
-	t.Helper()
-	s := smtp.NewServer(smtp.BackendFunc(func(*smtp.Conn) (smtp.Session, error) { return &session{in: in}, nil }))
-	s.Domain, s.ReadTimeout, s.WriteTimeout = "localhost", 5*time.Second, 5*time.Second
-	var client *tls.Config
-	if withTLS {
-		cert, pool := selfSigned(t)
-		s.TLSConfig = &tls.Config{Certificates: []tls.Certificate{cert}}
-		client = &tls.Config{RootCAs: pool, ServerName: "127.0.0.1"}
-	}
-	var l net.Listener
-	var err error
-	if implicit {
-		l, err = tls.Listen("tcp", "127.0.0.1:0", s.TLSConfig)
-	} else {
-		l, err = net.Listen("tcp", "127.0.0.1:0")
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	go func() { _ = s.Serve(l) }()
-	t.Cleanup(func() { _ = s.Close() })
-	_, port, _ := net.SplitHostPort(l.Addr().String())
-	return port, client
+	t.Cleanup(s.Close)
+	return s, s.Port, s.ClientTLS
 }
 
 func TestSendOverStartTLSWithAuth(t *testing.T) {
-	in := &inbox{user: "opsgate", pass: "hunter2-smtp-pass"}
-	port, tlsConf := serve(t, in, true, false)
+	in, port, tlsConf := serve(t, mailbox.Options{User: "opsgate", Pass: "hunter2-smtp-pass", TLS: true})
 	cfg, err := mail.ParseURL("smtp://opsgate:hunter2-smtp-pass@127.0.0.1:" + port + "?starttls=true")
 	if err != nil {
 		t.Fatal(err)
@@ -141,10 +34,11 @@ func TestSendOverStartTLSWithAuth(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(in.msgs) != 1 {
-		t.Fatalf("%d messages", len(in.msgs))
+	msgs := in.Messages()
+	if len(msgs) != 1 {
+		t.Fatalf("%d messages", len(msgs))
 	}
-	m := in.msgs[0]
+	m := msgs[0]
 	if m.From != "opsgate@acme.example" || strings.Join(m.To, ",") != "cto@acme.example,status@acme.example" {
 		t.Fatalf("envelope %+v", m)
 	}
@@ -165,21 +59,19 @@ func TestSendOverStartTLSWithAuth(t *testing.T) {
 }
 
 func TestStartTLSIsRequiredWhenAskedAndImplicitTLSWorks(t *testing.T) {
-	plain := &inbox{}
-	port, _ := serve(t, plain, false, false)
+	plain, port, _ := serve(t, mailbox.Options{})
 	cfg, _ := mail.ParseURL("smtp://127.0.0.1:" + port)
 	err := (&mail.Sender{Config: cfg, From: "opsgate@acme.example"}).Send(context.Background(), mail.Message{To: []string{"a@acme.example"}, Subject: "x", Body: "x"})
-	if err == nil || !strings.Contains(err.Error(), "does not offer STARTTLS") || len(plain.msgs) != 0 {
+	if err == nil || !strings.Contains(err.Error(), "does not offer STARTTLS") || len(plain.Messages()) != 0 {
 		t.Fatalf("plain server with starttls asked: %v", err)
 	}
-	tlsIn := &inbox{}
-	port, tlsConf := serve(t, tlsIn, true, true)
+	tlsIn, port, tlsConf := serve(t, mailbox.Options{TLS: true, Implicit: true})
 	cfg, _ = mail.ParseURL("smtps://127.0.0.1:" + port)
 	if err := (&mail.Sender{Config: cfg, From: "opsgate@acme.example", TLS: tlsConf}).Send(context.Background(), mail.Message{To: []string{"a@acme.example"}, Subject: "x", Body: "y"}); err != nil {
 		t.Fatal(err)
 	}
-	if len(tlsIn.msgs) != 1 {
-		t.Fatalf("%d messages over smtps", len(tlsIn.msgs))
+	if n := len(tlsIn.Messages()); n != 1 {
+		t.Fatalf("%d messages over smtps", n)
 	}
 }
 

@@ -34,3 +34,36 @@ func RejectModal(proposalID, hash, channel string) slack.ModalViewRequest {
 		}},
 	}
 }
+
+// The stakeholder update modal.
+const (
+	CallbackUpdate = "stakeholder_update"
+	BlockUpdate    = "update"
+	ActionUpdate   = "update"
+)
+
+// UpdateModal shows a drafted stakeholder update for editing; private
+// metadata carries "incident id|channel" back with the submission. to
+// says where it will go once approved; how says how it was drafted.
+func UpdateModal(incidentID, channel, draft, to, how string, minLen, maxLen int) slack.ModalViewRequest {
+	input := slack.NewPlainTextInputBlockElement(nil, ActionUpdate)
+	input.Multiline = true
+	input.MinLength = minLen
+	input.MaxLength = maxLen
+	input.InitialValue = Truncate(draft, maxLen)
+	label := slack.NewTextBlockObject(slack.PlainTextType, "Status update", false, false)
+	intro := "Edit the update, then submit it for approval. Once approved it goes to: " + Escape(to) + "."
+	return slack.ModalViewRequest{
+		Type:            slack.VTModal,
+		Title:           slack.NewTextBlockObject(slack.PlainTextType, "Stakeholder update", false, false),
+		Submit:          slack.NewTextBlockObject(slack.PlainTextType, "Submit for approval", false, false),
+		Close:           slack.NewTextBlockObject(slack.PlainTextType, "Cancel", false, false),
+		CallbackID:      CallbackUpdate,
+		PrivateMetadata: incidentID + "|" + channel,
+		Blocks: slack.Blocks{BlockSet: []slack.Block{
+			slack.NewSectionBlock(mrkdwn(Truncate(intro, 3000)), nil, nil),
+			slack.NewInputBlock(BlockUpdate, label, nil, input),
+			slack.NewContextBlock("update_how", mrkdwn(Truncate(Escape(how), 3000))),
+		}},
+	}
+}

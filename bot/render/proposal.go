@@ -2,6 +2,7 @@ package render
 
 import (
 	"fmt"
+	"maps"
 	"strings"
 
 	"github.com/slack-go/slack"
@@ -10,6 +11,19 @@ import (
 	"github.com/opsgate/opsgate/bot/catalog"
 	slackapi "github.com/opsgate/opsgate/integrations/slack"
 )
+
+// MaxMessageShown bounds the text of a built-in action's message shown
+// quoted (a section holds 3,000 characters, escaping and quoting add some).
+const MaxMessageShown = 2000
+
+// Quote renders text as a Slack block quote, escaped, line by line.
+func Quote(text string) string {
+	lines := strings.Split(strings.TrimRight(text, "\n"), "\n")
+	for i, l := range lines {
+		lines[i] = "> " + Escape(l)
+	}
+	return strings.Join(lines, "\n")
+}
 
 // Proposal buttons (value: "<proposal id>|<hash>", so a click approves
 // exactly what its clicker saw).
@@ -41,6 +55,9 @@ func ProposalMessage(p approval.Proposal, spec catalog.Spec) slackapi.Message {
 		label = ":warning: Outcome unknown — the worker running it stopped; it will not be re-run"
 	}
 	kind := "Proposed action"
+	if spec.Message != "" {
+		kind = "Proposed"
+	}
 	if p.IsUndo() {
 		kind = "Proposed undo of"
 	}
@@ -49,8 +66,13 @@ func ProposalMessage(p approval.Proposal, spec catalog.Spec) slackapi.Message {
 	if spec.Description != "" {
 		b.WriteString(Escape(Truncate(oneLine(spec.Description), 200)) + "\n")
 	}
-	if len(p.Params) > 0 {
-		fmt.Fprintf(&b, "*Parameters:* `%s`\n", codeSafe(params(p.Params)))
+	shown := p.Params
+	if spec.Message != "" {
+		shown = maps.Clone(p.Params)
+		delete(shown, spec.Message)
+	}
+	if len(shown) > 0 {
+		fmt.Fprintf(&b, "*Parameters:* `%s`\n", codeSafe(params(shown)))
 	}
 	if len(p.Preview) > 0 {
 		fmt.Fprintf(&b, "*Will run:* `%s`\n", inlineCode(strings.Join(p.Preview, " "), 600))
@@ -73,6 +95,9 @@ func ProposalMessage(p approval.Proposal, spec catalog.Spec) slackapi.Message {
 	}
 	fmt.Fprintf(&b, "Proposed by %s", src)
 	blocks := []slack.Block{section("proposal", b.String())}
+	if text := p.Params[spec.Message]; spec.Message != "" && text != "" {
+		blocks = append(blocks, section("message", Truncate("*Will send:*\n"+Quote(Truncate(text, MaxMessageShown)), 2990)))
+	}
 
 	var ctx []string
 	ctx = append(ctx, fmt.Sprintf("Approvals %d of %d", len(p.Approvals), p.Required))

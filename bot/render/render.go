@@ -122,6 +122,7 @@ func fallback(s incident.Snapshot) string {
 const (
 	ActionAcknowledge = "incident_acknowledge"
 	ActionResolve     = "incident_resolve"
+	ActionDraftUpdate = "incident_draft_update"
 )
 
 // ParentOptions says what the parent offers beyond the incident itself.
@@ -129,6 +130,9 @@ type ParentOptions struct {
 	// WriteBack: PagerDuty can be changed from the thread (Acknowledge,
 	// Resolve; needs PAGERDUTY_API_TOKEN).
 	WriteBack bool
+	// Updates: stakeholders are configured for the incident's service
+	// (a Draft update button).
+	Updates bool
 }
 
 // Parent renders the thread's parent message for a (masked) record;
@@ -209,6 +213,9 @@ func ParentWith(r *incident.Record, masked int, o ParentOptions) slackapi.Messag
 			slack.NewTextBlockObject(slack.PlainTextType, "Resolve", false, false),
 			slack.NewTextBlockObject(slack.PlainTextType, "Cancel", false, false))
 		buttons = append(buttons, res)
+	}
+	if o.Updates && s.ID != "" {
+		buttons = append(buttons, slack.NewButtonBlockElement(ActionDraftUpdate, s.ID, slack.NewTextBlockObject(slack.PlainTextType, "Draft update", false, false)))
 	}
 	if s.HTMLURL != "" && strings.HasPrefix(s.HTMLURL, "https://") && len(s.HTMLURL) <= 3000 {
 		btn := slack.NewButtonBlockElement("open_pagerduty", s.ID, slack.NewTextBlockObject(slack.PlainTextType, "Open in PagerDuty", false, false))

@@ -260,7 +260,12 @@ func (s *Server) split(r *http.Request, cmd slack.SlashCommand, id string) strin
 // Slack closes the modal on an empty 200, or shows errors next to the
 // field.
 func (s *Server) viewSubmission(w http.ResponseWriter, r *http.Request, cb slack.InteractionCallback) {
-	if cb.View.CallbackID != render.CallbackRejectReason {
+	switch cb.View.CallbackID {
+	case render.CallbackRejectReason:
+	case render.CallbackUpdate:
+		s.updateSubmission(w, r, cb)
+		return
+	default:
 		w.WriteHeader(http.StatusOK)
 		return
 	}
@@ -324,6 +329,16 @@ func (s *Server) interaction(w http.ResponseWriter, r *http.Request) {
 			req := jobs.IncidentAction{IncidentID: a.Value, Status: status, UserID: cb.User.ID, ChannelID: cb.Channel.ID, ResponseURL: cb.ResponseURL}
 			// A double click within seconds is one request.
 			if _, err := jobs.Submit(r.Context(), s.Queue, req, "incident:"+status+":"+cb.User.ID+":"+a.Value, 10*time.Second); err != nil {
+				apiError(w, http.StatusServiceUnavailable, "unavailable", "try again")
+				return
+			}
+			continue
+		}
+		if a.ActionID == render.ActionDraftUpdate && pagerduty.ValidID(a.Value) {
+			req := jobs.DraftUpdate{IncidentID: a.Value, UserID: cb.User.ID, ChannelID: cb.Channel.ID, TriggerID: cb.TriggerID, ResponseURL: cb.ResponseURL}
+			// A redelivered click (same trigger) opens one form; a new click
+			// gets a new trigger, so a form that could not open can be retried.
+			if _, err := jobs.Submit(r.Context(), s.Queue, req, "draft:"+cb.TriggerID, time.Minute); err != nil {
 				apiError(w, http.StatusServiceUnavailable, "unavailable", "try again")
 				return
 			}

@@ -78,8 +78,9 @@ type Syncer struct {
 	Log       *slog.Logger
 	LockTTL   time.Duration // 0: DefaultLockTTL
 	LockWait  time.Duration // 0: DefaultLockWait
-	// Parent says what the parent offers (PagerDuty buttons).
-	Parent render.ParentOptions
+	// Parent says what an incident's parent offers (PagerDuty buttons,
+	// Draft update); nil: nothing beyond the incident.
+	Parent func(rec *incident.Record) render.ParentOptions
 	// Durable, when set, holds a post until the "about to post" marker is
 	// on the replicas: a failover that lost it would post a second time.
 	Durable Waiter
@@ -149,12 +150,19 @@ func (s *Syncer) step(ctx context.Context, rec *incident.Record) error {
 	return s.postChange(ctx, rec)
 }
 
+func (s *Syncer) options(rec *incident.Record) render.ParentOptions {
+	if s.Parent == nil {
+		return render.ParentOptions{}
+	}
+	return s.Parent(rec)
+}
+
 func (s *Syncer) editParent(ctx context.Context, rec *incident.Record) error {
 	view, masked, err := s.Masker.Incident(ctx, rec)
 	if err != nil {
 		return err
 	}
-	if err := s.Slack.UpdateMessage(ctx, rec.Thread.Channel, rec.Thread.TS, render.ParentWith(view, masked, s.Parent)); err != nil {
+	if err := s.Slack.UpdateMessage(ctx, rec.Thread.Channel, rec.Thread.TS, render.ParentWith(view, masked, s.options(rec))); err != nil {
 		return queue.PermanentIf(err, slackapi.ErrFinal)
 	}
 	v := rec.StateVersion
@@ -298,7 +306,7 @@ func (s *Syncer) openThread(ctx context.Context, rec *incident.Record) error {
 		if err != nil {
 			return err
 		}
-		if channel, ts, err = s.Slack.PostMessage(slackapi.NoRepeat(ctx), channel, render.ParentWith(view, masked, s.Parent)); err != nil {
+		if channel, ts, err = s.Slack.PostMessage(slackapi.NoRepeat(ctx), channel, render.ParentWith(view, masked, s.options(rec))); err != nil {
 			return queue.PermanentIf(err, slackapi.ErrFinal)
 		}
 	} else {

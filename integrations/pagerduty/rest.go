@@ -282,6 +282,23 @@ func (c *Client) SetStatus(ctx context.Context, incidentID, from, status string)
 	return err
 }
 
+// StatusUpdate publishes a status update on an incident (PagerDuty sends
+// it to the incident's subscribers) as the user with e-mail from.
+func (c *Client) StatusUpdate(ctx context.Context, incidentID, from, message string) error {
+	if !ValidID(incidentID) {
+		return fmt.Errorf("pagerduty status update: invalid id")
+	}
+	err := c.call(ctx, "status update", func(ctx context.Context) error {
+		_, err := c.api.CreateIncidentStatusUpdate(ctx, incidentID, from, message)
+		return err
+	})
+	var ae pd.APIError
+	if errors.As(err, &ae) && ae.StatusCode == 403 {
+		return fmt.Errorf("pagerduty status update: %w", ErrForbidden)
+	}
+	return err
+}
+
 // Resolved is a resolved incident with its notes, for the knowledge base.
 type Resolved struct {
 	Incident   IncidentData

@@ -3,6 +3,7 @@ package e2e
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
@@ -97,6 +98,10 @@ func startWithoutWorkers(t testing.TB, opts ...opt) *env {
 // default) for the load figures. Tests do not run in parallel.
 var logLevel = slog.LevelDebug
 
+// smtpTLS is how replicas verify the test's SMTP server (set by a test
+// that starts one; tests do not run in parallel).
+var smtpTLS *tls.Config
+
 func startFull(t testing.TB, file *config.File, opts ...opt) *env {
 	t.Helper()
 	return startOn(t, redistest.Start(t), file, opts...)
@@ -130,7 +135,8 @@ func startOn(t testing.TB, rs *redistest.Server, file *config.File, opts ...opt)
 	}
 	fast := retry.Policy{Attempts: 5, Base: time.Second, Max: 4 * time.Second, Budget: time.Minute, Sleep: e.waited.sleep}
 	e.opts = app.Options{Env: cfg, File: file, Log: slog.New(slog.NewTextHandler(e.logs, &slog.HandlerOptions{Level: logLevel})),
-		SlackRetry: fast, PagerDutyRetry: fast, GeminiRetry: fast, ConsumerBlock: 50 * time.Millisecond, LockWait: 10 * time.Second, LockTTL: time.Second}
+		SlackRetry: fast, PagerDutyRetry: fast, GeminiRetry: fast, ConsumerBlock: 50 * time.Millisecond, LockWait: 10 * time.Second, LockTTL: time.Second,
+		SMTPTLS: smtpTLS}
 	t.Cleanup(func() {
 		for _, secret := range []string{slackToken, signingSecret, pdSecret, pdSecretOld, pdToken} {
 			if strings.Contains(e.logs.String(), secret) {

@@ -80,6 +80,7 @@ type Server struct {
 	notes     []Note
 	users     []User
 	changes   []StatusChange
+	updates   []StatusUpdate
 	requests  map[string]int
 	// Bodies records each POST body received, to prove retries re-send it whole.
 	Bodies [][]byte
@@ -239,6 +240,8 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, map[string]any{"notes": out})
 	case route == "POST /incidents/{id}/notes":
 		s.addNote(w, r, parts[1], body)
+	case route == "POST /incidents/{id}/status_updates":
+		s.statusUpdate(w, r, parts[1], body)
 	case route == "GET /users":
 		s.listUsers(w, r)
 	case route == "PUT /incidents":

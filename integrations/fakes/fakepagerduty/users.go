@@ -2,6 +2,7 @@ package fakepagerduty
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"strings"
 )
@@ -19,6 +20,58 @@ type User struct {
 // StatusChange is one accepted incident update, with who asked for it.
 type StatusChange struct {
 	IncidentID, From, Status string
+}
+
+// StatusUpdate is a published status update, with who published it.
+type StatusUpdate struct {
+	IncidentID, From, Message string
+}
+
+// StatusUpdates returns the status updates published so far.
+func (s *Server) StatusUpdates() []StatusUpdate {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]StatusUpdate(nil), s.updates...)
+}
+
+// writer is the user From names, or an error answer: From must name a
+// user of the account who may change incidents.
+func (s *Server) writer(w http.ResponseWriter, r *http.Request) (User, bool) {
+	u, ok := s.userByEmail(r.Header.Get("From"))
+	if !ok {
+		writeError(w, http.StatusBadRequest, 2001, "Invalid Input Provided", "A valid From header is required: no user with that e-mail")
+		return User{}, false
+	}
+	if u.Role == "observer" || u.Role == "restricted_access" || u.Role == "read_only_user" {
+		writeError(w, http.StatusForbidden, 2010, "Access Denied", "The user does not have permission to change incidents")
+		return User{}, false
+	}
+	return u, true
+}
+
+// statusUpdate serves POST /incidents/{id}/status_updates: a known
+// incident, a From who may change it, a non-empty message.
+func (s *Server) statusUpdate(w http.ResponseWriter, r *http.Request, id string, body []byte) {
+	var req struct {
+		Message string `json:"message"`
+	}
+	if err := json.Unmarshal(body, &req); err != nil || strings.TrimSpace(req.Message) == "" {
+		writeError(w, http.StatusBadRequest, 2001, "Invalid Input Provided", "message is required")
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.incidents[id]; !ok {
+		writeError(w, http.StatusNotFound, 2100, "Not Found")
+		return
+	}
+	u, ok := s.writer(w, r)
+	if !ok {
+		return
+	}
+	s.updates = append(s.updates, StatusUpdate{IncidentID: id, From: u.Email, Message: req.Message})
+	writeJSON(w, map[string]any{"status_update": map[string]any{"id": fmt.Sprintf("PSU%d", len(s.updates)), "message": req.Message,
+		"sender": map[string]any{"id": u.ID, "type": "user_reference", "summary": u.Name}}})
 }
 
 // AddUser stores a user.
@@ -107,14 +160,8 @@ func (s *Server) manage(w http.ResponseWriter, r *http.Request, id string, body 
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	from := r.Header.Get("From")
-	u, ok := s.userByEmail(from)
+	u, ok := s.writer(w, r)
 	if !ok {
-		writeError(w, http.StatusBadRequest, 2001, "Invalid Input Provided", "A valid From header is required: no user with that e-mail")
-		return
-	}
-	if u.Role == "observer" || u.Role == "restricted_access" || u.Role == "read_only_user" {
-		writeError(w, http.StatusForbidden, 2010, "Access Denied", "The user does not have permission to change incidents")
 		return
 	}
 	for _, x := range req.Incidents {

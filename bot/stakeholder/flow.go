@@ -1,0 +1,237 @@
+package stakeholder
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/slack-go/slack"
+
+	"github.com/opsgate/opsgate/bot/approval"
+	"github.com/opsgate/opsgate/bot/audit"
+	"github.com/opsgate/opsgate/bot/catalog"
+	"github.com/opsgate/opsgate/bot/config"
+	"github.com/opsgate/opsgate/bot/enrich"
+	"github.com/opsgate/opsgate/bot/incident"
+	"github.com/opsgate/opsgate/bot/jobs"
+	"github.com/opsgate/opsgate/bot/render"
+	slackapi "github.com/opsgate/opsgate/integrations/slack"
+	"github.com/opsgate/opsgate/prompts"
+)
+
+// Incidents reads incident records.
+type Incidents interface {
+	Get(ctx context.Context, id string) (*incident.Record, error)
+}
+
+// Contexts reads what was gathered for an incident (package enrich).
+type Contexts interface {
+	Get(ctx context.Context, id string) (*enrich.Record, error)
+}
+
+// Masker masks a record with its context, and free texts, with the
+// incident's placeholders (package view).
+type Masker interface {
+	Views(ctx context.Context, rec *incident.Record, c *enrich.Record) (*incident.Record, *enrich.Record, error)
+	Texts(ctx context.Context, incidentID string, texts ...*string) error
+}
+
+// Trail reads an incident's audit entries in order.
+type Trail interface {
+	ForIncident(ctx context.Context, incident string, fn func(audit.Stored) error) error
+}
+
+// Modals opens a modal for the user whose click carried triggerID.
+type Modals interface {
+	OpenView(ctx context.Context, triggerID string, v slack.ModalViewRequest) error
+}
+
+// Targets names an incident's stakeholders (nil or empty: none).
+type Targets func(rec *incident.Record) *config.Stakeholders
+
+// Drafter answers "Draft update": it drafts the update from the thread
+// and opens it in a modal for the clicker to edit.
+type Drafter struct {
+	Incidents Incidents
+	Contexts  Contexts
+	Masker    Masker
+	Trail     Trail
+	Targets   Targets
+	Modals    Modals
+	Teller    slackapi.Teller // guarded
+	Guard     func(string) string
+	Now       func() time.Time
+	Log       *slog.Logger
+}
+
+// Handle drafts and opens the modal, or tells the clicker why not.
+func (d *Drafter) Handle(ctx context.Context, req jobs.DraftUpdate) error {
+	tell := func(text string) {
+		if err := slackapi.Tell(ctx, d.Teller, req.ChannelID, req.UserID, req.ResponseURL, slackapi.Message{Text: text}); err != nil {
+			cmp.Or(d.Log, slog.Default()).Warn("could not answer a draft-update click", "incident", req.IncidentID, "err", err)
+		}
+	}
+	rec, err := d.Incidents.Get(ctx, req.IncidentID)
+	if errors.Is(err, incident.ErrNotFound) {
+		tell("opsgate has no record of incident " + req.IncidentID + ".")
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	t := d.Targets(rec)
+	if t.Empty() {
+		tell("No stakeholders are configured for this service: add `stakeholders:` to the route (or the config's top level) to send updates.")
+		return nil
+	}
+	text, err := d.draft(ctx, rec)
+	if err != nil {
+		return err
+	}
+	if d.Guard != nil {
+		text = d.Guard(text)
+	}
+	how := "Drafted by opsgate from the thread with its template (prompts/stakeholder_update." + prompts.UpdateVersion + ".tmpl). Masked values are described in words, never shown."
+	v := render.UpdateModal(req.IncidentID, req.ChannelID, text, Summary(t), how, jobs.MinUpdate, jobs.MaxUpdate)
+	if err := d.Modals.OpenView(ctx, req.TriggerID, v); err != nil {
+		// The trigger lives three seconds: a slow queue loses it. Say so
+		// rather than fail silently; a second click gets a fresh one.
+		cmp.Or(d.Log, slog.Default()).Warn("update modal not opened", "incident", req.IncidentID, "err", err)
+		tell("The update form could not open in time; click *Draft update* again.")
+	}
+	return nil
+}
+
+// draft builds the masked, readable template draft.
+func (d *Drafter) draft(ctx context.Context, rec *incident.Record) (string, error) {
+	c, err := d.Contexts.Get(ctx, rec.Snapshot.ID)
+	if err != nil && !errors.Is(err, enrich.ErrNotFound) {
+		return "", err
+	}
+	if c == nil {
+		c = &enrich.Record{}
+	}
+	view, vc, err := d.Masker.Views(ctx, rec, c)
+	if err != nil {
+		return "", err
+	}
+	done, err := d.done(ctx, rec.Snapshot.ID)
+	if err != nil {
+		return "", err
+	}
+	now := time.Now()
+	if d.Now != nil {
+		now = d.Now()
+	}
+	return Draft(Facts{Incident: view, Analysis: vc.Analysis, Done: done, Now: now})
+}
+
+// done lists the actions that ran and succeeded, from the audit trail.
+func (d *Drafter) done(ctx context.Context, id string) ([]string, error) {
+	action := map[string]string{}
+	var order []string
+	state := map[string]string{}
+	err := d.Trail.ForIncident(ctx, id, func(s audit.Stored) error {
+		e := s.Entry
+		p := e.Details["proposal"]
+		switch e.Action {
+		case "proposed":
+			if a := e.Details["action"]; a != ActionID && catalog.ValidActionID(a) {
+				action[p] = a
+			}
+		case "executed":
+			if _, ok := action[p]; ok && e.Details["state"] == string(approval.Succeeded) {
+				order, state[p] = append(order, p), "succeeded"
+			}
+		case "verified":
+			if state[p] == "succeeded" && e.Details["state"] == "VERIFIED" {
+				state[p] = "succeeded, and the check afterwards passed"
+			}
+		}
+		return nil
+	})
+	var out []string
+	for _, p := range order {
+		out = append(out, fmt.Sprintf("Ran the %s remediation: %s.", strings.ReplaceAll(action[p], "-", " "), state[p]))
+	}
+	return out, err
+}
+
+// Offerer proposes a built-in action in the thread (package actions).
+type Offerer interface {
+	Offer(ctx context.Context, rec *incident.Record, spec catalog.Spec, prop approval.Proposal, prepare func(*approval.Proposal)) (*approval.Proposal, bool, error)
+}
+
+// Proposer proposes a submitted update in the thread, for approval.
+type Proposer struct {
+	Incidents Incidents
+	Masker    Masker
+	Targets   Targets
+	Spec      catalog.Spec // Spec(…)
+	Offer     Offerer
+	Teller    slackapi.Teller // guarded
+	Now       func() time.Time
+	Log       *slog.Logger
+}
+
+// Handle masks the submitted text (a person may paste anything), makes
+// it readable, and proposes it; the same text submitted twice is one
+// proposal.
+func (p *Proposer) Handle(ctx context.Context, req jobs.ProposeUpdate) error {
+	tell := func(text string) {
+		if err := slackapi.Tell(ctx, p.Teller, req.ChannelID, req.UserID, "", slackapi.Message{Text: text}); err != nil {
+			cmp.Or(p.Log, slog.Default()).Warn("could not answer an update submission", "incident", req.IncidentID, "err", err)
+		}
+	}
+	rec, err := p.Incidents.Get(ctx, req.IncidentID)
+	if errors.Is(err, incident.ErrNotFound) {
+		tell("opsgate has no record of incident " + req.IncidentID + "; the update was not proposed.")
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if !rec.HasThread() {
+		tell("Incident " + req.IncidentID + " has no thread of its own to propose the update in.")
+		return nil
+	}
+	t := p.Targets(rec)
+	if t.Empty() {
+		tell("No stakeholders are configured for this service any more; the update was not proposed.")
+		return nil
+	}
+	text, subject := req.Text, subjectOf(rec)
+	if err := p.Masker.Texts(ctx, req.IncidentID, &text, &subject); err != nil {
+		return fmt.Errorf("update for %s: masking unavailable: %w", req.IncidentID, err) // retried; never proposed unmasked
+	}
+	params := map[string]string{ParamText: Readable(text), ParamSubject: Readable(subject), ParamTo: Summary(t)}
+	now := time.Now()
+	if p.Now != nil {
+		now = p.Now()
+	}
+	h := approval.Hash(ActionID, params)
+	prop := approval.Proposal{ID: jobs.ProposalID(rec.Snapshot.ID, h), IncidentID: rec.Snapshot.ID, ActionID: ActionID, Params: params,
+		Source: "human", Proposer: req.UserID, Triggerer: rec.TriggeredBy, Required: p.Spec.Approvals.Required,
+		AllowSelf: p.Spec.Approvals.AllowSelf, ExpiresAt: now.Add(p.Spec.Expiry)}
+	got, created, err := p.Offer.Offer(ctx, rec, p.Spec, prop, nil)
+	if err != nil {
+		return err
+	}
+	switch {
+	case created || got.State == approval.Proposed:
+		tell(fmt.Sprintf("Update proposed in the thread; it is sent once %d approver(s) other than you approve it.", got.Required))
+	default:
+		tell(fmt.Sprintf("This exact update was proposed before and is %s.", got.State))
+	}
+	return nil
+}
+
+// subjectOf is an update's subject line, before masking.
+func subjectOf(rec *incident.Record) string {
+	s := rec.Snapshot
+	return clip(fmt.Sprintf("Status update: %s — %s", orWords(s.ServiceName, "incident "+s.ID), s.Title), 150)
+}
