@@ -183,3 +183,63 @@ routes:
 		}
 	}
 }
+
+func TestStakeholdersPerRouteAndChecked(t *testing.T) {
+	f, err := ParseFile([]byte(`stakeholders:
+  email: [status@acme.example]
+  pagerduty_status_update: true
+  approvals: {required: 2, users: [U0LEAD1]}
+routes:
+  - {service_name: checkout-api, channel: C0CHECK, stakeholders: {channel: C0EXEC}}
+  - {service_name: search, channel: C0SEARCH}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s := f.StakeholdersFor("", "checkout-api"); s.Channel != "C0EXEC" || len(s.Email) != 0 || s.PagerDutyStatusUpdate {
+		t.Fatalf("route override %+v", s)
+	}
+	if s := f.StakeholdersFor("", "search"); len(s.Email) != 1 || !s.PagerDutyStatusUpdate || s.Approvals.Required != 2 {
+		t.Fatalf("default %+v", s)
+	}
+	var none *File
+	if !none.StakeholdersFor("", "x").Empty() {
+		t.Fatal("no file: stakeholders")
+	}
+	for doc, want := range map[string]string{
+		"stakeholders: {email: [not-an-address]}":                                  "stakeholders.email[0]",
+		"stakeholders: {email: ['Bob <bob@acme.example>']}":                        "bare e-mail address",
+		"stakeholders: {channel: general}":                                         "stakeholders.channel",
+		"stakeholders: {approvals: {required: 9}}":                                 "approvals.required",
+		"stakeholders: {approvals: {users: [bob]}}":                                "approvals.users[0]",
+		"stakeholders: {emails: [a@b.example]}":                                    "field emails not found",
+		"routes: [{service_name: x, channel: C0X, stakeholders: {channel: nope}}]": "routes[0].stakeholders.channel",
+	} {
+		_, err := ParseFile([]byte(doc))
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: err = %v, want %q", doc, err, want)
+		}
+	}
+}
+
+func TestSMTPSettingsChecked(t *testing.T) {
+	env := func(url, from string) *Env {
+		return &Env{PagerDutyAPIURL: "https://api.pagerduty.com", SlackAPIURL: "https://slack.com/api", GeminiModel: "m", LogLevel: "info",
+			LogFormat: "json", Workers: 4, WebhookMaxAge: time.Hour, ReclaimIdle: time.Minute, SMTPURL: Secret(url), SMTPFrom: from}
+	}
+	if err := env("smtp://u:Pa55word-x@mail.acme.example:587", "opsgate@acme.example").Validate(); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct{ url, from, want string }{
+		{"http://u:Pa55word-x@mail.acme.example", "opsgate@acme.example", "SMTP_URL"},
+		{"smtp://u:Pa55word-x@:25", "opsgate@acme.example", "SMTP_URL"},
+		{"smtp://u:Pa55word-x@mail.acme.example:99999", "opsgate@acme.example", "SMTP_URL"},
+		{"smtp://u:Pa55word-x@mail.acme.example", "", "SMTP_FROM"},
+		{"smtp://u:Pa55word-x@mail.acme.example", "Ops <opsgate@acme.example>", "SMTP_FROM"},
+	} {
+		err := env(c.url, c.from).Validate()
+		if err == nil || !strings.Contains(err.Error(), c.want) || strings.Contains(err.Error(), "Pa55word-x") {
+			t.Errorf("%s %q: %v", c.url, c.from, err)
+		}
+	}
+}

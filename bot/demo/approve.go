@@ -162,8 +162,14 @@ func approveAct(ctx context.Context, out io.Writer, base, signing string, fs *fa
 
 // click sends a signed block_actions click as Slack would.
 func click(ctx context.Context, base, secret, responseURL, user, actionID, value, actionTs string) error {
+	return clickWith(ctx, base, secret, responseURL, user, actionID, value, actionTs, "1.2")
+}
+
+// clickWith is click with the interaction's trigger_id (a modal opens
+// only with one Slack issued).
+func clickWith(ctx context.Context, base, secret, responseURL, user, actionID, value, actionTs, trigger string) error {
 	payload := `{"type":"block_actions","user":{"id":"` + user + `","username":"u","name":"u","team_id":"TDEMO"},"api_app_id":"A1","token":"x",` +
-		`"container":{"type":"message","message_ts":"1","channel_id":"` + demoChannel + `","is_ephemeral":false},"trigger_id":"1.2",` +
+		`"container":{"type":"message","message_ts":"1","channel_id":"` + demoChannel + `","is_ephemeral":false},"trigger_id":"` + trigger + `",` +
 		`"team":{"id":"TDEMO","domain":"demo"},"channel":{"id":"` + demoChannel + `","name":"incidents"},"response_url":"` + responseURL + `",` +
 		`"actions":[{"action_id":"` + actionID + `","block_id":"b","type":"button","value":"` + value + `","text":{"type":"plain_text","text":"x"},"action_ts":"` + actionTs + `"}]}`
 	resp, err := postSlack(ctx, base+"/slack/interactions", secret, url.Values{"payload": {payload}})

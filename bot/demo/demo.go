@@ -26,6 +26,7 @@ import (
 	"github.com/opsgate/opsgate/integrations/fakes/fakeobs"
 	"github.com/opsgate/opsgate/integrations/fakes/fakepagerduty"
 	"github.com/opsgate/opsgate/integrations/fakes/fakeslack"
+	"github.com/opsgate/opsgate/integrations/fakes/mailbox"
 	"github.com/opsgate/opsgate/integrations/pagerduty"
 	slackapi "github.com/opsgate/opsgate/integrations/slack"
 	"github.com/opsgate/opsgate/knowledge/kb"
@@ -46,7 +47,7 @@ func randomSecret(prefix string) string {
 // Run runs the demo and writes its story to out.
 func Run(ctx context.Context, out io.Writer, log *slog.Logger) error {
 	slackToken, signing, pdSecret, pdToken := randomSecret("xoxb-demo-"), randomSecret(""), randomSecret(""), randomSecret("")
-	fs := fakeslack.New(slackToken, map[string]string{demoChannel: "incidents"})
+	fs := fakeslack.New(slackToken, map[string]string{demoChannel: "incidents", "C0STATUS": "status"})
 	defer fs.Close()
 	fs.AddUser("U0DEMO", "sre-alice")
 	fs.AddUser("U0BOB", "sre-bob")
@@ -57,6 +58,14 @@ func Run(ctx context.Context, out io.Writer, log *slog.Logger) error {
 	// sre-alice is PUSER01 in PagerDuty: her Slack e-mail says so.
 	fpd.AddUser(fakepagerduty.User{ID: "PUSER01", Name: "Alice (SRE)", Email: "alice@acme.example"})
 	fs.SetEmail("U0DEMO", "alice@acme.example")
+	fpd.AddUser(fakepagerduty.User{ID: "PBOT001", Name: "opsgate", Email: "opsgate@acme.example"})
+	// Stakeholder e-mail goes to a real SMTP server on loopback.
+	smtpPass := randomSecret("")
+	mb, err := mailbox.Start(mailbox.Options{User: "opsgate", Pass: smtpPass, TLS: true})
+	if err != nil {
+		return err
+	}
+	defer mb.Close()
 	start := time.Now().Add(-2 * time.Minute).UTC()
 	fpd.AddIncident(fakepagerduty.Incident{ID: demoIncident, IncidentNumber: 4092, Title: demoTitle, Status: "triggered"},
 		fakepagerduty.Alert{ID: "QALERT1", Summary: "5xx ratio 7.4% on checkout-api (threshold 5%)", Severity: "critical", Status: "triggered",
@@ -86,7 +95,8 @@ func Run(ctx context.Context, out io.Writer, log *slog.Logger) error {
 		SlackBotToken: config.Secret(slackToken), SlackSigningSecret: config.Secret(signing), SlackAPIURL: fs.APIURL(), SlackChannel: demoChannel,
 		PagerDutyWebhookSecrets: config.Secrets{config.Secret(pdSecret)}, PagerDutyAPIToken: config.Secret(pdToken), PagerDutyAPIURL: fpd.URL,
 		PagerDutyFromEmail: "opsgate@acme.example",
-		GeminiModel:        "gemini-2.5-flash",
+		SMTPURL:            config.Secret("smtp://opsgate:" + smtpPass + "@127.0.0.1:" + mb.Port), SMTPFrom: "opsgate@acme.example",
+		GeminiModel: "gemini-2.5-flash",
 		// The demo's state dies with it: keys generated for this run.
 		AuditKey: config.Secret(seal.GenerateKey()), VaultKeys: config.Secrets{config.Secret(seal.GenerateKey())},
 	}
@@ -100,6 +110,10 @@ func Run(ctx context.Context, out io.Writer, log *slog.Logger) error {
   internal_domains: [corp.example.com]
 approvers:
   users: [U0DEMO]
+stakeholders:
+  email: [status@acme.example, cto@acme.example]
+  channel: C0STATUS
+  pagerduty_status_update: true
 handlers:
   - name: checkout
     match: {service: "^checkout-api$"}
@@ -114,7 +128,7 @@ handlers:
 	if err != nil {
 		return err
 	}
-	a, err := app.New(ctx, app.Options{Env: env, File: file, Log: log, ConsumerBlock: 100 * time.Millisecond})
+	a, err := app.New(ctx, app.Options{Env: env, File: file, Log: log, ConsumerBlock: 100 * time.Millisecond, SMTPTLS: mb.ClientTLS})
 	if err != nil {
 		return err
 	}
@@ -212,6 +226,9 @@ handlers:
 	r, verr := a.Audit.Verify(ctx, nil)
 	fmt.Fprintf(out, "→ sre-alice (an approver) clicks Reveal: only she sees the masked values (ephemeral);\n  audit trail: %d entries, every MAC and link verified: %v\n", r.Entries, verr == nil)
 	if err := approveAct(ctx, out, base, signing, fs, svc, a.Audit, a.Anchorer, a.Queue, waitFor); err != nil {
+		return err
+	}
+	if err := stakeholderUpdate(ctx, out, base, signing, fs, fpd, mb, waitFor); err != nil {
 		return err
 	}
 	if err := postmortem(ctx, out, base, signing, fs, fpd, waitFor); err != nil {

@@ -53,6 +53,13 @@ func UpdateModal(incidentID, channel, draft, to, how string, minLen, maxLen int)
 	input.InitialValue = Truncate(draft, maxLen)
 	label := slack.NewTextBlockObject(slack.PlainTextType, "Status update", false, false)
 	intro := "Edit the update, then submit it for approval. Once approved it goes to: " + Escape(to) + "."
+	blocks := []slack.Block{
+		slack.NewSectionBlock(mrkdwn(Truncate(intro, 3000)), nil, nil),
+		slack.NewInputBlock(BlockUpdate, label, nil, input),
+	}
+	if how != "" {
+		blocks = append(blocks, slack.NewContextBlock("update_how", mrkdwn(Truncate(Escape(how), 3000))))
+	}
 	return slack.ModalViewRequest{
 		Type:            slack.VTModal,
 		Title:           slack.NewTextBlockObject(slack.PlainTextType, "Stakeholder update", false, false),
@@ -60,10 +67,6 @@ func UpdateModal(incidentID, channel, draft, to, how string, minLen, maxLen int)
 		Close:           slack.NewTextBlockObject(slack.PlainTextType, "Cancel", false, false),
 		CallbackID:      CallbackUpdate,
 		PrivateMetadata: incidentID + "|" + channel,
-		Blocks: slack.Blocks{BlockSet: []slack.Block{
-			slack.NewSectionBlock(mrkdwn(Truncate(intro, 3000)), nil, nil),
-			slack.NewInputBlock(BlockUpdate, label, nil, input),
-			slack.NewContextBlock("update_how", mrkdwn(Truncate(Escape(how), 3000))),
-		}},
+		Blocks: slack.Blocks{BlockSet: blocks},
 	}
 }

@@ -299,6 +299,11 @@ func TestProposalGolden(t *testing.T) {
 	verifying.Verifying = true
 	stalled := base
 	stalled.State, stalled.Stalled, stalled.Fence = approval.Executing, true, 1
+	sendSpec := catalog.Spec{ID: "stakeholder-update", Description: "Send this status update to the incident's stakeholders.", Risk: catalog.RiskLow, Message: "text"}
+	update := approval.Proposal{ID: "PR3", IncidentID: "Q1ABC", ActionID: "stakeholder-update", Source: "human", Proposer: "U0BOB", Required: 1,
+		State: approval.Proposed, ExpiresAt: t0.Add(2 * time.Hour), Params: map[string]string{"text": "Status: Investigating\n<!here> & more", "subject": "Status update: checkout", "to": "Slack channel C0STAT"}}
+	huge := update
+	huge.Params = map[string]string{"text": strings.Repeat("&<>\n", 700), "subject": "s", "to": "t"}
 	cases := []struct {
 		name      string
 		p         approval.Proposal
@@ -309,6 +314,8 @@ func TestProposalGolden(t *testing.T) {
 		{"proposal_undo_offered", done, undoable, true}, {"proposal_undo", undo, undoable, false}, {"proposal_undone", undone, undoable, false},
 		{"proposal_stalled", stalled, spec, false},
 		{"proposal_verifying", verifying, undoable, false}, // no Undo while the verification runs
+		{"proposal_update", update, sendSpec, false},
+		{"proposal_update_huge", huge, sendSpec, false}, // escaping and quoting stay within a section's 3,000
 	}
 	for _, tc := range cases {
 		m := ProposalMessage(tc.p, tc.spec)
@@ -334,6 +341,20 @@ func TestRejectModalGolden(t *testing.T) {
 		t.Fatalf("invalid modal: %v", err)
 	}
 	golden(t, "modal_reject", v)
+}
+
+func TestUpdateModalGolden(t *testing.T) {
+	v := UpdateModal("PGR0VU2", "C0INCIDENT", "Status: Investigating\nCheckout errors & timeouts <since 14:02>.", "e-mail to 2 recipient(s) (list 0a1b2c), Slack channel C0STAT",
+		"Drafted by opsgate from the thread with its template.", 20, 2000)
+	raw, _ := json.Marshal(v)
+	if err := fakeslack.ValidateView(raw); err != nil {
+		t.Fatalf("invalid modal: %v", err)
+	}
+	long := UpdateModal("PGR0VU2", "C0INCIDENT", strings.Repeat("x", 2500), "nobody", "", 20, 2000)
+	if raw, _ := json.Marshal(long); fakeslack.ValidateView(raw) != nil {
+		t.Fatalf("an over-long draft is not cut to the input's max_length: %v", fakeslack.ValidateView(raw))
+	}
+	golden(t, "modal_update", v)
 }
 
 func TestPostmortemGolden(t *testing.T) {

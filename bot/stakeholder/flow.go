@@ -233,5 +233,8 @@ func (p *Proposer) Handle(ctx context.Context, req jobs.ProposeUpdate) error {
 // subjectOf is an update's subject line, before masking.
 func subjectOf(rec *incident.Record) string {
 	s := rec.Snapshot
+	if s.ServiceName != "" && strings.HasPrefix(strings.ToLower(s.Title), strings.ToLower(s.ServiceName)) {
+		return clip("Status update: "+s.Title, 150) // the title names the service already
+	}
 	return clip(fmt.Sprintf("Status update: %s — %s", orWords(s.ServiceName, "incident "+s.ID), s.Title), 150)
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // View is a modal someone was shown (views.open).
@@ -132,16 +133,20 @@ func (m *modal) check() error {
 			return err
 		}
 		var el struct {
-			Type      string `json:"type"`
-			ActionID  string `json:"action_id"`
-			MinLength int    `json:"min_length"`
-			MaxLength int    `json:"max_length"`
+			Type         string `json:"type"`
+			ActionID     string `json:"action_id"`
+			MinLength    int    `json:"min_length"`
+			MaxLength    int    `json:"max_length"`
+			InitialValue string `json:"initial_value"`
 		}
 		if err := json.Unmarshal(b.Element, &el); err != nil || el.Type != "plain_text_input" {
 			return fmt.Errorf("blocks[%d].element: only plain_text_input is supported here", i)
 		}
 		if el.ActionID == "" || len(el.ActionID) > MaxIDLength || el.MaxLength > 3000 || el.MinLength > 3000 || (el.MaxLength > 0 && el.MinLength > el.MaxLength) {
 			return fmt.Errorf("blocks[%d].element: bad action_id or lengths", i)
+		}
+		if n := utf8.RuneCountInString(el.InitialValue); n > 3000 || (el.MaxLength > 0 && n > el.MaxLength) {
+			return fmt.Errorf("blocks[%d].element: initial_value longer than max_length", i)
 		}
 	}
 	if inputs > 0 && submit == nil {
