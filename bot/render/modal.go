@@ -67,6 +67,6 @@ func UpdateModal(incidentID, channel, draft, to, how string, minLen, maxLen int)
 		Close:           slack.NewTextBlockObject(slack.PlainTextType, "Cancel", false, false),
 		CallbackID:      CallbackUpdate,
 		PrivateMetadata: incidentID + "|" + channel,
-		Blocks: slack.Blocks{BlockSet: blocks},
+		Blocks:          slack.Blocks{BlockSet: blocks},
 	}
 }
