@@ -57,6 +57,14 @@ func Acquire(ctx context.Context, rdb redis.Cmdable, key string, ttl time.Durati
 	return l, nil
 }
 
+// AcquireWithin is AcquireWait for at most wait (polling every 25ms);
+// the lease, once held, is not bound by wait.
+func AcquireWithin(ctx context.Context, rdb redis.Cmdable, key string, ttl, wait time.Duration) (*Lease, error) {
+	wctx, cancel := context.WithTimeout(ctx, wait)
+	defer cancel()
+	return AcquireWait(wctx, rdb, key, ttl, 25*time.Millisecond)
+}
+
 // AcquireWait retries Acquire every poll until ctx ends; giving up is
 // ErrHeld (with ctx's error), even when ctx ended during an attempt.
 func AcquireWait(ctx context.Context, rdb redis.Cmdable, key string, ttl, poll time.Duration) (*Lease, error) {

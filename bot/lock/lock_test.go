@@ -76,5 +76,8 @@ func TestAcquireWaitGivesUp(t *testing.T) {
 		if _, err := lock.AcquireWait(wctx, rdb, "k", time.Second, 10*time.Millisecond); !errors.Is(err, lock.ErrHeld) || !errors.Is(err, context.DeadlineExceeded) {
 			t.Fatalf("err = %v", err)
 		}
+		if _, err := lock.AcquireWithin(ctx, rdb, "k", time.Second, 100*time.Millisecond); !errors.Is(err, lock.ErrHeld) {
+			t.Fatalf("AcquireWithin: err = %v", err)
+		}
 	})
 }

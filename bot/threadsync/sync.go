@@ -108,9 +108,7 @@ func (s *Syncer) Sync(ctx context.Context, id string) error {
 	if wait <= 0 {
 		wait = DefaultLockWait
 	}
-	wctx, cancel := context.WithTimeout(ctx, wait)
-	lease, err := lock.AcquireWait(wctx, s.Redis, LockKey(id), ttl, 25*time.Millisecond)
-	cancel()
+	lease, err := lock.AcquireWithin(ctx, s.Redis, LockKey(id), ttl, wait)
 	if err != nil {
 		return fmt.Errorf("incident %s: %w", id, err)
 	}

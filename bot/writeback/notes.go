@@ -49,9 +49,7 @@ func (n *Notes) AddNote(ctx context.Context, incidentID, from, content string) e
 	if wait <= 0 {
 		wait = 45 * time.Second
 	}
-	wctx, cancel := context.WithTimeout(ctx, wait)
-	lease, err := lock.AcquireWait(wctx, n.Redis, NoteLockKey(incidentID), ttl, 25*time.Millisecond)
-	cancel()
+	lease, err := lock.AcquireWithin(ctx, n.Redis, NoteLockKey(incidentID), ttl, wait)
 	if err != nil {
 		return fmt.Errorf("pagerduty note on %s: %w", incidentID, err)
 	}
