@@ -61,3 +61,18 @@ func (c *Checker) in(ctx context.Context, user string, l List) (bool, error) {
 	}
 	return false, nil
 }
+
+// Approvers says who is an approver (a *Checker).
+type Approvers interface {
+	IsApprover(ctx context.Context, user string) (bool, error)
+}
+
+// MayAsk reports whether user may have opsgate's answers about incidents
+// (search, status, timeline, postmortem) in channel: anyone in a channel
+// incidents are posted to (allowedIn), an approver anywhere.
+func MayAsk(ctx context.Context, a Approvers, allowedIn func(channel string) bool, channel, user string) (bool, error) {
+	if allowedIn(channel) {
+		return true, nil
+	}
+	return a.IsApprover(ctx, user)
+}

@@ -9,6 +9,7 @@ import (
 	"context"
 	"log/slog"
 
+	"github.com/opsgate/opsgate/bot/access"
 	"github.com/opsgate/opsgate/bot/enrich"
 	"github.com/opsgate/opsgate/bot/jobs"
 	"github.com/opsgate/opsgate/bot/redact"
@@ -48,15 +49,13 @@ const Refusal = "/triage search answers in the channels opsgate posts incidents 
 
 // Handle searches and answers, or refuses.
 func (h *Handler) Handle(ctx context.Context, req jobs.Search) error {
-	if !h.AllowedIn(req.ChannelID) {
-		ok, err := h.Access.IsApprover(ctx, req.UserID)
-		if err != nil {
-			return err
-		}
-		if !ok {
-			h.respond(ctx, req, Refusal)
-			return nil
-		}
+	ok, err := access.MayAsk(ctx, h.Access, h.AllowedIn, req.ChannelID, req.UserID)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		h.respond(ctx, req, Refusal)
+		return nil
 	}
 	s := h.Engine.NewSession()
 	var items []enrich.Similar

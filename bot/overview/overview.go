@@ -17,6 +17,7 @@ import (
 	"sort"
 	"time"
 
+	"github.com/opsgate/opsgate/bot/access"
 	"github.com/opsgate/opsgate/bot/approval"
 	"github.com/opsgate/opsgate/bot/audit"
 	"github.com/opsgate/opsgate/bot/enrich"
@@ -87,15 +88,13 @@ const (
 
 // Handle answers a status or timeline request.
 func (h *Handler) Handle(ctx context.Context, req jobs.Overview) error {
-	if !h.AllowedIn(req.ChannelID) {
-		ok, err := h.Access.IsApprover(ctx, req.UserID)
-		if err != nil {
-			return err
-		}
-		if !ok {
-			h.tell(ctx, req, slackapi.Message{Text: "`/triage status` and `/triage timeline` answer in the channels incidents are posted to, or to approvers."})
-			return nil
-		}
+	ok, err := access.MayAsk(ctx, h.Access, h.AllowedIn, req.ChannelID, req.UserID)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		h.tell(ctx, req, slackapi.Message{Text: "`/triage status` and `/triage timeline` answer in the channels incidents are posted to, or to approvers."})
+		return nil
 	}
 	switch {
 	case req.IncidentID == "":

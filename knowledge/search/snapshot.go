@@ -106,19 +106,13 @@ func (r *reader) fail(what string) {
 	}
 }
 
-func (r *reader) uvarint() uint64 {
-	v, n := binary.Uvarint(r.b)
-	if n <= 0 {
-		r.fail("truncated")
-		r.b = nil
-		return 0
-	}
-	r.b = r.b[n:]
-	return v
-}
+func (r *reader) uvarint() uint64 { return readVarint(r, binary.Uvarint) }
+func (r *reader) varint() int64   { return readVarint(r, binary.Varint) }
 
-func (r *reader) varint() int64 {
-	v, n := binary.Varint(r.b)
+// readVarint reads one varint with dec (binary.Uvarint or binary.Varint);
+// a truncated or overlong one fails the reader.
+func readVarint[T uint64 | int64](r *reader, dec func([]byte) (T, int)) T {
+	v, n := dec(r.b)
 	if n <= 0 {
 		r.fail("truncated")
 		r.b = nil
