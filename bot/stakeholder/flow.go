@@ -71,9 +71,7 @@ type Drafter struct {
 // Handle drafts and opens the modal, or tells the clicker why not.
 func (d *Drafter) Handle(ctx context.Context, req jobs.DraftUpdate) error {
 	tell := func(text string) {
-		if err := slackapi.Tell(ctx, d.Teller, req.ChannelID, req.UserID, req.ResponseURL, slackapi.Message{Text: text}); err != nil {
-			cmp.Or(d.Log, slog.Default()).Warn("could not answer a draft-update click", "incident", req.IncidentID, "err", err)
-		}
+		answer(ctx, d.Teller, d.Log, req.ChannelID, req.UserID, req.ResponseURL, req.IncidentID, text)
 	}
 	rec, err := d.Incidents.Get(ctx, req.IncidentID)
 	if errors.Is(err, incident.ErrNotFound) {
@@ -104,6 +102,14 @@ func (d *Drafter) Handle(ctx context.Context, req jobs.DraftUpdate) error {
 		tell("The update form could not open in time; click *Draft update* again.")
 	}
 	return nil
+}
+
+// answer tells the person who clicked or submitted (ephemeral, else
+// through responseURL); a failure is logged.
+func answer(ctx context.Context, t slackapi.Teller, log *slog.Logger, channel, user, responseURL, incidentID, text string) {
+	if err := slackapi.Tell(ctx, t, channel, user, responseURL, slackapi.Message{Text: text}); err != nil {
+		cmp.Or(log, slog.Default()).Warn("could not answer about a stakeholder update", "incident", incidentID, "err", err)
+	}
 }
 
 // draft builds the masked, readable template draft.
@@ -182,11 +188,7 @@ type Proposer struct {
 // it readable, and proposes it; the same text submitted twice is one
 // proposal.
 func (p *Proposer) Handle(ctx context.Context, req jobs.ProposeUpdate) error {
-	tell := func(text string) {
-		if err := slackapi.Tell(ctx, p.Teller, req.ChannelID, req.UserID, "", slackapi.Message{Text: text}); err != nil {
-			cmp.Or(p.Log, slog.Default()).Warn("could not answer an update submission", "incident", req.IncidentID, "err", err)
-		}
-	}
+	tell := func(text string) { answer(ctx, p.Teller, p.Log, req.ChannelID, req.UserID, "", req.IncidentID, text) }
 	rec, err := p.Incidents.Get(ctx, req.IncidentID)
 	if errors.Is(err, incident.ErrNotFound) {
 		tell("opsgate has no record of incident " + req.IncidentID + "; the update was not proposed.")
