@@ -229,6 +229,16 @@ var ErrNoUser = errors.New("no PagerDuty user with that e-mail")
 // ErrForbidden: PagerDuty refused the change for that user (403).
 var ErrForbidden = errors.New("PagerDuty refused: the user may not change this incident")
 
+// forbidden turns PagerDuty's 403 for a change made as a user into
+// ErrForbidden; other errors pass unchanged.
+func forbidden(what string, err error) error {
+	var ae pd.APIError
+	if errors.As(err, &ae) && ae.StatusCode == 403 {
+		return fmt.Errorf("pagerduty %s: %w", what, ErrForbidden)
+	}
+	return err
+}
+
 // ReadOnlyRole reports PagerDuty roles that may not change incidents.
 // PagerDuty attributes a change made with an account API key to the From
 // user, but does not promise to hold it to that user's role: opsgate
@@ -275,11 +285,7 @@ func (c *Client) SetStatus(ctx context.Context, incidentID, from, status string)
 		_, err := c.api.ManageIncidentsWithContext(ctx, from, []pd.ManageIncidentsOptions{{ID: incidentID, Status: status}})
 		return err
 	})
-	var ae pd.APIError
-	if errors.As(err, &ae) && ae.StatusCode == 403 {
-		return fmt.Errorf("pagerduty set status: %w", ErrForbidden)
-	}
-	return err
+	return forbidden("set status", err)
 }
 
 // StatusUpdate publishes a status update on an incident (PagerDuty sends
@@ -292,11 +298,7 @@ func (c *Client) StatusUpdate(ctx context.Context, incidentID, from, message str
 		_, err := c.api.CreateIncidentStatusUpdate(ctx, incidentID, from, message)
 		return err
 	})
-	var ae pd.APIError
-	if errors.As(err, &ae) && ae.StatusCode == 403 {
-		return fmt.Errorf("pagerduty status update: %w", ErrForbidden)
-	}
-	return err
+	return forbidden("status update", err)
 }
 
 // Resolved is a resolved incident with its notes, for the knowledge base.
