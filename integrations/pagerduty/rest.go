@@ -1,6 +1,7 @@
 package pagerduty
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -275,17 +276,108 @@ func (c *Client) UserByEmail(ctx context.Context, email string) (string, string,
 // SetStatus acknowledges or resolves an incident as the user with e-mail
 // from (PagerDuty records them as the actor and checks their permission).
 func (c *Client) SetStatus(ctx context.Context, incidentID, from, status string) error {
-	if !ValidID(incidentID) {
-		return fmt.Errorf("pagerduty set status: invalid id")
-	}
 	if status != "acknowledged" && status != "resolved" {
 		return fmt.Errorf("pagerduty set status: %q is not acknowledged or resolved", status)
 	}
-	err := c.call(ctx, "set status", func(ctx context.Context) error {
-		_, err := c.api.ManageIncidentsWithContext(ctx, from, []pd.ManageIncidentsOptions{{ID: incidentID, Status: status}})
+	return c.Update(ctx, incidentID, from, Change{Status: status})
+}
+
+// Change is one update of an incident; exactly the set fields change.
+type Change struct {
+	Status   string // acknowledged | resolved
+	AssignTo string // a user id: the incident is reassigned to them
+	Policy   string // an escalation policy id: reassigned to it
+	Level    int    // > 0: escalated (or de-escalated) to this level of its policy
+}
+
+// Update changes an incident as the user with e-mail from (PUT
+// /incidents/{id}, PagerDuty checks their permission and records them).
+func (c *Client) Update(ctx context.Context, incidentID, from string, ch Change) error {
+	if !ValidID(incidentID) {
+		return fmt.Errorf("pagerduty update: invalid id")
+	}
+	o := pd.ManageIncidentsOptions{ID: incidentID, Status: ch.Status}
+	if ch.AssignTo != "" {
+		if !ValidID(ch.AssignTo) {
+			return fmt.Errorf("pagerduty update: invalid user id")
+		}
+		o.Assignments = []pd.Assignee{{Assignee: pd.APIObject{ID: ch.AssignTo, Type: "user_reference"}}}
+	}
+	if ch.Policy != "" {
+		if !ValidID(ch.Policy) {
+			return fmt.Errorf("pagerduty update: invalid escalation policy id")
+		}
+		o.EscalationPolicy = &pd.APIReference{ID: ch.Policy, Type: "escalation_policy_reference"}
+	}
+	if ch.Level > 0 {
+		o.EscalationLevel = uint(ch.Level)
+	}
+	err := c.call(ctx, "update incident", func(ctx context.Context) error {
+		_, err := c.api.ManageIncidentsWithContext(ctx, from, []pd.ManageIncidentsOptions{o})
 		return err
 	})
-	return forbidden("set status", err)
+	return forbidden("update incident", err)
+}
+
+// Policy is an escalation policy, with a name per level (its rules'
+// targets) for a picker.
+type Policy struct {
+	ID     string
+	Name   string
+	Levels []string
+}
+
+// Policies lists escalation policies (the first 100, by name).
+func (c *Client) Policies(ctx context.Context) ([]Policy, error) {
+	var resp *pd.ListEscalationPoliciesResponse
+	err := c.call(ctx, "list escalation policies", func(ctx context.Context) error {
+		var err error
+		resp, err = c.api.ListEscalationPoliciesWithContext(ctx, pd.ListEscalationPoliciesOptions{Limit: 100, SortBy: "name"})
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Policy, 0, len(resp.EscalationPolicies))
+	for _, p := range resp.EscalationPolicies {
+		if ValidID(p.ID) {
+			out = append(out, policyOf(p))
+		}
+	}
+	return out, nil
+}
+
+// IncidentPolicy is the escalation policy an incident follows now.
+func (c *Client) IncidentPolicy(ctx context.Context, incidentID string) (Policy, error) {
+	inc, err := c.GetIncident(ctx, incidentID)
+	if err != nil {
+		return Policy{}, err
+	}
+	if !ValidID(inc.EscalationPolicy.ID) {
+		return Policy{}, fmt.Errorf("pagerduty: incident %s has no escalation policy", incidentID)
+	}
+	var p *pd.EscalationPolicy
+	err = c.call(ctx, "get escalation policy", func(ctx context.Context) error {
+		var err error
+		p, err = c.api.GetEscalationPolicyWithContext(ctx, inc.EscalationPolicy.ID, &pd.GetEscalationPolicyOptions{})
+		return err
+	})
+	if err != nil {
+		return Policy{}, err
+	}
+	return policyOf(*p), nil
+}
+
+func policyOf(p pd.EscalationPolicy) Policy {
+	out := Policy{ID: p.ID, Name: cmp.Or(p.Name, p.Summary)}
+	for _, r := range p.EscalationRules {
+		var names []string
+		for _, t := range r.Targets {
+			names = append(names, t.Summary)
+		}
+		out.Levels = append(out.Levels, strings.Join(names, ", "))
+	}
+	return out
 }
 
 // StatusUpdate publishes a status update on an incident (PagerDuty sends

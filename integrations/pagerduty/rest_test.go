@@ -144,3 +144,48 @@ func TestAlertLogLinesFromBody(t *testing.T) {
 		t.Fatalf("log lines = %q", got)
 	}
 }
+
+// Reassign and escalate: the fake holds the change to what PagerDuty
+// checks (From, an existing user or policy, a level of the incident's
+// policy, not both an assignee and a policy).
+func TestUpdateReassignsAndEscalates(t *testing.T) {
+	c, fake, _ := newClient(t, "pd-token-123")
+	ctx := context.Background()
+	fake.AddUser(fakepagerduty.User{ID: "PALICE1", Name: "Alice", Email: "alice@acme.example"})
+	fake.AddUser(fakepagerduty.User{ID: "PBOB001", Name: "Bob", Email: "bob@acme.example"})
+	fake.AddPolicy(fakepagerduty.Policy{ID: "PEP0001", Name: "Checkout", Levels: []string{"Alice", "Bob", "Engineering manager"}})
+	fake.AddPolicy(fakepagerduty.Policy{ID: "PEP0002", Name: "Databases", Levels: []string{"DBA on call"}})
+	fake.AddIncident(fakepagerduty.Incident{ID: "PINC002", Title: "x", Status: "triggered", EscalationPolicy: map[string]any{"id": "PEP0001", "summary": "Checkout"}})
+	pols, err := c.Policies(ctx)
+	if err != nil || len(pols) != 2 || pols[0].Name != "Checkout" || len(pols[0].Levels) != 3 {
+		t.Fatalf("policies %+v %v", pols, err)
+	}
+	p, err := c.IncidentPolicy(ctx, "PINC002")
+	if err != nil || p.ID != "PEP0001" || p.Levels[2] != "Engineering manager" {
+		t.Fatalf("incident policy %+v %v", p, err)
+	}
+	for _, ch := range []pagerduty.Change{{Level: 4}, {AssignTo: "PNOUSER"}, {Policy: "PEP0404"}, {}} {
+		if err := c.Update(ctx, "PINC002", "alice@acme.example", ch); err == nil {
+			t.Errorf("%+v accepted", ch)
+		}
+	}
+	if err := c.Update(ctx, "PINC002", "alice@acme.example", pagerduty.Change{Level: 2}); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Update(ctx, "PINC002", "alice@acme.example", pagerduty.Change{AssignTo: "PBOB001"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Update(ctx, "PINC002", "alice@acme.example", pagerduty.Change{Policy: "PEP0002"}); err != nil {
+		t.Fatal(err)
+	}
+	got := fake.StatusChanges()
+	want := []fakepagerduty.StatusChange{{IncidentID: "PINC002", From: "alice@acme.example", Level: 2},
+		{IncidentID: "PINC002", From: "alice@acme.example", Assignee: "PBOB001"}, {IncidentID: "PINC002", From: "alice@acme.example", Policy: "PEP0002"}}
+	if len(got) != 3 || got[0] != want[0] || got[1] != want[1] || got[2] != want[2] {
+		t.Fatalf("changes %+v", got)
+	}
+	fake.AddUser(fakepagerduty.User{ID: "PWATCH1", Name: "W", Email: "watcher@acme.example", Role: "observer"})
+	if err := c.Update(ctx, "PINC002", "watcher@acme.example", pagerduty.Change{Level: 1}); !errors.Is(err, pagerduty.ErrForbidden) {
+		t.Fatalf("observer: %v", err)
+	}
+}

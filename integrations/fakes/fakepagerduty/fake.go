@@ -81,6 +81,7 @@ type Server struct {
 	users     []User
 	changes   []StatusChange
 	updates   []StatusUpdate
+	policies  []Policy
 	requests  map[string]int
 	// Bodies records each POST body received, to prove retries re-send it whole.
 	Bodies [][]byte
@@ -242,6 +243,10 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		s.addNote(w, r, parts[1], body)
 	case route == "POST /incidents/{id}/status_updates":
 		s.statusUpdate(w, r, parts[1], body)
+	case route == "GET /escalation_policies":
+		s.servePolicies(w, r, "")
+	case r.Method == http.MethodGet && len(parts) == 2 && parts[0] == "escalation_policies":
+		s.servePolicies(w, r, parts[1])
 	case route == "GET /users":
 		s.listUsers(w, r)
 	case route == "PUT /incidents":

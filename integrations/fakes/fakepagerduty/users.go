@@ -20,6 +20,8 @@ type User struct {
 // StatusChange is one accepted incident update, with who asked for it.
 type StatusChange struct {
 	IncidentID, From, Status string
+	Assignee, Policy         string // reassigned to a user or a policy
+	Level                    int    // escalated to this level
 }
 
 // StatusUpdate is a published status update, with who published it.
@@ -122,75 +124,4 @@ func (s *Server) userByEmail(email string) (User, bool) {
 		}
 	}
 	return User{}, false
-}
-
-// manage serves PUT /incidents (bulk, as go-pagerduty sends it) and PUT
-// /incidents/{id}: From must name a user of the account who may change
-// incidents; a resolved incident cannot be acknowledged.
-func (s *Server) manage(w http.ResponseWriter, r *http.Request, id string, body []byte) {
-	var req struct {
-		Incidents []struct {
-			ID     string `json:"id"`
-			Type   string `json:"type"`
-			Status string `json:"status"`
-		} `json:"incidents"`
-		Incident *struct {
-			Type   string `json:"type"`
-			Status string `json:"status"`
-		} `json:"incident"`
-	}
-	if err := json.Unmarshal(body, &req); err != nil {
-		writeError(w, http.StatusBadRequest, 2001, "Invalid Input Provided", "body is not JSON")
-		return
-	}
-	if id != "" {
-		if req.Incident == nil {
-			writeError(w, http.StatusBadRequest, 2001, "Invalid Input Provided", "incident is required")
-			return
-		}
-		req.Incidents = append(req.Incidents[:0], struct {
-			ID     string `json:"id"`
-			Type   string `json:"type"`
-			Status string `json:"status"`
-		}{id, req.Incident.Type, req.Incident.Status})
-	}
-	if len(req.Incidents) == 0 || len(req.Incidents) > 250 {
-		writeError(w, http.StatusBadRequest, 2001, "Invalid Input Provided", "incidents must hold 1 to 250 items")
-		return
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	u, ok := s.writer(w, r)
-	if !ok {
-		return
-	}
-	for _, x := range req.Incidents {
-		inc, ok := s.incidents[x.ID]
-		switch {
-		case !ok:
-			writeError(w, http.StatusNotFound, 2100, "Not Found")
-			return
-		case x.Type != "incident" && x.Type != "incident_reference":
-			writeError(w, http.StatusBadRequest, 2001, "Invalid Input Provided", "type must be incident_reference")
-			return
-		case x.Status != "acknowledged" && x.Status != "resolved":
-			writeError(w, http.StatusBadRequest, 2001, "Invalid Input Provided", "status must be acknowledged or resolved")
-			return
-		case inc.Status == "resolved":
-			writeError(w, http.StatusBadRequest, 2001, "Invalid Input Provided", "Incident Already Resolved")
-			return
-		}
-	}
-	var out []Incident
-	for _, x := range req.Incidents {
-		inc := s.incidents[x.ID]
-		inc.Status = x.Status
-		s.changes = append(s.changes, StatusChange{IncidentID: x.ID, From: u.Email, Status: x.Status})
-		out = append(out, *inc)
-	}
-	if id != "" {
-		writeJSON(w, map[string]any{"incident": out[0]})
-		return
-	}
-	writeJSON(w, map[string]any{"incidents": out})
 }
