@@ -195,7 +195,7 @@ func (a *App) wire(ctx context.Context) error {
 	a.Jobs.Register(jobs.KindPropose, jobs.Typed(proposer.Handle))
 	a.Jobs.Register(jobs.KindSettled, jobs.Typed(a.Executor.HandleSettled))
 	a.Jobs.Register(jobs.KindSearch, jobs.Typed(search.Handle))
-	writer := &writeback.Handler{Profiles: raw, Incidents: a.Store, Audit: a.Audit, Teller: out, Log: a.Log}
+	writer := &writeback.Handler{Profiles: raw, Modals: raw, Incidents: a.Store, Audit: a.Audit, Teller: out, Log: a.Log}
 	updatesOn := hasStakeholders(file)
 	syncer.Parent = func(rec *incident.Record) render.ParentOptions {
 		return render.ParentOptions{WriteBack: pd != nil, Updates: updatesOn(rec)}

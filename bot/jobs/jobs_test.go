@@ -142,3 +142,35 @@ func FuzzParseProposalID(f *testing.F) {
 		}
 	})
 }
+
+func TestIncidentActionAndUpdateValidation(t *testing.T) {
+	ok := []jobs.Job{
+		jobs.IncidentAction{IncidentID: "PX1", UserID: "U1", Status: "acknowledged"},
+		jobs.IncidentAction{IncidentID: "PX1", UserID: "U1", Status: "reassign", TriggerID: "1.2.3"},
+		jobs.IncidentAction{IncidentID: "PX1", UserID: "U1", Status: "reassign", Assignee: "U0BOB"},
+		jobs.IncidentAction{IncidentID: "PX1", UserID: "U1", Status: "reassign", Policy: "PEP0001"},
+		jobs.IncidentAction{IncidentID: "PX1", UserID: "U1", Status: "escalate", Level: 2},
+		jobs.DraftUpdate{IncidentID: "PX1", UserID: "U1", TriggerID: "1.2"},
+		jobs.ProposeUpdate{IncidentID: "PX1", UserID: "U1", Text: strings.Repeat("x", jobs.MinUpdate)},
+	}
+	bad := []jobs.Job{
+		jobs.IncidentAction{IncidentID: "PX1", UserID: "U1", Status: "snooze"},
+		jobs.IncidentAction{IncidentID: "PX1", UserID: "U1", Status: "reassign"}, // a picker without a trigger
+		jobs.IncidentAction{IncidentID: "PX1", UserID: "U1", Status: "reassign", Assignee: "U0BOB", Policy: "PEP0001"},
+		jobs.IncidentAction{IncidentID: "PX1", UserID: "U1", Status: "reassign", Assignee: "bob"},
+		jobs.IncidentAction{IncidentID: "PX1", UserID: "U1", Status: "reassign", Policy: "../x"},
+		jobs.IncidentAction{IncidentID: "PX1", UserID: "U1", Status: "escalate", Level: jobs.MaxLevel + 1},
+		jobs.DraftUpdate{IncidentID: "PX1", UserID: "U1"},
+		jobs.ProposeUpdate{IncidentID: "PX1", UserID: "U1", Text: strings.Repeat("x", jobs.MaxUpdate+1)},
+	}
+	for _, j := range ok {
+		if err := j.Validate(); err != nil {
+			t.Errorf("%+v: %v", j, err)
+		}
+	}
+	for _, j := range bad {
+		if j.Validate() == nil {
+			t.Errorf("%+v accepted", j)
+		}
+	}
+}

@@ -46,27 +46,55 @@ func (Reveal) Kind() Kind { return KindReveal }
 // Validate implements Job.
 func (j Reveal) Validate() error { return errors.Join(incidentOK(j.IncidentID), userOK(j.UserID)) }
 
-// IncidentAction is an Acknowledge or Resolve click on a thread's parent:
-// done in PagerDuty as the clicking user.
+// IncidentAction is a click on a thread parent's PagerDuty buttons, done
+// in PagerDuty as the clicking user: Acknowledge, Resolve, or Reassign /
+// Escalate — first with the click's TriggerID (open the picker), then
+// from the submitted picker with its choice (Assignee or Policy; Level).
 type IncidentAction struct {
 	IncidentID  string `json:"incident_id"`
-	Status      string `json:"status"` // acknowledged | resolved
+	Status      string `json:"status"` // acknowledged | resolved | reassign | escalate
 	UserID      string `json:"user_id"`
 	ChannelID   string `json:"channel_id"`
 	ResponseURL string `json:"response_url"`
+	TriggerID   string `json:"trigger_id,omitempty"`
+	Assignee    string `json:"assignee,omitempty"` // a Slack user: reassign to their PagerDuty user
+	Policy      string `json:"policy,omitempty"`   // a PagerDuty escalation policy id
+	Level       int    `json:"level,omitempty"`    // an escalation level
 }
 
 // Kind implements Job.
 func (IncidentAction) Kind() Kind { return KindIncident }
 
+// Picker reports whether j asks for a picker to be opened (a Reassign or
+// Escalate click) rather than a change.
+func (j IncidentAction) Picker() bool {
+	return (j.Status == "reassign" && j.Assignee == "" && j.Policy == "") || (j.Status == "escalate" && j.Level == 0)
+}
+
+// MaxLevel bounds an escalation level.
+const MaxLevel = 20
+
 // Validate implements Job.
 func (j IncidentAction) Validate() error {
-	var status error
-	if j.Status != "acknowledged" && j.Status != "resolved" {
-		status = errors.New("status must be acknowledged or resolved")
+	var bad error
+	switch {
+	case j.Status != "acknowledged" && j.Status != "resolved" && j.Status != "reassign" && j.Status != "escalate":
+		bad = errors.New("status must be acknowledged, resolved, reassign or escalate")
+	case j.Picker() && (j.TriggerID == "" || len(j.TriggerID) > 255):
+		bad = errors.New("a picker needs a trigger_id")
+	case j.Status == "reassign" && j.Assignee != "" && j.Policy != "":
+		bad = errors.New("reassign to a user or a policy, not both")
+	case j.Assignee != "" && !slackUser.MatchString(j.Assignee):
+		bad = errors.New("assignee is not a Slack user id")
+	case j.Policy != "" && !pagerduty.ValidID(j.Policy):
+		bad = errors.New("policy is not a PagerDuty id")
+	case j.Level < 0 || j.Level > MaxLevel:
+		bad = errors.New("level out of range")
 	}
-	return errors.Join(incidentOK(j.IncidentID), userOK(j.UserID), status)
+	return errors.Join(incidentOK(j.IncidentID), userOK(j.UserID), bad)
 }
+
+var slackUser = regexp.MustCompile(`^[UW][A-Z0-9]{2,20}$`)
 
 // Overview is `/triage status` (IncidentID ""), `/triage timeline <id>`
 // or `/triage postmortem <id>` (Postmortem).

@@ -70,3 +70,75 @@ func UpdateModal(incidentID, channel, draft, to, how string, minLen, maxLen int)
 		Blocks:          slack.Blocks{BlockSet: blocks},
 	}
 }
+
+// The Reassign and Escalate modals.
+const (
+	CallbackReassign = "incident_reassign"
+	CallbackEscalate = "incident_escalate"
+	BlockAssignee    = "assignee"
+	ActionAssignee   = "assignee"
+	BlockPolicy      = "policy"
+	ActionPolicy     = "policy"
+	BlockLevel       = "level"
+	ActionLevel      = "level"
+)
+
+// Choice is one option of a picker.
+type Choice struct{ Value, Label string }
+
+// MaxChoices is how many options a picker holds (Slack: 100).
+const MaxChoices = 100
+
+func choices(cs []Choice) []*slack.OptionBlockObject {
+	var out []*slack.OptionBlockObject
+	for _, c := range cs[:min(len(cs), MaxChoices)] {
+		out = append(out, slack.NewOptionBlockObject(Truncate(c.Value, 150), slack.NewTextBlockObject(slack.PlainTextType, Truncate(orDash(c.Label), 75), false, false), nil))
+	}
+	return out
+}
+
+// ReassignModal asks for a person or an escalation policy to reassign
+// the incident to; private metadata carries "incident id|channel".
+func ReassignModal(incidentID, channel string, policies []Choice) slack.ModalViewRequest {
+	user := slack.NewOptionsSelectBlockElement(slack.OptTypeUser, slack.NewTextBlockObject(slack.PlainTextType, "Choose a person", false, false), ActionAssignee)
+	blocks := []slack.Block{
+		slack.NewSectionBlock(mrkdwn(Truncate("Reassign "+Escape(incidentID)+" in PagerDuty, as you: choose a person *or* an escalation policy.", 3000)), nil, nil),
+		optional(slack.NewInputBlock(BlockAssignee, slack.NewTextBlockObject(slack.PlainTextType, "Person", false, false), nil, user)),
+	}
+	if len(policies) > 0 {
+		pick := slack.NewOptionsSelectBlockElement(slack.OptTypeStatic, slack.NewTextBlockObject(slack.PlainTextType, "Choose a policy", false, false), ActionPolicy, choices(policies)...)
+		blocks = append(blocks, optional(slack.NewInputBlock(BlockPolicy, slack.NewTextBlockObject(slack.PlainTextType, "Escalation policy", false, false), nil, pick)))
+	}
+	return slack.ModalViewRequest{
+		Type:            slack.VTModal,
+		Title:           slack.NewTextBlockObject(slack.PlainTextType, "Reassign incident", false, false),
+		Submit:          slack.NewTextBlockObject(slack.PlainTextType, "Reassign", false, false),
+		Close:           slack.NewTextBlockObject(slack.PlainTextType, "Cancel", false, false),
+		CallbackID:      CallbackReassign,
+		PrivateMetadata: incidentID + "|" + channel,
+		Blocks:          slack.Blocks{BlockSet: blocks},
+	}
+}
+
+// EscalateModal asks which level of the incident's escalation policy to
+// escalate to; private metadata carries "incident id|channel".
+func EscalateModal(incidentID, channel, policy string, levels []Choice) slack.ModalViewRequest {
+	pick := slack.NewOptionsSelectBlockElement(slack.OptTypeStatic, slack.NewTextBlockObject(slack.PlainTextType, "Choose a level", false, false), ActionLevel, choices(levels)...)
+	return slack.ModalViewRequest{
+		Type:            slack.VTModal,
+		Title:           slack.NewTextBlockObject(slack.PlainTextType, "Escalate incident", false, false),
+		Submit:          slack.NewTextBlockObject(slack.PlainTextType, "Escalate", false, false),
+		Close:           slack.NewTextBlockObject(slack.PlainTextType, "Cancel", false, false),
+		CallbackID:      CallbackEscalate,
+		PrivateMetadata: incidentID + "|" + channel,
+		Blocks: slack.Blocks{BlockSet: []slack.Block{
+			slack.NewSectionBlock(mrkdwn(Truncate("Escalate "+Escape(incidentID)+" in PagerDuty, as you, to a level of its policy *"+Escape(policy)+"*. Everyone at that level is paged.", 3000)), nil, nil),
+			slack.NewInputBlock(BlockLevel, slack.NewTextBlockObject(slack.PlainTextType, "Level", false, false), nil, pick),
+		}},
+	}
+}
+
+func optional(b *slack.InputBlock) *slack.InputBlock {
+	b.Optional = true
+	return b
+}

@@ -123,6 +123,8 @@ const (
 	ActionAcknowledge = "incident_acknowledge"
 	ActionResolve     = "incident_resolve"
 	ActionDraftUpdate = "incident_draft_update"
+	ActionReassign    = "incident_reassign"
+	ActionEscalate    = "incident_escalate"
 )
 
 // ParentOptions says what the parent offers beyond the incident itself.
@@ -212,7 +214,9 @@ func ParentWith(r *incident.Record, masked int, o ParentOptions) slackapi.Messag
 			slack.NewTextBlockObject(slack.PlainTextType, Truncate("Resolves "+s.ID+" in PagerDuty as you. Everyone paged for it stops being paged.", 300), false, false),
 			slack.NewTextBlockObject(slack.PlainTextType, "Resolve", false, false),
 			slack.NewTextBlockObject(slack.PlainTextType, "Cancel", false, false))
-		buttons = append(buttons, res)
+		buttons = append(buttons, res,
+			slack.NewButtonBlockElement(ActionReassign, s.ID, slack.NewTextBlockObject(slack.PlainTextType, "Reassign", false, false)),
+			slack.NewButtonBlockElement(ActionEscalate, s.ID, slack.NewTextBlockObject(slack.PlainTextType, "Escalate", false, false)))
 	}
 	if o.Updates && s.ID != "" {
 		buttons = append(buttons, slack.NewButtonBlockElement(ActionDraftUpdate, s.ID, slack.NewTextBlockObject(slack.PlainTextType, "Draft update", false, false)))

@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/slack-go/slack"
+
 	"github.com/opsgate/opsgate/bot/approval"
 	"github.com/opsgate/opsgate/bot/audit"
 	"github.com/opsgate/opsgate/bot/catalog"
@@ -355,6 +357,28 @@ func TestUpdateModalGolden(t *testing.T) {
 		t.Fatalf("an over-long draft is not cut to the input's max_length: %v", fakeslack.ValidateView(raw))
 	}
 	golden(t, "modal_update", v)
+}
+
+func TestReassignAndEscalateModalsGolden(t *testing.T) {
+	var many []Choice
+	for i := range 130 {
+		many = append(many, Choice{Value: fmt.Sprintf("PEP%04d", i), Label: strings.Repeat("Long policy name ", 8)})
+	}
+	for name, v := range map[string]slack.ModalViewRequest{
+		"modal_reassign": ReassignModal("PGR0VU2", "C0INCIDENT", []Choice{{"PEP0001", "Checkout"}, {"PEP0002", "Databases <&>"}}),
+		"modal_escalate": EscalateModal("PGR0VU2", "C0INCIDENT", "Checkout", []Choice{{"1", "Level 1: Alice"}, {"2", "Level 2: Bob"}}),
+	} {
+		raw, _ := json.Marshal(v)
+		if err := fakeslack.ValidateView(raw); err != nil {
+			t.Fatalf("%s: invalid modal: %v", name, err)
+		}
+		golden(t, name, v)
+	}
+	for _, v := range []slack.ModalViewRequest{ReassignModal("P1", "", many), ReassignModal("P1", "", nil), EscalateModal("P1", "", "x", many)} {
+		if raw, _ := json.Marshal(v); fakeslack.ValidateView(raw) != nil {
+			t.Fatalf("picker past Slack's limits: %v", fakeslack.ValidateView(raw))
+		}
+	}
 }
 
 func TestPostmortemGolden(t *testing.T) {

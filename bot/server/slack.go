@@ -265,6 +265,9 @@ func (s *Server) viewSubmission(w http.ResponseWriter, r *http.Request, cb slack
 	case render.CallbackUpdate:
 		s.updateSubmission(w, r, cb)
 		return
+	case render.CallbackReassign, render.CallbackEscalate:
+		s.pickerSubmission(w, r, cb)
+		return
 	default:
 		w.WriteHeader(http.StatusOK)
 		return
@@ -321,14 +324,15 @@ func (s *Server) interaction(w http.ResponseWriter, r *http.Request) {
 	}
 	for _, a := range cb.ActionCallback.BlockActions {
 		s.Log.Info("interaction", "type", string(cb.Type), "action_id", a.ActionID, "user", cb.User.ID)
-		if (a.ActionID == render.ActionAcknowledge || a.ActionID == render.ActionResolve) && pagerduty.ValidID(a.Value) {
-			status := "acknowledged"
-			if a.ActionID == render.ActionResolve {
-				status = "resolved"
-			}
+		if status, ok := incidentButtons[a.ActionID]; ok && pagerduty.ValidID(a.Value) {
 			req := jobs.IncidentAction{IncidentID: a.Value, Status: status, UserID: cb.User.ID, ChannelID: cb.Channel.ID, ResponseURL: cb.ResponseURL}
-			// A double click within seconds is one request.
-			if _, err := jobs.Submit(r.Context(), s.Queue, req, "incident:"+status+":"+cb.User.ID+":"+a.Value, 10*time.Second); err != nil {
+			// A double click within seconds is one request; a picker
+			// (Reassign, Escalate) opens once per click (its trigger).
+			key := "incident:" + status + ":" + cb.User.ID + ":" + a.Value
+			if req.Picker() {
+				req.TriggerID, key = cb.TriggerID, "picker:"+cb.TriggerID
+			}
+			if _, err := jobs.Submit(r.Context(), s.Queue, req, key, 10*time.Second); err != nil {
 				apiError(w, http.StatusServiceUnavailable, "unavailable", "try again")
 				return
 			}

@@ -25,10 +25,16 @@ func submitView(e *env, user, viewID, callback, meta, reason string) (int, strin
 
 // submitField submits a modal whose one input (block, action) holds value.
 func submitField(e *env, user, viewID, callback, meta, block, action, value string) (int, string) {
+	return submitState(e, user, viewID, callback, meta, map[string]any{block: map[string]any{action: map[string]any{"type": "plain_text_input", "value": value}}})
+}
+
+// submitState submits a modal with the given state values (as Slack sends
+// them: block id → action id → element state).
+func submitState(e *env, user, viewID, callback, meta string, values map[string]any) (int, string) {
 	v := map[string]any{"type": "view_submission", "user": map[string]any{"id": user, "team_id": "T1"}, "team": map[string]any{"id": "T1"},
 		"api_app_id": "A1", "token": "x", "trigger_id": e.slack.Trigger(user), // each submission its own request
 		"view": map[string]any{"id": viewID, "type": "modal", "callback_id": callback, "private_metadata": meta,
-			"state": map[string]any{"values": map[string]any{block: map[string]any{action: map[string]any{"type": "plain_text_input", "value": value}}}}}}
+			"state": map[string]any{"values": values}}}
 	b, _ := json.Marshal(v)
 	return e.postSlack("/slack/interactions", url.Values{"payload": {string(b)}}, time.Now(), signingSecret)
 }

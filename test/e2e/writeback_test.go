@@ -8,6 +8,7 @@ import (
 
 	"github.com/opsgate/opsgate/bot/render"
 	"github.com/opsgate/opsgate/integrations/fakes/fakepagerduty"
+	"github.com/opsgate/opsgate/integrations/fakes/fakeslack"
 )
 
 // Acknowledge and Resolve on the parent act in PagerDuty as the person
@@ -102,5 +103,112 @@ func TestAcknowledgeAndResolveFromTheThread(t *testing.T) {
 	}
 	if got["pagerduty_acknowledged"] != 1 || got["pagerduty_resolved"] != 1 || got["pagerduty_resolved_refused"] != 1 || got["pagerduty_acknowledged_refused"] != 3 {
 		t.Fatalf("audit %v", got)
+	}
+}
+
+// Reassign and Escalate open a picker (PagerDuty's escalation policies; the
+// levels of the incident's policy) and make the chosen change in PagerDuty
+// as the clicker. A person chosen is found in PagerDuty by their Slack
+// e-mail; one without a PagerDuty user, neither or both choices, a level
+// PagerDuty refuses: answered, nothing changed; a double submit is one change.
+func TestReassignAndEscalateFromTheThread(t *testing.T) {
+	e := start(t, withPagerDutyAPI)
+	e.pd.AddPolicy(fakepagerduty.Policy{ID: "PEP0001", Name: "Checkout", Levels: []string{"Alice Oncall", "Bob Backup", "Engineering manager"}})
+	e.pd.AddPolicy(fakepagerduty.Policy{ID: "PEP0002", Name: "Databases", Levels: []string{"DBA on call"}})
+	e.pd.AddIncident(fakepagerduty.Incident{ID: "PRA0001", Title: "x", Status: "triggered", EscalationPolicy: map[string]any{"id": "PEP0001", "summary": "Checkout"}})
+	e.pd.AddUser(fakepagerduty.User{ID: "PALICE1", Name: "Alice Oncall", Email: "alice@acme.example"})
+	e.pd.AddUser(fakepagerduty.User{ID: "PBOB001", Name: "Bob Backup", Email: "bob@acme.example"})
+	e.slack.SetEmail("U0ALICE", "alice@acme.example")
+	e.slack.AddUser("U0BOB", "bob")
+	e.slack.SetEmail("U0BOB", "bob@acme.example")
+	e.slack.AddUser("U0CAROL", "carol")
+	e.slack.SetEmail("U0CAROL", "carol@elsewhere.example")
+	e.postWebhook(incidentEvent("E-RA-1", "incident.triggered", "PRA0001", "triggered", time.Now().Add(-time.Minute)), pdSecret)
+	e.eventually("the parent with Reassign and Escalate", func() bool {
+		th := e.slack.Threads(channel)
+		return len(th) == 1 && strings.Contains(string(th[0].Blocks), render.ActionReassign) && strings.Contains(string(th[0].Blocks), render.ActionEscalate)
+	})
+	e.settled()
+	picker := func(action string) fakeslack.View {
+		t.Helper()
+		n := len(e.slack.Views())
+		clickWithTrigger(e, "U0ALICE", action, "PRA0001", e.slack.Trigger("U0ALICE"))
+		e.eventually("the picker", func() bool { return len(e.slack.Views()) == n+1 })
+		return e.slack.Views()[n]
+	}
+	person := func(u string) map[string]any {
+		return map[string]any{render.BlockAssignee: map[string]any{render.ActionAssignee: map[string]any{"type": "users_select", "selected_user": u}}}
+	}
+	option := func(value string) map[string]any {
+		return map[string]any{"type": "static_select", "selected_option": map[string]any{"text": map[string]any{"type": "plain_text", "text": "x"}, "value": value}}
+	}
+
+	v := picker(render.ActionReassign)
+	if v.CallbackID != render.CallbackReassign || !strings.Contains(string(v.Raw), "Databases") || !strings.Contains(string(v.Raw), "users_select") {
+		t.Fatalf("reassign picker %+v", v)
+	}
+	both := person("U0BOB")
+	both[render.BlockPolicy] = map[string]any{render.ActionPolicy: option("PEP0002")}
+	for _, values := range []map[string]any{{}, both} {
+		if _, b := submitState(e, "U0ALICE", v.ID, v.CallbackID, v.PrivateMetadata, values); !strings.Contains(b, "one of them") {
+			t.Fatalf("neither/both accepted: %s", b)
+		}
+	}
+	if _, b := submitState(e, "U0ALICE", v.ID, v.CallbackID, "p;x|C0INCIDENT", person("U0BOB")); !strings.Contains(b, "no longer valid") {
+		t.Fatalf("tampered picker accepted: %s", b)
+	}
+	submitState(e, "U0ALICE", v.ID, v.CallbackID, v.PrivateMetadata, person("U0CAROL"))
+	e.eventually("carol has no PagerDuty user", func() bool { return strings.Contains(e.answers(), "The person you chose has no PagerDuty user") })
+
+	v = picker(render.ActionReassign)
+	for range 2 {
+		if code, b := submitState(e, "U0ALICE", v.ID, v.CallbackID, v.PrivateMetadata, person("U0BOB")); code != 200 || b != "" {
+			t.Fatalf("submit: %d %q", code, b)
+		}
+	}
+	e.eventually("reassigned to bob", func() bool { return strings.Contains(e.answers(), "Reassigned to <@U0BOB> in PagerDuty as you") })
+
+	v = picker(render.ActionEscalate)
+	if v.CallbackID != render.CallbackEscalate || !strings.Contains(string(v.Raw), "Level 3: Engineering manager") {
+		t.Fatalf("escalate picker %s", v.Raw)
+	}
+	level := func(n string) map[string]any {
+		return map[string]any{render.BlockLevel: map[string]any{render.ActionLevel: option(n)}}
+	}
+	if _, b := submitState(e, "U0ALICE", v.ID, v.CallbackID, v.PrivateMetadata, level("zero")); !strings.Contains(b, "Choose a level") {
+		t.Fatalf("bad level accepted: %s", b)
+	}
+	submitState(e, "U0ALICE", v.ID, v.CallbackID, v.PrivateMetadata, level("2"))
+	e.eventually("escalated", func() bool { return strings.Contains(e.answers(), "Escalated to level 2 in PagerDuty as you") })
+	v = picker(render.ActionEscalate)
+	submitState(e, "U0ALICE", v.ID, v.CallbackID, v.PrivateMetadata, level("9")) // not a level of the policy: PagerDuty says no
+	e.eventually("level 9 refused", func() bool { return strings.Contains(e.answers(), "PagerDuty refused the change") })
+
+	v = picker(render.ActionReassign)
+	submitState(e, "U0ALICE", v.ID, v.CallbackID, v.PrivateMetadata, map[string]any{render.BlockPolicy: map[string]any{render.ActionPolicy: option("PEP0002")}})
+	e.eventually("reassigned to a policy", func() bool { return strings.Contains(e.answers(), "Reassigned to escalation policy PEP0002") })
+	e.settled()
+
+	want := []fakepagerduty.StatusChange{{IncidentID: "PRA0001", From: "alice@acme.example", Assignee: "PBOB001"},
+		{IncidentID: "PRA0001", From: "alice@acme.example", Level: 2}, {IncidentID: "PRA0001", From: "alice@acme.example", Policy: "PEP0002"}}
+	got := e.pd.StatusChanges()
+	if len(got) != 3 || got[0] != want[0] || got[1] != want[1] || got[2] != want[2] {
+		t.Fatalf("changes %+v", got)
+	}
+	for _, s := range e.slack.Sent() {
+		if strings.Contains(strings.ToLower(s), "acme.example") || strings.Contains(s, "elsewhere.example") {
+			t.Fatalf("an e-mail address reached Slack: %s", s)
+		}
+	}
+	entries, err := e.app.Audit.Entries(context.Background(), 0, -1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	count := map[string]int{}
+	for _, x := range entries {
+		count[x.Action]++
+	}
+	if count["pagerduty_reassigned"] != 2 || count["pagerduty_escalated"] != 1 || count["pagerduty_reassign_refused"] != 1 || count["pagerduty_escalate_refused"] != 1 {
+		t.Fatalf("audit %v", count)
 	}
 }

@@ -132,21 +132,8 @@ func (m *modal) check() error {
 		if err := checkText(b.Label, fmt.Sprintf("blocks[%d].label", i), 2000, true); err != nil {
 			return err
 		}
-		var el struct {
-			Type         string `json:"type"`
-			ActionID     string `json:"action_id"`
-			MinLength    int    `json:"min_length"`
-			MaxLength    int    `json:"max_length"`
-			InitialValue string `json:"initial_value"`
-		}
-		if err := json.Unmarshal(b.Element, &el); err != nil || el.Type != "plain_text_input" {
-			return fmt.Errorf("blocks[%d].element: only plain_text_input is supported here", i)
-		}
-		if el.ActionID == "" || len(el.ActionID) > MaxIDLength || el.MaxLength > 3000 || el.MinLength > 3000 || (el.MaxLength > 0 && el.MinLength > el.MaxLength) {
-			return fmt.Errorf("blocks[%d].element: bad action_id or lengths", i)
-		}
-		if n := utf8.RuneCountInString(el.InitialValue); n > 3000 || (el.MaxLength > 0 && n > el.MaxLength) {
-			return fmt.Errorf("blocks[%d].element: initial_value longer than max_length", i)
+		if err := checkInput(b.Element); err != nil {
+			return fmt.Errorf("blocks[%d].element: %w", i, err)
 		}
 	}
 	if inputs > 0 && submit == nil {
@@ -162,6 +149,73 @@ func (m *modal) check() error {
 		return fmt.Errorf("title must not be blank")
 	}
 	return nil
+}
+
+// checkInput checks an input block's element: a plain_text_input
+// (lengths, initial_value within max_length), a users_select or a
+// static_select (1 to 100 options, text 75 and value 150 characters,
+// unique values, an initial option among them).
+func checkInput(raw json.RawMessage) error {
+	var el struct {
+		Type          string   `json:"type"`
+		ActionID      string   `json:"action_id"`
+		MinLength     int      `json:"min_length"`
+		MaxLength     int      `json:"max_length"`
+		InitialValue  string   `json:"initial_value"`
+		Placeholder   *textObj `json:"placeholder"`
+		Options       []option `json:"options"`
+		InitialOption *option  `json:"initial_option"`
+		InitialUser   string   `json:"initial_user"`
+	}
+	if err := json.Unmarshal(raw, &el); err != nil {
+		return fmt.Errorf("not an element")
+	}
+	if el.ActionID == "" || len(el.ActionID) > MaxIDLength {
+		return fmt.Errorf("bad action_id")
+	}
+	if el.Placeholder != nil {
+		if err := checkText(el.Placeholder, "placeholder", 150, true); err != nil {
+			return err
+		}
+	}
+	switch el.Type {
+	case "plain_text_input":
+		if el.MaxLength > 3000 || el.MinLength > 3000 || (el.MaxLength > 0 && el.MinLength > el.MaxLength) {
+			return fmt.Errorf("bad lengths")
+		}
+		if n := utf8.RuneCountInString(el.InitialValue); n > 3000 || (el.MaxLength > 0 && n > el.MaxLength) {
+			return fmt.Errorf("initial_value longer than max_length")
+		}
+	case "users_select":
+		if el.InitialUser != "" && !strings.HasPrefix(el.InitialUser, "U") && !strings.HasPrefix(el.InitialUser, "W") {
+			return fmt.Errorf("initial_user is not a user id")
+		}
+	case "static_select":
+		if len(el.Options) == 0 || len(el.Options) > 100 {
+			return fmt.Errorf("static_select needs 1 to 100 options")
+		}
+		seen := map[string]bool{}
+		for j, o := range el.Options {
+			if err := checkText(o.Text, fmt.Sprintf("options[%d].text", j), 75, true); err != nil {
+				return err
+			}
+			if o.Value == "" || len(o.Value) > 150 || seen[o.Value] {
+				return fmt.Errorf("options[%d].value empty, over 150 characters or repeated", j)
+			}
+			seen[o.Value] = true
+		}
+		if el.InitialOption != nil && !seen[el.InitialOption.Value] {
+			return fmt.Errorf("initial_option is not one of the options")
+		}
+	default:
+		return fmt.Errorf("only plain_text_input, users_select and static_select are supported here")
+	}
+	return nil
+}
+
+type option struct {
+	Text  *textObj `json:"text"`
+	Value string   `json:"value"`
 }
 
 // ValidateView checks a modal view's JSON as views.open does.
