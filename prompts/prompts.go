@@ -119,3 +119,19 @@ func StakeholderUpdate(in UpdateInput) (string, error) {
 	}
 	return strings.TrimSpace(b.String()) + "\n", nil
 }
+
+// UpdateSystem is the system prompt for a model-written stakeholder
+// update (stakeholder_system.<UpdateVersion>.tmpl).
+func UpdateSystem() string {
+	b, err := files.ReadFile("stakeholder_system." + UpdateVersion + ".tmpl")
+	if err != nil {
+		panic(err) // embedded at build time
+	}
+	return string(b)
+}
+
+// UpdateUser is the user prompt: the template draft (masked and readable
+// already), fenced as data.
+func UpdateUser(draft string) string {
+	return "Rewrite this status update for stakeholders, following the rules.\n\n<untrusted>\n" + defang(draft) + "\n</untrusted>\n"
+}

@@ -19,6 +19,7 @@ import (
 
 	"github.com/alicebob/miniredis/v2"
 	"github.com/redis/go-redis/v9"
+	"google.golang.org/genai"
 	"github.com/slack-go/slack"
 	"github.com/slack-go/slack/socketmode"
 
@@ -390,18 +391,34 @@ func NewAnalyzer(ctx context.Context, env *config.Env, guard *sanitize.Guard, po
 	if guard != nil {
 		an.Guard = guard.Mask
 	}
+	m, err := newModel(ctx, env, policy, rca.Schema(), rca.JSONSchema())
+	if err != nil || m == nil {
+		return an, err
+	}
+	an.Model = m
+	return an, nil
+}
+
+// newModel connects the configured model backend, asking for JSON of the
+// given shape (the same shape written for Gemini and for OpenAI-compatible
+// servers); nil when no model is configured.
+func newModel(ctx context.Context, env *config.Env, policy retry.Policy, g *genai.Schema, j map[string]any) (rca.Model, error) {
 	if policy.Attempts == 0 {
 		policy = retry.Policy{Attempts: 3, Base: 500 * time.Millisecond}
 	}
 	switch env.Backend() {
 	case "gemini":
-		gen, err := gemini.NewGenerator(ctx, env.GeminiAPIKey.Reveal(), env.GeminiBaseURL, env.GeminiModel, rca.Schema(), nil, policy)
-		if err != nil {
-			return nil, err
-		}
-		an.Model = gen
+		return gemini.NewGenerator(ctx, env.GeminiAPIKey.Reveal(), env.GeminiBaseURL, env.GeminiModel, g, nil, policy)
 	case "openai":
-		an.Model = openai.New(env.OpenAIBaseURL, env.OpenAIAPIKey.Reveal(), env.OpenAIModel, rca.JSONSchema(), nil, policy)
+		return openai.New(env.OpenAIBaseURL, env.OpenAIAPIKey.Reveal(), env.OpenAIModel, j, nil, policy), nil
 	}
-	return an, nil
+	return nil, nil
+}
+
+// newUpdateModel is the model that rewrites stakeholder updates:
+// {"update": "<text>"}.
+func newUpdateModel(ctx context.Context, env *config.Env, policy retry.Policy) (rca.Model, error) {
+	return newModel(ctx, env, policy,
+		&genai.Schema{Type: genai.TypeObject, Required: []string{"update"}, Properties: map[string]*genai.Schema{"update": {Type: genai.TypeString}}},
+		map[string]any{"type": "object", "required": []string{"update"}, "properties": map[string]any{"update": map[string]any{"type": "string"}}, "additionalProperties": false})
 }

@@ -35,12 +35,19 @@ type updateParts struct {
 
 // wireUpdates registers the stakeholder update jobs and returns the
 // executor of approved updates.
-func (a *App) wireUpdates(p updateParts) (*stakeholder.Sender, error) {
+func (a *App) wireUpdates(ctx context.Context, p updateParts) (*stakeholder.Sender, error) {
 	targets := func(rec *incident.Record) *config.Stakeholders {
 		return p.file.StakeholdersFor(rec.Snapshot.ServiceID, rec.Snapshot.ServiceName)
 	}
 	drafter := &stakeholder.Drafter{Incidents: a.Store, Contexts: a.Contexts, Masker: a.Vault, Trail: a.Audit, Targets: targets,
 		Modals: p.modals, Teller: p.out, Guard: a.Guard.Mask, Now: a.opts.Now, Log: a.Log}
+	model, err := newUpdateModel(ctx, a.Env, a.opts.GeminiRetry)
+	if err != nil {
+		return nil, err
+	}
+	if model != nil {
+		drafter.Model = model
+	}
 	offer := &stakeholder.Proposer{Incidents: a.Store, Masker: a.Vault, Targets: targets, Spec: p.specs.Update, Offer: p.proposer,
 		Teller: p.out, Now: a.opts.Now, Log: a.Log}
 	out := stakeholder.Outlets{Slack: p.out, From: a.Env.PagerDutyFromEmail, Guard: a.Guard.Mask}

@@ -132,7 +132,7 @@ func (a *App) wire(ctx context.Context) error {
 	if pd != nil {
 		statuses = pd
 	}
-	updates, err := a.wireUpdates(updateParts{file: file, specs: specs, out: out, modals: raw, proposer: proposer, board: execBoard, pd: statuses})
+	updates, err := a.wireUpdates(ctx, updateParts{file: file, specs: specs, out: out, modals: raw, proposer: proposer, board: execBoard, pd: statuses})
 	if err != nil {
 		return err
 	}

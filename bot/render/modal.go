@@ -1,6 +1,8 @@
 package render
 
 import (
+	"cmp"
+
 	"github.com/slack-go/slack"
 )
 
@@ -35,30 +37,42 @@ func RejectModal(proposalID, hash, channel string) slack.ModalViewRequest {
 	}
 }
 
-// The stakeholder update modal.
+// The stakeholder update modal. The input's block is BlockUpdate for the
+// template's draft and BlockUpdateModel once the model's draft replaces
+// it (a new block id is what makes Slack show a new initial value).
 const (
-	CallbackUpdate = "stakeholder_update"
-	BlockUpdate    = "update"
-	ActionUpdate   = "update"
+	CallbackUpdate   = "stakeholder_update"
+	BlockUpdate      = "update"
+	BlockUpdateModel = "update_model"
+	ActionUpdate     = "update"
 )
 
+// UpdateForm is what the update modal shows.
+type UpdateForm struct {
+	IncidentID, Channel string
+	Draft               string
+	To                  string // where it goes once approved
+	How                 string // how it was drafted ("": not said)
+	Block               string // BlockUpdate or BlockUpdateModel ("": BlockUpdate)
+	Min, Max            int    // the text's bounds
+}
+
 // UpdateModal shows a drafted stakeholder update for editing; private
-// metadata carries "incident id|channel" back with the submission. to
-// says where it will go once approved; how says how it was drafted.
-func UpdateModal(incidentID, channel, draft, to, how string, minLen, maxLen int) slack.ModalViewRequest {
+// metadata carries "incident id|channel" back with the submission.
+func UpdateModal(f UpdateForm) slack.ModalViewRequest {
 	input := slack.NewPlainTextInputBlockElement(nil, ActionUpdate)
 	input.Multiline = true
-	input.MinLength = minLen
-	input.MaxLength = maxLen
-	input.InitialValue = Truncate(draft, maxLen)
+	input.MinLength = f.Min
+	input.MaxLength = f.Max
+	input.InitialValue = Truncate(f.Draft, f.Max)
 	label := slack.NewTextBlockObject(slack.PlainTextType, "Status update", false, false)
-	intro := "Edit the update, then submit it for approval. Once approved it goes to: " + Escape(to) + "."
+	intro := "Edit the update, then submit it for approval. Once approved it goes to: " + Escape(f.To) + "."
 	blocks := []slack.Block{
 		slack.NewSectionBlock(mrkdwn(Truncate(intro, 3000)), nil, nil),
-		slack.NewInputBlock(BlockUpdate, label, nil, input),
+		slack.NewInputBlock(cmp.Or(f.Block, BlockUpdate), label, nil, input),
 	}
-	if how != "" {
-		blocks = append(blocks, slack.NewContextBlock("update_how", mrkdwn(Truncate(Escape(how), 3000))))
+	if f.How != "" {
+		blocks = append(blocks, slack.NewContextBlock("update_how", mrkdwn(Truncate(Escape(f.How), 3000))))
 	}
 	return slack.ModalViewRequest{
 		Type:            slack.VTModal,
@@ -66,7 +80,7 @@ func UpdateModal(incidentID, channel, draft, to, how string, minLen, maxLen int)
 		Submit:          slack.NewTextBlockObject(slack.PlainTextType, "Submit for approval", false, false),
 		Close:           slack.NewTextBlockObject(slack.PlainTextType, "Cancel", false, false),
 		CallbackID:      CallbackUpdate,
-		PrivateMetadata: incidentID + "|" + channel,
+		PrivateMetadata: f.IncidentID + "|" + f.Channel,
 		Blocks:          slack.Blocks{BlockSet: blocks},
 	}
 }

@@ -346,13 +346,13 @@ func TestRejectModalGolden(t *testing.T) {
 }
 
 func TestUpdateModalGolden(t *testing.T) {
-	v := UpdateModal("PGR0VU2", "C0INCIDENT", "Status: Investigating\nCheckout errors & timeouts <since 14:02>.", "e-mail to 2 recipient(s) (list 0a1b2c), Slack channel C0STAT",
-		"Drafted by opsgate from the thread with its template.", 20, 2000)
+	v := UpdateModal(UpdateForm{IncidentID: "PGR0VU2", Channel: "C0INCIDENT", Draft: "Status: Investigating\nCheckout errors & timeouts <since 14:02>.",
+		To: "e-mail to 2 recipient(s) (list 0a1b2c), Slack channel C0STAT", How: "Drafted by opsgate from the thread with its template.", Min: 20, Max: 2000})
 	raw, _ := json.Marshal(v)
 	if err := fakeslack.ValidateView(raw); err != nil {
 		t.Fatalf("invalid modal: %v", err)
 	}
-	long := UpdateModal("PGR0VU2", "C0INCIDENT", strings.Repeat("x", 2500), "nobody", "", 20, 2000)
+	long := UpdateModal(UpdateForm{IncidentID: "PGR0VU2", Draft: strings.Repeat("x", 2500), To: "nobody", Block: BlockUpdateModel, Min: 20, Max: 2000})
 	if raw, _ := json.Marshal(long); fakeslack.ValidateView(raw) != nil {
 		t.Fatalf("an over-long draft is not cut to the input's max_length: %v", fakeslack.ValidateView(raw))
 	}

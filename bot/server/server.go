@@ -21,6 +21,7 @@ import (
 
 	"github.com/opsgate/opsgate/bot/incident"
 	"github.com/opsgate/opsgate/bot/metrics"
+	slackapi "github.com/opsgate/opsgate/integrations/slack"
 )
 
 // Body limits.
@@ -69,7 +70,7 @@ type Server struct {
 
 // Modals opens a modal for the user whose interaction carried triggerID.
 type Modals interface {
-	OpenView(ctx context.Context, triggerID string, v slack.ModalViewRequest) error
+	OpenView(ctx context.Context, triggerID string, v slack.ModalViewRequest) (slackapi.View, error)
 }
 
 // Handler returns the routes.

@@ -363,7 +363,7 @@ func (s *Server) interaction(w http.ResponseWriter, r *http.Request) {
 			if a.ActionID == render.ActionReject && s.Modals != nil && cb.TriggerID != "" {
 				// Ask for the reason; the submission rejects. If the modal
 				// cannot open (the trigger expired), reject at once as before.
-				if err := s.Modals.OpenView(r.Context(), cb.TriggerID, render.RejectModal(id, hash, cb.Channel.ID)); err == nil {
+				if _, err := s.Modals.OpenView(r.Context(), cb.TriggerID, render.RejectModal(id, hash, cb.Channel.ID)); err == nil {
 					continue
 				} else {
 					s.Log.Warn("reject modal not opened; rejecting without a reason", "proposal", id, "err", err)

@@ -19,10 +19,16 @@ import (
 // the thread; a bad length or a tampered form is answered next to the
 // field, and a double submit of one modal is one proposal.
 func (s *Server) updateSubmission(w http.ResponseWriter, r *http.Request, cb slack.InteractionCallback) {
-	fieldError := func(msg string) {
-		writeJSON(w, http.StatusOK, map[string]any{"response_action": "errors", "errors": map[string]string{render.BlockUpdate: msg}})
+	// The input is the template's block, or the model's once its draft
+	// replaced the template's.
+	block := render.BlockUpdate
+	if _, ok := cb.View.State.Values[render.BlockUpdateModel]; ok {
+		block = render.BlockUpdateModel
 	}
-	text := strings.TrimSpace(cb.View.State.Values[render.BlockUpdate][render.ActionUpdate].Value)
+	fieldError := func(msg string) {
+		writeJSON(w, http.StatusOK, map[string]any{"response_action": "errors", "errors": map[string]string{block: msg}})
+	}
+	text := strings.TrimSpace(cb.View.State.Values[block][render.ActionUpdate].Value)
 	if n := utf8.RuneCountInString(text); n < jobs.MinUpdate || n > jobs.MaxUpdate {
 		fieldError(fmt.Sprintf("Write the update in %d to %d characters.", jobs.MinUpdate, jobs.MaxUpdate))
 		return

@@ -3,6 +3,7 @@ package stakeholder
 import (
 	"cmp"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -45,9 +46,17 @@ type Trail interface {
 	ForIncident(ctx context.Context, incident string, fn func(audit.Stored) error) error
 }
 
-// Modals opens a modal for the user whose click carried triggerID.
+// Modals opens a modal for the user whose click carried triggerID, and
+// replaces it while it is as it was (its hash).
 type Modals interface {
-	OpenView(ctx context.Context, triggerID string, v slack.ModalViewRequest) error
+	OpenView(ctx context.Context, triggerID string, v slack.ModalViewRequest) (slackapi.View, error)
+	UpdateView(ctx context.Context, view slackapi.View, v slack.ModalViewRequest) (slackapi.View, error)
+}
+
+// Model writes text (package gemini or openai, asked for JSON).
+type Model interface {
+	Name() string
+	Generate(ctx context.Context, system, user string) (string, error)
 }
 
 // Targets names an incident's stakeholders (nil or empty: none).
@@ -64,11 +73,19 @@ type Drafter struct {
 	Modals    Modals
 	Teller    slackapi.Teller // guarded
 	Guard     func(string) string
+	Model     Model // nil: the template's draft only
 	Now       func() time.Time
 	Log       *slog.Logger
 }
 
-// Handle drafts and opens the modal, or tells the clicker why not.
+// ModelBudget bounds how long the model may take to replace the
+// template's draft in an open form.
+const ModelBudget = 25 * time.Second
+
+// Handle drafts and opens the modal, or tells the clicker why not. With a
+// model, the form opens at once with the template's draft (Slack's
+// trigger lives three seconds, a model answer often longer) and the
+// model's draft replaces it when it comes.
 func (d *Drafter) Handle(ctx context.Context, req jobs.DraftUpdate) error {
 	tell := func(text string) {
 		answer(ctx, d.Teller, d.Log, req.ChannelID, req.UserID, req.ResponseURL, req.IncidentID, text)
@@ -90,18 +107,73 @@ func (d *Drafter) Handle(ctx context.Context, req jobs.DraftUpdate) error {
 	if err != nil {
 		return err
 	}
-	if d.Guard != nil {
-		text = d.Guard(text)
+	text = d.guard(text)
+	form := render.UpdateForm{IncidentID: req.IncidentID, Channel: req.ChannelID, Draft: text, To: Summary(t), Min: jobs.MinUpdate, Max: jobs.MaxUpdate,
+		How: "Drafted by opsgate from the thread with its template (prompts/stakeholder_update." + prompts.UpdateVersion + ".tmpl). Masked values are described in words, never shown."}
+	if d.Model != nil {
+		form.How = "The model is rewriting this draft in plainer words; its version replaces this one in a few seconds. " + form.How
 	}
-	how := "Drafted by opsgate from the thread with its template (prompts/stakeholder_update." + prompts.UpdateVersion + ".tmpl). Masked values are described in words, never shown."
-	v := render.UpdateModal(req.IncidentID, req.ChannelID, text, Summary(t), how, jobs.MinUpdate, jobs.MaxUpdate)
-	if err := d.Modals.OpenView(ctx, req.TriggerID, v); err != nil {
+	view, err := d.Modals.OpenView(ctx, req.TriggerID, render.UpdateModal(form))
+	if err != nil {
 		// The trigger lives three seconds: a slow queue loses it. Say so
 		// rather than fail silently; a second click gets a fresh one.
-		cmp.Or(d.Log, slog.Default()).Warn("update modal not opened", "incident", req.IncidentID, "err", err)
+		d.log().Warn("update modal not opened", "incident", req.IncidentID, "err", err)
 		tell("The update form could not open in time; click *Draft update* again.")
+		return nil
+	}
+	if d.Model == nil {
+		return nil
+	}
+	if better, err := d.modelDraft(ctx, req.IncidentID, text); err != nil {
+		d.log().Warn("model draft unavailable: the template's stays", "incident", req.IncidentID, "err", err)
+		form.How = "The model did not give a usable draft; this is the template's (prompts/stakeholder_update." + prompts.UpdateVersion + ".tmpl)."
+	} else {
+		form.Draft, form.Block = better, render.BlockUpdateModel
+		form.How = "Rewritten by the model (" + d.Model.Name() + ") from the template's draft, which only held masked values described in words. Check every sentence before you submit."
+	}
+	// Refused when the form changed or closed meanwhile (submitted, cancelled): then it stays as it is.
+	if _, err := d.Modals.UpdateView(ctx, view, render.UpdateModal(form)); err != nil {
+		d.log().Info("update form not replaced", "incident", req.IncidentID, "err", err)
 	}
 	return nil
+}
+
+func (d *Drafter) log() *slog.Logger { return cmp.Or(d.Log, slog.Default()) }
+
+func (d *Drafter) guard(s string) string {
+	if d.Guard == nil {
+		return s
+	}
+	return d.Guard(s)
+}
+
+// modelDraft asks the model to rewrite the template's draft. The model
+// sees only that draft (masked, placeholders already in words), fenced as
+// data; its answer is masked with the incident's placeholders like a
+// person's submission (a value it makes up is hidden too), made readable,
+// and must fit the form.
+func (d *Drafter) modelDraft(ctx context.Context, incidentID, draft string) (string, error) {
+	ctx, cancel := context.WithTimeout(ctx, ModelBudget)
+	defer cancel()
+	out, err := d.Model.Generate(ctx, prompts.UpdateSystem(), prompts.UpdateUser(draft))
+	if err != nil {
+		return "", err
+	}
+	var r struct {
+		Update string `json:"update"`
+	}
+	if len(out) > 64<<10 || json.Unmarshal([]byte(out), &r) != nil {
+		return "", errors.New("the model's answer is not the JSON asked for")
+	}
+	text := r.Update
+	if err := d.Masker.Texts(ctx, incidentID, &text); err != nil {
+		return "", fmt.Errorf("masking unavailable: %w", err)
+	}
+	text = strings.TrimSpace(Readable(text))
+	if n := len([]rune(text)); n < jobs.MinUpdate || n > jobs.MaxUpdate {
+		return "", fmt.Errorf("the model's draft has %d characters (%d to %d wanted)", n, jobs.MinUpdate, jobs.MaxUpdate)
+	}
+	return text, nil
 }
 
 // answer tells the person who clicked or submitted (ephemeral, else

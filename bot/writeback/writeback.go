@@ -42,7 +42,7 @@ type PagerDuty interface {
 
 // Modals opens a modal for the user whose click carried triggerID.
 type Modals interface {
-	OpenView(ctx context.Context, triggerID string, v slack.ModalViewRequest) error
+	OpenView(ctx context.Context, triggerID string, v slack.ModalViewRequest) (slackapi.View, error)
 }
 
 // Incidents reads incident records.
@@ -218,7 +218,7 @@ func (h *Handler) openPicker(ctx context.Context, req jobs.IncidentAction) error
 		}
 		v = render.EscalateModal(req.IncidentID, req.ChannelID, p.Name, cs)
 	}
-	if err := h.Modals.OpenView(ctx, req.TriggerID, v); err != nil {
+	if _, err := h.Modals.OpenView(ctx, req.TriggerID, v); err != nil {
 		h.log().Warn("picker not opened", "incident", req.IncidentID, "err", err)
 		h.tell(ctx, req, "The form could not open in time; click *"+button[req.Status]+"* again.")
 	}

@@ -310,17 +310,39 @@ func (c *Client) PublishHome(ctx context.Context, user string, v slack.HomeTabVi
 	})
 }
 
+// View names an open modal: its id and the hash views.update must name
+// (Slack changes it on every update, so a stale update is refused).
+type View struct{ ID, Hash string }
+
 // OpenView opens a modal for the user whose interaction carried
 // triggerID (views.open; Slack accepts a trigger once, within 3 s, so this
 // is not retried past that).
-func (c *Client) OpenView(ctx context.Context, triggerID string, v slack.ModalViewRequest) error {
+func (c *Client) OpenView(ctx context.Context, triggerID string, v slack.ModalViewRequest) (View, error) {
 	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
 	defer cancel()
+	var out View
 	err := c.call(ctx, "views.open", "", func(ctx context.Context) error {
-		_, err := c.api.OpenViewContext(ctx, triggerID, v)
+		r, err := c.api.OpenViewContext(ctx, triggerID, v)
+		if err == nil && r != nil {
+			out = View{ID: r.ID, Hash: r.Hash}
+		}
 		return err
 	})
-	return err
+	return out, err
+}
+
+// UpdateView replaces an open modal (views.update) if it is still as
+// hash says; Slack refuses a stale hash (hash_conflict) and a closed view.
+func (c *Client) UpdateView(ctx context.Context, view View, v slack.ModalViewRequest) (View, error) {
+	var out View
+	err := c.call(ctx, "views.update", "", func(ctx context.Context) error {
+		r, err := c.api.UpdateViewContext(ctx, v, "", view.Hash, view.ID)
+		if err == nil && r != nil {
+			out = View{ID: r.ID, Hash: r.Hash}
+		}
+		return err
+	})
+	return out, err
 }
 
 // UserEmail is the e-mail address on a user's Slack profile (needs the

@@ -12,6 +12,7 @@ import (
 
 	"github.com/opsgate/opsgate/bot/config"
 	"github.com/opsgate/opsgate/bot/render"
+	"github.com/opsgate/opsgate/integrations/fakes/fakegemini"
 	"github.com/opsgate/opsgate/integrations/fakes/fakepagerduty"
 	"github.com/opsgate/opsgate/integrations/fakes/mailbox"
 )
@@ -161,5 +162,63 @@ stakeholders:
 	}
 	if strings.Contains(e.logs.String(), "smtp-pass-4411") {
 		t.Fatal("the SMTP password reached the logs")
+	}
+}
+
+// With a model configured, the form opens at once with the template's
+// draft and the model's rewrite replaces it (views.update with the form's
+// hash); the model saw only the masked, readable draft; a value it makes
+// up is masked and described in words; what is submitted from the
+// model's block is proposed. A model that answers nonsense leaves the
+// template's draft, and says so.
+func TestStakeholderUpdateDraftedByTheModel(t *testing.T) {
+	gm := fakegemini.New(geminiKey)
+	t.Cleanup(gm.Close)
+	file := writeConfig(t, `approvers:
+  users: [U0ALICE, U0CAROL]
+stakeholders:
+  channel: C0OTHER
+`)
+	e := startWith(t, file, withGemini(gm))
+	body := bytes.Replace(incidentEvent("E-SM-1", "incident.triggered", "PSM0001", "triggered", time.Now().Add(-5*time.Minute)),
+		[]byte("Checkout API 5xx rate above 5%"), []byte("Checkout 5xx: db-7.corp.example.com (10.9.8.7) refusing"), 1)
+	e.postWebhook(body, pdSecret)
+	e.eventually("the parent with Draft update", func() bool {
+		th := e.slack.Threads(channel)
+		return len(th) == 1 && strings.Contains(string(th[0].Blocks), render.ActionDraftUpdate)
+	})
+	e.settled() // the analysis has had its (default) answer
+	gm.Script(fakegemini.Reply{Text: `{"update":"Checkout is failing for some customers because a server stopped answering. Our team is on it; contact ops at 10.1.1.1 [HOSTNAME_1]. Next update by 15:00 UTC."}`},
+		fakegemini.Reply{Text: `not json at all`})
+	clickWithTrigger(e, "U0ALICE", render.ActionDraftUpdate, "PSM0001", e.slack.Trigger("U0ALICE"))
+	e.eventually("the model's draft in the form", func() bool { v := e.slack.Views(); return len(v) == 1 && v[0].Updates == 1 })
+	v := e.slack.Views()[0]
+	raw := string(v.Raw)
+	for _, want := range []string{`"block_id":"update_model"`, "Checkout is failing for some customers", "contact ops at an internal address a server", "Rewritten by the model (gemini)"} {
+		if !strings.Contains(raw, want) {
+			t.Errorf("form lacks %q:\n%s", want, raw)
+		}
+	}
+	if strings.Contains(raw, "10.1.1.1") || strings.Contains(raw, "10.9.8.7") || placeholderRe.MatchString(raw) {
+		t.Fatalf("form shows a value or a placeholder:\n%s", raw)
+	}
+	prompts := gm.Prompts()
+	last := prompts[len(prompts)-1]
+	if !strings.Contains(last, "a server (an internal address) refusing") || strings.Contains(last, "10.9.8.7") || strings.Contains(last, "db-7.corp") || placeholderRe.MatchString(last) {
+		t.Fatalf("the model was sent more than the readable draft:\n%s", last)
+	}
+	text := "Checkout is failing for some customers. Next update by 15:00 UTC."
+	values := map[string]any{render.BlockUpdateModel: map[string]any{render.ActionUpdate: map[string]any{"type": "plain_text_input", "value": text}}}
+	if code, b := submitState(e, "U0ALICE", v.ID, v.CallbackID, v.PrivateMetadata, values); code != 200 || b != "" {
+		t.Fatalf("submit: %d %q", code, b)
+	}
+	e.eventually("the proposal", func() bool { return e.buttonFor("proposal_approve", "Will send:") != "" })
+
+	// Nonsense from the model: the template's draft stays, and the form says so.
+	clickWithTrigger(e, "U0ALICE", render.ActionDraftUpdate, "PSM0001", e.slack.Trigger("U0ALICE"))
+	e.eventually("the second form, updated", func() bool { v := e.slack.Views(); return len(v) == 2 && v[1].Updates == 1 })
+	raw = string(e.slack.Views()[1].Raw)
+	if !strings.Contains(raw, `"block_id":"update"`) || !strings.Contains(raw, "did not give a usable draft") || !strings.Contains(raw, "Status: Investigating") {
+		t.Fatalf("fallback form:\n%s", raw)
 	}
 }

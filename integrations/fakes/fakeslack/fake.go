@@ -373,6 +373,8 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		res = s.viewsPublish(p)
 	case "views.open":
 		res = s.viewsOpen(p)
+	case "views.update":
+		res = s.viewsUpdate(p)
 	case "conversations.replies":
 		res = s.replies(p)
 	case "conversations.info":

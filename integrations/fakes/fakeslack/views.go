@@ -3,18 +3,22 @@ package fakeslack
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
 )
 
-// View is a modal someone was shown (views.open).
+// View is a modal someone was shown (views.open), as last updated
+// (views.update).
 type View struct {
 	ID              string
 	User            string // who the trigger belonged to
 	CallbackID      string
 	PrivateMetadata string
 	Raw             json.RawMessage
+	Hash            string // changes on every update
+	Updates         int
 }
 
 // TriggerTTL is how long a trigger_id may be used (Slack: 3 seconds).
@@ -72,9 +76,40 @@ func (s *Server) viewsOpen(p map[string]string) apiResult {
 	t.used = true
 	s.triggers[p["trigger_id"]] = t
 	id := fmt.Sprintf("V%07d", len(s.views)+1)
-	s.views = append(s.views, View{ID: id, User: t.user, CallbackID: v.CallbackID, PrivateMetadata: v.PrivateMetadata, Raw: json.RawMessage(raw)})
+	hash := fmt.Sprintf("%d.%x", time.Now().Unix(), len(s.views)+1)
+	s.views = append(s.views, View{ID: id, User: t.user, CallbackID: v.CallbackID, PrivateMetadata: v.PrivateMetadata, Raw: json.RawMessage(raw), Hash: hash})
 	s.changedLocked()
-	return apiResult{"ok": true, "view": map[string]any{"id": id, "type": "modal", "callback_id": v.CallbackID}}
+	return apiResult{"ok": true, "view": map[string]any{"id": id, "type": "modal", "callback_id": v.CallbackID, "hash": hash}}
+}
+
+// viewsUpdate answers views.update: a view that was opened, the hash it
+// has now when one is given (else hash_conflict), a modal within Slack's
+// limits; the hash changes.
+func (s *Server) viewsUpdate(p map[string]string) apiResult {
+	i := slices.IndexFunc(s.views, func(v View) bool { return v.ID == p["view_id"] })
+	switch {
+	case p["view_id"] == "" || p["view"] == "":
+		return fail("invalid_arguments")
+	case i < 0:
+		return fail("not_found")
+	case p["hash"] != "" && p["hash"] != s.views[i].Hash:
+		return fail("hash_conflict")
+	}
+	var v modal
+	if err := json.Unmarshal([]byte(p["view"]), &v); err != nil {
+		return fail("invalid_json")
+	}
+	if err := v.check(); err != nil {
+		r := fail("invalid_arguments")
+		r["response_metadata"] = map[string]any{"messages": []string{"[ERROR] " + err.Error()}}
+		return r
+	}
+	cur := &s.views[i]
+	cur.Updates++
+	cur.Hash = fmt.Sprintf("%s.u%d", cur.Hash, cur.Updates)
+	cur.Raw, cur.CallbackID, cur.PrivateMetadata = json.RawMessage(p["view"]), v.CallbackID, v.PrivateMetadata
+	s.changedLocked()
+	return apiResult{"ok": true, "view": map[string]any{"id": cur.ID, "type": "modal", "callback_id": v.CallbackID, "hash": cur.Hash}}
 }
 
 // modal is a modal view as views.open receives it.
