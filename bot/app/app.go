@@ -19,9 +19,9 @@ import (
 
 	"github.com/alicebob/miniredis/v2"
 	"github.com/redis/go-redis/v9"
-	"google.golang.org/genai"
 	"github.com/slack-go/slack"
 	"github.com/slack-go/slack/socketmode"
+	"google.golang.org/genai"
 
 	"github.com/opsgate/opsgate/bot/approval"
 	"github.com/opsgate/opsgate/bot/audit"
