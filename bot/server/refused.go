@@ -7,6 +7,7 @@ import (
 
 	"github.com/opsgate/opsgate/bot/audit"
 	"github.com/opsgate/opsgate/bot/catalog"
+	"github.com/opsgate/opsgate/bot/clicks"
 	"github.com/opsgate/opsgate/bot/jobs"
 )
 
@@ -53,7 +54,7 @@ func (s *Server) auditRefusedDecision(ctx context.Context, body []byte, reason s
 		return
 	}
 	for _, a := range cb.ActionCallback.BlockActions {
-		id, _, ok := decisionButton(a)
+		id, _, ok := clicks.DecisionButton(a)
 		if !ok {
 			continue
 		}

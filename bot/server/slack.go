@@ -10,17 +10,16 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"regexp"
 	"strings"
 	"time"
 
 	"github.com/slack-go/slack"
 
+	"github.com/opsgate/opsgate/bot/clicks"
 	"github.com/opsgate/opsgate/bot/incident"
 	"github.com/opsgate/opsgate/bot/jobs"
 	"github.com/opsgate/opsgate/bot/render"
 	"github.com/opsgate/opsgate/bot/triage"
-	"github.com/opsgate/opsgate/integrations/pagerduty"
 )
 
 // slackBody reads a Slack request's body (limit → 413) and verifies it;
@@ -256,45 +255,30 @@ func (s *Server) split(r *http.Request, cmd slack.SlashCommand, id string) strin
 	return fmt.Sprintf("Taking incident %s out of the storm of %s into its own thread…", id, rec.StormOf)
 }
 
-// viewSubmission handles a submitted modal: the reason for a rejection.
-// Slack closes the modal on an empty 200, or shows errors next to the
-// field.
-func (s *Server) viewSubmission(w http.ResponseWriter, r *http.Request, cb slack.InteractionCallback) {
-	switch cb.View.CallbackID {
-	case render.CallbackRejectReason:
-	case render.CallbackUpdate:
-		s.updateSubmission(w, r, cb)
-		return
-	case render.CallbackReassign, render.CallbackEscalate:
-		s.pickerSubmission(w, r, cb)
-		return
-	default:
+// viewSubmission handles a submitted modal (package clicks says what it
+// asks for). Slack closes the modal on an empty 200, or shows errors next
+// to the field.
+func (s *Server) viewSubmission(w http.ResponseWriter, r *http.Request, cb *slack.InteractionCallback) {
+	fieldError := func(e *clicks.FieldError) {
+		writeJSON(w, http.StatusOK, map[string]any{"response_action": "errors", "errors": map[string]string{e.Block: e.Message}})
+	}
+	req, ok, err := clicks.Submission(cb)
+	var fe *clicks.FieldError
+	switch {
+	case !ok:
 		w.WriteHeader(http.StatusOK)
-		return
+	case errors.As(err, &fe):
+		fieldError(fe)
+	case err != nil:
+		fieldError(clicks.QueueError(cb))
+	default:
+		if _, err := jobs.Submit(r.Context(), s.Queue, req.Job, req.Key, req.TTL); err != nil {
+			fieldError(clicks.QueueError(cb))
+			return
+		}
+		w.WriteHeader(http.StatusOK)
 	}
-	fieldError := func(msg string) {
-		writeJSON(w, http.StatusOK, map[string]any{"response_action": "errors", "errors": map[string]string{render.BlockReason: msg}})
-	}
-	reason := strings.TrimSpace(cb.View.State.Values[render.BlockReason][render.ActionReason].Value)
-	if n := len([]rune(reason)); n < render.MinReason || n > render.MaxReason {
-		fieldError(fmt.Sprintf("Say why in %d to %d characters.", render.MinReason, render.MaxReason))
-		return
-	}
-	parts := strings.Split(cb.View.PrivateMetadata, "|")
-	if len(parts) != 3 || !jobs.ValidProposalID(parts[0]) || len(parts[1]) > 64 || (parts[2] != "" && !channelID.MatchString(parts[2])) {
-		fieldError("This form is no longer valid; use /triage reject <proposal id> <reason>.")
-		return
-	}
-	req := jobs.Decision{ProposalID: parts[0], Hash: parts[1], UserID: cb.User.ID, Reason: reason, ChannelID: parts[2]}
-	// A double submit of one modal is one rejection.
-	if _, err := jobs.Submit(r.Context(), s.Queue, req, "reject:"+cb.User.ID+":"+cb.View.ID, time.Hour); err != nil {
-		fieldError("opsgate cannot queue the rejection right now; try again in a minute.")
-		return
-	}
-	w.WriteHeader(http.StatusOK)
 }
-
-var channelID = regexp.MustCompile(`^[CGD][A-Z0-9]{2,20}$`)
 
 func validResponseURL(s string) bool {
 	u, err := url.Parse(s)
@@ -319,80 +303,27 @@ func (s *Server) interaction(w http.ResponseWriter, r *http.Request) {
 	}
 	count("ok")
 	if cb.Type == slack.InteractionTypeViewSubmission {
-		s.viewSubmission(w, r, cb)
+		s.viewSubmission(w, r, &cb)
 		return
 	}
 	for _, a := range cb.ActionCallback.BlockActions {
 		s.Log.Info("interaction", "type", string(cb.Type), "action_id", a.ActionID, "user", cb.User.ID)
-		if status, ok := incidentButtons[a.ActionID]; ok && pagerduty.ValidID(a.Value) {
-			req := jobs.IncidentAction{IncidentID: a.Value, Status: status, UserID: cb.User.ID, ChannelID: cb.Channel.ID, ResponseURL: cb.ResponseURL}
-			// A double click within seconds is one request; a picker
-			// (Reassign, Escalate) opens once per click (its trigger).
-			key := "incident:" + status + ":" + cb.User.ID + ":" + a.Value
-			if req.Picker() {
-				req.TriggerID, key = cb.TriggerID, "picker:"+cb.TriggerID
-			}
-			if _, err := jobs.Submit(r.Context(), s.Queue, req, key, 10*time.Second); err != nil {
-				apiError(w, http.StatusServiceUnavailable, "unavailable", "try again")
-				return
-			}
+		req, ok := clicks.Click(&cb, a)
+		if !ok {
 			continue
 		}
-		if a.ActionID == render.ActionDraftUpdate && pagerduty.ValidID(a.Value) {
-			req := jobs.DraftUpdate{IncidentID: a.Value, UserID: cb.User.ID, ChannelID: cb.Channel.ID, TriggerID: cb.TriggerID, ResponseURL: cb.ResponseURL}
-			// A redelivered click (same trigger) opens one form; a new click
-			// gets a new trigger, so a form that could not open can be retried.
-			if _, err := jobs.Submit(r.Context(), s.Queue, req, "draft:"+cb.TriggerID, time.Minute); err != nil {
-				apiError(w, http.StatusServiceUnavailable, "unavailable", "try again")
-				return
-			}
-			continue
-		}
-		if a.ActionID == render.ActionReveal && pagerduty.ValidID(a.Value) {
-			req := jobs.Reveal{IncidentID: a.Value, UserID: cb.User.ID, ChannelID: cb.Channel.ID, ResponseURL: cb.ResponseURL}
-			// A double click within seconds is one request.
-			if _, err := jobs.Submit(r.Context(), s.Queue, req, "reveal:"+cb.User.ID+":"+a.Value, 5*time.Second); err != nil {
-				apiError(w, http.StatusServiceUnavailable, "unavailable", "try again")
-				return
-			}
-		}
-		if id, hash, ok := decisionButton(a); ok {
-			if len(hash) > 64 {
+		if d, isDecision := req.Job.(jobs.Decision); isDecision && a.ActionID == render.ActionReject && s.Modals != nil && cb.TriggerID != "" {
+			// Ask for the reason; the submission rejects. If the modal
+			// cannot open (the trigger expired), reject at once as before.
+			_, err := s.Modals.OpenView(r.Context(), cb.TriggerID, render.RejectModal(d.ProposalID, d.Hash, cb.Channel.ID))
+			if err == nil {
 				continue
 			}
-			if a.ActionID == render.ActionReject && s.Modals != nil && cb.TriggerID != "" {
-				// Ask for the reason; the submission rejects. If the modal
-				// cannot open (the trigger expired), reject at once as before.
-				if _, err := s.Modals.OpenView(r.Context(), cb.TriggerID, render.RejectModal(id, hash, cb.Channel.ID)); err == nil {
-					continue
-				} else {
-					s.Log.Warn("reject modal not opened; rejecting without a reason", "proposal", id, "err", err)
-				}
-			}
-			req := jobs.Decision{ProposalID: id, Hash: hash, UserID: cb.User.ID, Approve: a.ActionID == render.ActionApprove,
-				Undo: a.ActionID == render.ActionUndo, Click: a.ActionTs, ChannelID: cb.Channel.ID, ResponseURL: cb.ResponseURL}
-			key := "" // one click is one request: a redelivered click (same action_ts) counts once
-			if a.ActionTs != "" {
-				key = fmt.Sprintf("decision:%s:%s:%s", cb.User.ID, id, a.ActionTs)
-			}
-			if _, err := jobs.Submit(r.Context(), s.Queue, req, key, time.Hour); err != nil {
-				apiError(w, http.StatusServiceUnavailable, "unavailable", "try again")
-				return
-			}
+			s.Log.Warn("reject modal not opened; rejecting without a reason", "proposal", d.ProposalID, "err", err)
 		}
-		if (a.ActionID == render.ActionVerdictUp || a.ActionID == render.ActionVerdictDown) && pagerduty.ValidID(a.Value) {
-			up := a.ActionID == render.ActionVerdictUp
-			req := jobs.Verdict{IncidentID: a.Value, UserID: cb.User.ID, Up: up, ResponseURL: cb.ResponseURL}
-			// One click is one vote request (Slack's action_ts identifies the
-			// click): a redelivered click counts once, a change of mind counts.
-			key := ""
-			if a.ActionTs != "" {
-				key = fmt.Sprintf("verdict:%s:%s:%s", cb.User.ID, a.Value, a.ActionTs)
-			}
-			if _, err := jobs.Submit(r.Context(), s.Queue, req, key, time.Hour); err != nil {
-				apiError(w, http.StatusServiceUnavailable, "unavailable", "try again")
-				return
-			}
+		if _, err := jobs.Submit(r.Context(), s.Queue, req.Job, req.Key, req.TTL); err != nil {
+			apiError(w, http.StatusServiceUnavailable, "unavailable", "try again")
+			return
 		}
 	}
 	w.WriteHeader(http.StatusOK)
@@ -420,14 +351,4 @@ func parseInteraction(body []byte) (slack.InteractionCallback, error) {
 		err = json.Unmarshal([]byte(form.Get("payload")), &cb)
 	}
 	return cb, err
-}
-
-// decisionButton reads an Approve, Reject or Undo click: its proposal id
-// (checked) and the hash its clicker saw.
-func decisionButton(a *slack.BlockAction) (id, hash string, ok bool) {
-	if a.ActionID != render.ActionApprove && a.ActionID != render.ActionReject && a.ActionID != render.ActionUndo {
-		return "", "", false
-	}
-	id, hash, _ = strings.Cut(a.Value, "|")
-	return id, hash, jobs.ValidProposalID(id)
 }
