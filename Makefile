@@ -50,6 +50,7 @@ fuzz:
 	$(GO) test ./bot/collect -run '^$$' -fuzz FuzzAnswers -fuzztime $(FUZZTIME)
 	$(GO) test ./bot/server -run '^$$' -fuzz FuzzSlackEndpoints -fuzztime $(FUZZTIME)
 	$(GO) test ./bot/jobs -run '^$$' -fuzz FuzzParseProposalID -fuzztime $(FUZZTIME)
+	$(GO) test ./bot/clicks -run '^$$' -fuzz FuzzSubmission -fuzztime $(FUZZTIME)
 	$(GO) test ./bot/seal -run '^$$' -fuzz FuzzOpen -fuzztime $(FUZZTIME)
 	$(GO) test ./bot/queue -run '^$$' -fuzz FuzzOpen -fuzztime $(FUZZTIME)
 	$(GO) test ./bot/audit -run '^$$' -fuzz FuzzReadAnchors -fuzztime $(FUZZTIME)

@@ -89,12 +89,14 @@ func (a *App) wire(ctx context.Context) error {
 	var notes pipeline.Noter // nil without a token: no notes
 	if o.Env.PagerDutyAPIToken != "" {
 		pd = pagerduty.NewClient(o.Env.PagerDutyAPIURL, o.Env.PagerDutyAPIToken.Reveal(), o.PagerDutyRetry)
+		pd.Observe = func(op, outcome string) { a.Metrics.PDCalls.WithLabelValues(op, outcome).Inc() }
 		notes = &writeback.Notes{PagerDuty: pd, Redis: a.Redis, Mask: a.Guard.Mask}
 	}
 	analyzer, err := NewAnalyzer(ctx, o.Env, a.Guard, o.GeminiRetry, a.Log)
 	if err != nil {
 		return err
 	}
+	a.observe(analyzer)
 	collector, err := file.Collector()
 	if err != nil {
 		return invalid(err)

@@ -17,6 +17,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strconv"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -142,6 +143,9 @@ type Store struct {
 	// Durable, when set, holds Begin until the replicas have the fence:
 	// an execution that a failover could forget might run twice.
 	Durable Waiter
+	// Observe is told the state of each proposal write that won (a
+	// metric of proposals by state); nil: nobody.
+	Observe func(State)
 }
 
 // Waiter waits until the replicas hold the writes to a key's master (a
@@ -250,9 +254,18 @@ func (s *Store) update(ctx context.Context, id string, fn func(p *Proposal, now 
 			return nil, fmt.Errorf("update proposal: %w", err)
 		}
 		if ok {
+			if s.Observe != nil {
+				s.Observe(p.State)
+			}
 			return p, ferr
 		}
 	}
+}
+
+// StalledCount counts executions past their deadline (the sweep reports
+// them; they are never re-run).
+func (s *Store) StalledCount(ctx context.Context) (int64, error) {
+	return s.rdb.ZCount(ctx, ExecutingKey, "-inf", strconv.FormatInt(s.now().Unix(), 10)).Result()
 }
 
 // expire moves a pending proposal past its expiry to EXPIRED.

@@ -26,6 +26,8 @@ type Anchorer struct {
 	Now       func() time.Time
 	// Tick is how often the head is looked at (default min(Interval, 5s)).
 	Tick time.Duration
+	// Observe is told each anchor written (ok) or failed (nil: nobody).
+	Observe func(ok bool, at time.Time)
 
 	mu       sync.Mutex // one Anchor at a time (Run's and a caller's)
 	last     Anchor     // the newest anchor written or read back from File
@@ -118,6 +120,21 @@ func (a *Anchorer) Run(ctx context.Context) {
 // Anchor verifies the entries since the last anchor and, if there are
 // any, writes a new anchor; it reports whether it wrote one.
 func (a *Anchorer) Anchor(ctx context.Context) (bool, error) {
+	wrote, err := a.anchor(ctx)
+	if a.Observe != nil && (wrote || err != nil) {
+		a.Observe(err == nil, a.now())
+	}
+	return wrote, err
+}
+
+func (a *Anchorer) now() time.Time {
+	if a.Now == nil {
+		return time.Now()
+	}
+	return a.Now()
+}
+
+func (a *Anchorer) anchor(ctx context.Context) (bool, error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	a.defaults()

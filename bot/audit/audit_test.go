@@ -264,9 +264,13 @@ func TestTheAnchorerNeverVouchesForAForgedEntry(t *testing.T) {
 	l := newLog(t, rdb, nil)
 	ctx := context.Background()
 	var logs bytes.Buffer
-	an := &audit.Anchorer{Log: l, Logger: newJSONLogger(&logs)} // log only
+	var observed []bool                                                                                                                  // what the anchor metrics are told
+	an := &audit.Anchorer{Log: l, Logger: newJSONLogger(&logs), Observe: func(ok bool, _ time.Time) { observed = append(observed, ok) }} // log only
 	fill(t, l, 3)
 	if ok, err := an.Anchor(ctx); err != nil || !ok {
+		t.Fatal(ok, err)
+	}
+	if ok, err := an.Anchor(ctx); err != nil || ok { // nothing new: no anchor, nothing observed
 		t.Fatal(ok, err)
 	}
 	// The log line is itself an anchor source.
@@ -280,6 +284,9 @@ func TestTheAnchorerNeverVouchesForAForgedEntry(t *testing.T) {
 	rdb.Set(ctx, audit.HeadKey, "4 "+strings.Repeat("ab", 32), 0)
 	if _, err := an.Anchor(ctx); !errors.Is(err, audit.ErrChainBroken) || !strings.Contains(err.Error(), "#3") {
 		t.Fatalf("anchored a forged entry: %v", err)
+	}
+	if len(observed) != 2 || !observed[0] || observed[1] {
+		t.Fatalf("observed %v, want one written anchor then one failure", observed)
 	}
 }
 

@@ -3,6 +3,7 @@
 package metrics
 
 import (
+	"context"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -19,6 +20,11 @@ type Metrics struct {
 	SlackCalls *prometheus.CounterVec   // Slack Web API calls by method, outcome
 	GuardHits  *prometheus.CounterVec   // secrets the last-line guard had to mask, by kind
 	SlackWaits *prometheus.HistogramVec // waits for shared Slack rate limits, by method and reason
+	PDCalls    *prometheus.CounterVec   // PagerDuty REST calls by operation, outcome
+	ModelCalls *prometheus.CounterVec   // model requests by backend, outcome
+	Proposals  *prometheus.CounterVec   // proposal state changes, by the state reached
+	Anchors    *prometheus.CounterVec   // audit anchors written, by outcome
+	AnchorAt   prometheus.Gauge         // when the last audit anchor was written
 }
 
 // New registers the collectors on a fresh registry.
@@ -41,6 +47,17 @@ func New() *Metrics {
 	m.SlackWaits = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "opsgate_slack_rate_wait_seconds",
 		Help:    "Waits before a Slack call for a rate limit shared by every replica: held (a 429's Retry-After) or paced (per channel).",
 		Buckets: []float64{0.05, 0.25, 1, 5, 15, 60}}, []string{"method", "reason"})
+	m.PDCalls = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "opsgate_pagerduty_api_calls_total",
+		Help: "PagerDuty REST calls (each after its retries) by operation and outcome (ok, not_found, error)."}, []string{"op", "outcome"})
+	m.ModelCalls = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "opsgate_model_calls_total",
+		Help: "Model requests for the analysis by backend and outcome (ok, error, circuit_open)."}, []string{"backend", "outcome"})
+	m.Proposals = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "opsgate_proposal_transitions_total",
+		Help: "Proposal state changes, by the state reached (PROPOSED, APPROVED, REJECTED, EXPIRED, EXECUTING, SUCCEEDED, FAILED, UNDONE, …)."}, []string{"state"})
+	m.Anchors = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "opsgate_audit_anchors_total",
+		Help: "Audit anchors written outside Redis, by outcome (ok, error)."}, []string{"outcome"})
+	m.AnchorAt = prometheus.NewGauge(prometheus.GaugeOpts{Name: "opsgate_audit_anchor_last_success_timestamp_seconds",
+		Help: "Unix time of the last audit anchor written (0: none since start)."})
+	m.Registry.MustRegister(m.PDCalls, m.ModelCalls, m.Proposals, m.Anchors, m.AnchorAt)
 	m.Registry.MustRegister(m.GuardHits, m.SlackWaits, m.Webhooks, m.SlackReqs, m.Events, m.EventTime, m.SlackCalls,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
@@ -60,4 +77,51 @@ func (m *Metrics) ObserveSlackWait(method, reason string, d time.Duration) {
 // ObserveSlackCall records one Slack Web API call.
 func (m *Metrics) ObserveSlackCall(method, outcome string) {
 	m.SlackCalls.WithLabelValues(method, outcome).Inc()
+}
+
+// State reads opsgate's shared state for the gauges read at each scrape
+// (package app gives it Redis).
+type State interface {
+	QueueLength(ctx context.Context) (int64, error)
+	QueuePending(ctx context.Context) (int64, error)
+	QueueLag(ctx context.Context) (time.Duration, error)
+	DeadLetters(ctx context.Context) (int64, error)
+	StalledExecutions(ctx context.Context) (int64, error)
+	CircuitOpen() bool
+}
+
+// WatchState registers the gauges read from st at each scrape (each read
+// bounded by a second; an unreadable value is reported as -1).
+func (m *Metrics) WatchState(st State) {
+	read := func(f func(ctx context.Context) (float64, error)) func() float64 {
+		return func() float64 {
+			ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+			defer cancel()
+			v, err := f(ctx)
+			if err != nil {
+				return -1
+			}
+			return v
+		}
+	}
+	count := func(f func(ctx context.Context) (int64, error)) func(ctx context.Context) (float64, error) {
+		return func(ctx context.Context) (float64, error) { n, err := f(ctx); return float64(n), err }
+	}
+	gauge := func(name, help string, f func() float64) prometheus.Collector {
+		return prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: name, Help: help}, f)
+	}
+	m.Registry.MustRegister(
+		gauge("opsgate_queue_length", "Entries in the work stream (handled entries are trimmed).", read(count(st.QueueLength))),
+		gauge("opsgate_queue_pending", "Entries delivered to a worker and not yet acknowledged.", read(count(st.QueuePending))),
+		gauge("opsgate_queue_lag_seconds", "Age of the oldest entry waiting: pending, or not yet delivered (0: none).",
+			read(func(ctx context.Context) (float64, error) { d, err := st.QueueLag(ctx); return d.Seconds(), err })),
+		gauge("opsgate_dead_letters", "Entries in the dead-letter stream (kept 7 days).", read(count(st.DeadLetters))),
+		gauge("opsgate_executions_stalled", "Executions past their deadline whose outcome is unknown (never re-run; settle by hand).", read(count(st.StalledExecutions))),
+		gauge("opsgate_model_circuit_open", "1 while the model's circuit breaker is open (the extractive analysis is used).", func() float64 {
+			if st.CircuitOpen() {
+				return 1
+			}
+			return 0
+		}),
+	)
 }

@@ -206,6 +206,52 @@ func (q *Queue) Pending(ctx context.Context) (int64, error) {
 // Len counts entries in the stream (queued or pending).
 func (q *Queue) Len(ctx context.Context) (int64, error) { return q.rdb.XLen(ctx, q.Stream).Result() }
 
+// DeadLen counts dead letters.
+func (q *Queue) DeadLen(ctx context.Context) (int64, error) {
+	return q.rdb.XLen(ctx, q.DeadKey()).Result()
+}
+
+// Lag is the age of the oldest entry still waiting: delivered and not
+// acknowledged, or not delivered yet (0: none). Stream ids begin with the
+// entry's time in milliseconds.
+func (q *Queue) Lag(ctx context.Context) (time.Duration, error) {
+	var oldest string
+	p, err := q.rdb.XPending(ctx, q.Stream, q.Group).Result()
+	if err != nil {
+		return 0, err
+	}
+	if p.Count > 0 {
+		oldest = p.Lower
+	}
+	groups, err := q.rdb.XInfoGroups(ctx, q.Stream).Result()
+	if err != nil {
+		return 0, err
+	}
+	for _, g := range groups {
+		if g.Name != q.Group {
+			continue
+		}
+		next, err := q.rdb.XRangeN(ctx, q.Stream, "("+g.LastDeliveredID, "+", 1).Result()
+		if err != nil {
+			return 0, err
+		}
+		if len(next) == 1 && (oldest == "" || idMillis(next[0].ID) < idMillis(oldest)) {
+			oldest = next[0].ID
+		}
+	}
+	if oldest == "" {
+		return 0, nil
+	}
+	return max(0, q.Now().Sub(time.UnixMilli(idMillis(oldest)))), nil
+}
+
+// idMillis is a stream id's time part.
+func idMillis(id string) int64 {
+	ms, _, _ := strings.Cut(id, "-")
+	n, _ := strconv.ParseInt(ms, 10, 64)
+	return n
+}
+
 // Dead returns the dead-letter entries' errors.
 func (q *Queue) Dead(ctx context.Context) ([]string, error) {
 	msgs, err := q.rdb.XRange(ctx, q.DeadKey(), "-", "+").Result()

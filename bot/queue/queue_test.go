@@ -4,10 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/redis/go-redis/v9"
 
 	"github.com/opsgate/opsgate/bot/queue"
 	"github.com/opsgate/opsgate/bot/seal"
@@ -198,5 +202,40 @@ func TestEnqueueSurvivesRedisRestartWithError(t *testing.T) {
 	}
 	if _, dup, err := q.Enqueue(ctx, "E", time.Hour, "k", []byte("p")); err != nil || dup {
 		t.Fatalf("after restart: dup=%v err=%v", dup, err)
+	}
+}
+
+// Lag is the age of the oldest waiting entry, delivered or not, by the
+// queue's clock; an empty queue has none.
+func TestLagIsTheOldestWaitingEntry(t *testing.T) {
+	q, srv := setup(t)
+	ctx := context.Background()
+	if d, err := q.Lag(ctx); err != nil || d != 0 {
+		t.Fatalf("empty queue: %v %v", d, err)
+	}
+	for _, id := range []string{"L1", "L2"} {
+		if _, _, err := q.Enqueue(ctx, id, time.Hour, "pagerduty", []byte(`{}`)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	msgs, err := srv.Client().XRange(ctx, q.Stream, "-", "+").Result()
+	if err != nil || len(msgs) != 2 {
+		t.Fatalf("stream %v %v", msgs, err)
+	}
+	ms, _ := strconv.ParseInt(strings.SplitN(msgs[0].ID, "-", 2)[0], 10, 64)
+	first := time.UnixMilli(ms)
+	q.Now = func() time.Time { return first.Add(90 * time.Second) }
+	if d, err := q.Lag(ctx); err != nil || d != 90*time.Second {
+		t.Fatalf("undelivered: %v %v", d, err)
+	}
+	// The first entry delivered, not acknowledged: still the oldest waiting.
+	if _, err := srv.Client().XReadGroup(ctx, &redis.XReadGroupArgs{Group: q.Group, Consumer: "c1", Streams: []string{q.Stream, ">"}, Count: 1}).Result(); err != nil {
+		t.Fatal(err)
+	}
+	if d, err := q.Lag(ctx); err != nil || d != 90*time.Second {
+		t.Fatalf("pending: %v %v", d, err)
+	}
+	if n, err := q.DeadLen(ctx); err != nil || n != 0 {
+		t.Fatalf("dead %d %v", n, err)
 	}
 }

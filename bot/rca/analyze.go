@@ -27,6 +27,15 @@ type Analyzer struct {
 	Guard   func(string) string
 	Timeout time.Duration
 	Log     *slog.Logger
+	// Observe is told each model request's outcome (ok, error,
+	// circuit_open); nil: nobody.
+	Observe func(backend, outcome string)
+}
+
+func (a *Analyzer) observe(outcome string) {
+	if a.Observe != nil {
+		a.Observe(a.Model.Name(), outcome)
+	}
 }
 
 // Schema is the JSON response schema given to Gemini.
@@ -103,6 +112,7 @@ func (a *Analyzer) Analyze(ctx context.Context, c Context) Analysis {
 	// Allow comes last before the call: a half-open breaker's probe must
 	// always be followed by Done.
 	if a.Breaker != nil && !a.Breaker.Allow() {
+		a.observe("circuit_open")
 		return fallback(a.Model.Name() + " skipped: circuit breaker open after repeated failures")
 	}
 	if a.Guard != nil {
@@ -117,6 +127,11 @@ func (a *Analyzer) Analyze(ctx context.Context, c Context) Analysis {
 	cancel()
 	if a.Breaker != nil {
 		a.Breaker.Done(err)
+	}
+	if err != nil {
+		a.observe("error")
+	} else {
+		a.observe("ok")
 	}
 	if err != nil {
 		return fallback(a.Model.Name() + " unavailable: " + err.Error())

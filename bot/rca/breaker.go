@@ -34,6 +34,14 @@ func (b *Breaker) Allow() bool {
 	return true
 }
 
+// Open reports whether calls are being refused now (open, not yet due
+// for its probe).
+func (b *Breaker) Open() bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.failures >= b.Threshold && (b.probing || b.now().Sub(b.openedAt) < b.Cooldown)
+}
+
 // Done records a call's outcome.
 func (b *Breaker) Done(err error) {
 	b.mu.Lock()

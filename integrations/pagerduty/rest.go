@@ -89,6 +89,9 @@ func logLines(body map[string]any) []string {
 type Client struct {
 	api    *pd.Client
 	policy retry.Policy
+	// Observe is told each call's outcome after its retries (ok,
+	// not_found, error); nil: nobody.
+	Observe func(op, outcome string)
 }
 
 // NewClient points go-pagerduty at baseURL ("" = PagerDuty's API) with token.
@@ -120,13 +123,21 @@ func Classify(err error) retry.Verdict {
 
 func (c *Client) call(ctx context.Context, what string, fn func(ctx context.Context) error) error {
 	err := retry.Do(ctx, c.policy, Classify, fn)
+	observe := func(outcome string) {
+		if c.Observe != nil {
+			c.Observe(what, outcome)
+		}
+	}
 	if err == nil {
+		observe("ok")
 		return nil
 	}
 	var ae pd.APIError
 	if errors.As(err, &ae) && ae.NotFound() {
+		observe("not_found")
 		return fmt.Errorf("pagerduty %s: %w", what, ErrNotFound)
 	}
+	observe("error")
 	return fmt.Errorf("pagerduty %s: %w", what, err)
 }
 
