@@ -2,7 +2,7 @@
 GO ?= go
 GOFILES := $(shell git ls-files '*.go' 2>/dev/null)
 
-.PHONY: test deps fmt-check vet build fuzz bench
+.PHONY: test deps fmt-check vet build fuzz bench chart
 
 test: deps fmt-check vet
 	$(GO) test -race -count=1 ./...
@@ -31,6 +31,12 @@ vet:
 
 build:
 	$(GO) build -o opsgate .
+
+# The Helm chart by hand (make test runs the same checks in test/deploy).
+HELM ?= $(GO) run helm.sh/helm/v3/cmd/helm@v3.21.4
+chart:
+	$(HELM) lint --strict deploy/helm/opsgate
+	$(HELM) template opsgate deploy/helm/opsgate -f deploy/helm/opsgate/ci/socket-sentinel-values.yaml
 
 # Short fuzzing of every parser and verifier (FUZZTIME=30s make fuzz).
 FUZZTIME ?= 10s

@@ -4,6 +4,8 @@ package metrics
 
 import (
 	"context"
+	"regexp"
+	"slices"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -25,7 +27,30 @@ type Metrics struct {
 	Proposals  *prometheus.CounterVec   // proposal state changes, by the state reached
 	Anchors    *prometheus.CounterVec   // audit anchors written, by outcome
 	AnchorAt   prometheus.Gauge         // when the last audit anchor was written
+
+	names []string // every metric registered (Names)
 }
+
+// register registers cs and remembers their names.
+func (m *Metrics) register(cs ...prometheus.Collector) {
+	m.Registry.MustRegister(cs...)
+	for _, c := range cs {
+		ch := make(chan *prometheus.Desc, 64)
+		go func() { c.Describe(ch); close(ch) }()
+		for d := range ch {
+			if f := fqName.FindStringSubmatch(d.String()); f != nil {
+				m.names = append(m.names, f[1])
+			}
+		}
+	}
+}
+
+var fqName = regexp.MustCompile(`fqName: "([^"]+)"`)
+
+// Names lists the metrics opsgate exports (a histogram's series add
+// _bucket, _sum and _count); the dashboard and alert rules are checked
+// against it.
+func (m *Metrics) Names() []string { return slices.Clone(m.names) }
 
 // New registers the collectors on a fresh registry.
 func New() *Metrics {
@@ -57,8 +82,8 @@ func New() *Metrics {
 		Help: "Audit anchors written outside Redis, by outcome (ok, error)."}, []string{"outcome"})
 	m.AnchorAt = prometheus.NewGauge(prometheus.GaugeOpts{Name: "opsgate_audit_anchor_last_success_timestamp_seconds",
 		Help: "Unix time of the last audit anchor written (0: none since start)."})
-	m.Registry.MustRegister(m.PDCalls, m.ModelCalls, m.Proposals, m.Anchors, m.AnchorAt)
-	m.Registry.MustRegister(m.GuardHits, m.SlackWaits, m.Webhooks, m.SlackReqs, m.Events, m.EventTime, m.SlackCalls,
+	m.register(m.PDCalls, m.ModelCalls, m.Proposals, m.Anchors, m.AnchorAt)
+	m.register(m.GuardHits, m.SlackWaits, m.Webhooks, m.SlackReqs, m.Events, m.EventTime, m.SlackCalls,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -110,7 +135,7 @@ func (m *Metrics) WatchState(st State) {
 	gauge := func(name, help string, f func() float64) prometheus.Collector {
 		return prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: name, Help: help}, f)
 	}
-	m.Registry.MustRegister(
+	m.register(
 		gauge("opsgate_queue_length", "Entries in the work stream (handled entries are trimmed).", read(count(st.QueueLength))),
 		gauge("opsgate_queue_pending", "Entries delivered to a worker and not yet acknowledged.", read(count(st.QueuePending))),
 		gauge("opsgate_queue_lag_seconds", "Age of the oldest entry waiting: pending, or not yet delivered (0: none).",
