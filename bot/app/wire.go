@@ -12,6 +12,7 @@ import (
 	"github.com/opsgate/opsgate/bot/access"
 	"github.com/opsgate/opsgate/bot/actions"
 	"github.com/opsgate/opsgate/bot/approval"
+	"github.com/opsgate/opsgate/bot/chart"
 	"github.com/opsgate/opsgate/bot/config"
 	"github.com/opsgate/opsgate/bot/enrich"
 	"github.com/opsgate/opsgate/bot/execution"
@@ -165,6 +166,8 @@ func (a *App) wire(ctx context.Context) error {
 		offer:   pipeline.Tolerant(pipeline.Offer{Incidents: a.Store, Proposer: proposer}, a.Log),
 		analyze: pipeline.Analyze{Analyzer: analyzer, Contexts: a.Contexts, Incidents: a.Store, Viewer: a.Vault, Scopes: scopes, Syncer: syncer},
 		propose: pipeline.ProposeRCA{Incidents: a.Store, Proposer: proposer},
+		charts: pipeline.Tolerant(pipeline.Charts{Incidents: a.Store, Viewer: a.Vault, Slack: guardedFiles{raw: raw, mask: a.Guard.Mask},
+			Render: chart.Render}, a.Log),
 		learn: pipeline.Learn{Incidents: a.Store, Learner: postmortemLearner{Learner: &learn.Learner{Knowledge: a.KB, Contexts: a.Contexts,
 			Masker: a.Vault, Verdicts: verdicts}, drafts: over, kb: a.KB}},
 		backfill: pipeline.Backfill{Incidents: a.Store, Now: o.Now},
@@ -215,16 +218,16 @@ func (a *App) wire(ctx context.Context) error {
 
 // stages are the pipelines' building blocks, each built once.
 type stages struct {
-	seen, gather, persist, sync, note, offer, analyze, propose, learn pipeline.Stage
-	group, follow, split, noteRCA                                     pipeline.Stage
-	backfill                                                          pipeline.Backfill
-	lookup                                                            pipeline.Lookup
-	answer                                                            pipeline.Answer
+	seen, gather, persist, sync, note, offer, analyze, propose, learn, charts pipeline.Stage
+	group, follow, split, noteRCA                                             pipeline.Stage
+	backfill                                                                  pipeline.Backfill
+	lookup                                                                    pipeline.Lookup
+	answer                                                                    pipeline.Answer
 }
 
 // trigger: a new incident, from its webhook.
 func (s stages) trigger() pipeline.Pipeline {
-	return pipeline.Pipeline{s.seen, s.group, s.gather, s.persist, s.sync, s.note, s.offer, s.analyze, s.noteRCA, s.propose, s.learn}
+	return pipeline.Pipeline{s.seen, s.group, s.gather, s.persist, s.sync, s.note, s.offer, s.analyze, s.charts, s.noteRCA, s.propose, s.learn}
 }
 
 // change: any later event (acknowledged, resolved, reassigned…).
@@ -238,7 +241,7 @@ func (s stages) change() pipeline.Pipeline {
 func (s stages) triage(log *slog.Logger) pipeline.Pipeline {
 	after := func(st pipeline.Stage) pipeline.Stage { return pipeline.Tolerant(st, log) }
 	return pipeline.Pipeline{s.split, s.lookup, s.gather, s.persist, s.sync, s.answer,
-		s.note, s.offer, after(s.analyze), s.noteRCA, after(s.propose), after(s.learn)}
+		s.note, s.offer, after(s.analyze), s.charts, s.noteRCA, after(s.propose), after(s.learn)}
 }
 
 func newRunner(file *config.File) *executor.Runner {
@@ -279,6 +282,17 @@ type guardedFiles struct {
 
 func (g guardedFiles) Upload(ctx context.Context, channel, threadTS, filename, title, comment string, content []byte) error {
 	return g.raw.Upload(ctx, channel, threadTS, filename, g.mask(title), g.mask(comment), []byte(g.mask(string(content))))
+}
+
+// UploadFiles guards each file's title and alt text and the comment; the
+// pictures were drawn from the masked view.
+func (g guardedFiles) UploadFiles(ctx context.Context, channel, threadTS, comment string, files []slackapi.File) error {
+	out := make([]slackapi.File, len(files))
+	for i, f := range files {
+		f.Title, f.AltText = g.mask(f.Title), g.mask(f.AltText)
+		out[i] = f
+	}
+	return g.raw.UploadFiles(ctx, channel, threadTS, g.mask(comment), out)
 }
 
 // guardedHome passes a Home tab's text through the last-line guard, as

@@ -103,20 +103,23 @@ func serveCmd(stderr io.Writer) *cobra.Command {
 }
 
 func demoCmd(stdout, stderr io.Writer) *cobra.Command {
-	return &cobra.Command{
+	var saveFiles string
+	cmd := &cobra.Command{
 		Use:   "demo",
 		Short: "Run opsgate end to end against local stand-ins for Slack and PagerDuty and print the thread",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
-			err := demo.Run(ctx, stdout, newLogger(stderr, "warn", "text"))
+			err := demo.RunWith(ctx, stdout, newLogger(stderr, "warn", "text"), demo.Options{SaveFiles: saveFiles})
 			if errors.Is(err, context.Canceled) {
 				return nil
 			}
 			return err
 		},
 	}
+	cmd.Flags().StringVar(&saveFiles, "save-files", "", "write every file the local Slack stand-in received (the metric charts, the postmortem draft) into this directory")
+	return cmd
 }
 
 func versionCmd(stdout io.Writer) *cobra.Command {

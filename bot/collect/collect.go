@@ -103,6 +103,7 @@ type Result struct {
 	Handler string
 	Lines   []Line
 	Metrics []string // one-line summaries (baseline vs now, peak, change)
+	Charts  []Chart  // each metric source's series, for pictures
 	Sources []Status
 	Actions []Action      // the handler's default actions, parameters filled
 	Scope   catalog.Scope // the handler's scope, filled
@@ -304,10 +305,11 @@ func (c *Collector) run(ctx context.Context, h *Handler, in Incident) Result {
 		defer cancel()
 		var lines []Line
 		var sums []string
+		var chart *Chart
 		var err error
 		if err = checkParams(p, s.templates()); err == nil {
 			if metric {
-				sums, st.Series, err = s.metrics(sctx, c.HTTP, p, w)
+				sums, chart, st.Series, err = s.metrics(sctx, c.HTTP, p, w)
 			} else {
 				lines, st.Capped, err = s.logs(sctx, c.HTTP, p, w, lim)
 			}
@@ -328,6 +330,10 @@ func (c *Collector) run(ctx context.Context, h *Handler, in Incident) Result {
 		for _, s := range sums {
 			res.Metrics = append(res.Metrics, st.Source+": "+s)
 		}
+		if chart != nil && len(chart.Series) > 0 {
+			chart.Source = st.Source
+			res.Charts = append(res.Charts, *chart)
+		}
 		res.Sources = append(res.Sources, st)
 		mu.Unlock()
 	}
@@ -343,6 +349,7 @@ func (c *Collector) run(ctx context.Context, h *Handler, in Incident) Result {
 	sortLines(res.Lines, false)
 	sort.Slice(res.Sources, func(i, j int) bool { return res.Sources[i].Source < res.Sources[j].Source })
 	sort.Strings(res.Metrics)
+	sort.Slice(res.Charts, func(i, j int) bool { return res.Charts[i].Source < res.Charts[j].Source })
 	return res
 }
 

@@ -23,6 +23,40 @@ type Prometheus struct {
 	Step      time.Duration `yaml:"step"`  // default: window/120, at least 15s
 	MaxSeries int           `yaml:"max_series"`
 	Auth      *Auth         `yaml:"auth"`
+	// Threshold is the alert's threshold, drawn on the chart when set.
+	Threshold *float64 `yaml:"threshold"`
+}
+
+// Series is one metric series for a chart: its labels and samples
+// (at most MaxChartPoints, evenly thinned).
+type Series struct {
+	Label  string  `json:"label"`
+	Points []Point `json:"points"`
+}
+
+// Chart is a metric source's series over the incident window.
+type Chart struct {
+	Source    string    `json:"source"`
+	Series    []Series  `json:"series"`
+	More      int       `json:"more,omitempty"` // series left out (MaxSeries)
+	Start     time.Time `json:"start"`          // the incident started
+	From, To  time.Time `json:"from"`
+	Threshold *float64  `json:"threshold,omitempty"`
+}
+
+// MaxChartPoints bounds the samples kept per series for a chart.
+const MaxChartPoints = 240
+
+// thin keeps at most n points, evenly spaced, always the last one.
+func thin(pts []Point, n int) []Point {
+	if len(pts) <= n {
+		return pts
+	}
+	out := make([]Point, 0, n)
+	for i := 0; i < n; i++ {
+		out = append(out, pts[i*(len(pts)-1)/(n-1)])
+	}
+	return out
 }
 
 type promAnswer struct {
@@ -40,14 +74,22 @@ type promAnswer struct {
 
 // Point is one sample.
 type Point struct {
-	T time.Time
-	V float64
+	T time.Time `json:"t"`
+	V float64   `json:"v"`
 }
 
-func (pr *Prometheus) fetch(ctx context.Context, hc *http.Client, p Params, w Window) ([]string, int, error) {
+func (pr *Prometheus) fetch(ctx context.Context, hc *http.Client, p Params, w Window) ([]string, *Chart, int, error) {
+	lines, chart, n, err := pr.query(ctx, hc, p, w)
+	if chart != nil {
+		chart.Start, chart.From, chart.To, chart.Threshold = w.At, w.Start, w.End, pr.Threshold
+	}
+	return lines, chart, n, err
+}
+
+func (pr *Prometheus) query(ctx context.Context, hc *http.Client, p Params, w Window) ([]string, *Chart, int, error) {
 	q, err := fill(pr.Query, p)
 	if err != nil {
-		return nil, 0, err
+		return nil, nil, 0, err
 	}
 	step := pr.Step
 	if step <= 0 {
@@ -59,33 +101,35 @@ func (pr *Prometheus) fetch(ctx context.Context, hc *http.Client, p Params, w Wi
 	v := url.Values{"query": {q}, "start": {ts(w.Start)}, "end": {ts(w.End)}, "step": {strconv.FormatFloat(step.Seconds(), 'f', -1, 64)}}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimRight(pr.URL, "/")+"/api/v1/query_range", strings.NewReader(v.Encode()))
 	if err != nil {
-		return nil, 0, err
+		return nil, nil, 0, err
 	}
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	if err := pr.Auth.apply(req); err != nil {
-		return nil, 0, err
+		return nil, nil, 0, err
 	}
 	body, err := do(hc, req, 8<<20)
 	if err != nil {
 		var he *HTTPError
 		var a promAnswer
 		if errors.As(err, &he) && json.Unmarshal([]byte(he.Body), &a) == nil && a.Error != "" {
-			return nil, 0, fmt.Errorf("HTTP %d %s: %s", he.Status, a.ErrorType, clipText(a.Error, 300))
+			return nil, nil, 0, fmt.Errorf("HTTP %d %s: %s", he.Status, a.ErrorType, clipText(a.Error, 300))
 		}
-		return nil, 0, err
+		return nil, nil, 0, err
 	}
 	var a promAnswer
 	if err := json.Unmarshal(body, &a); err != nil {
-		return nil, 0, fmt.Errorf("prometheus answer is not JSON: %w", err)
+		return nil, nil, 0, fmt.Errorf("prometheus answer is not JSON: %w", err)
 	}
 	if a.Status != "success" || a.Data.ResultType != "matrix" {
-		return nil, 0, fmt.Errorf("prometheus answered status %q (%s: %s), resultType %q", a.Status, a.ErrorType, a.Error, a.Data.ResultType)
+		return nil, nil, 0, fmt.Errorf("prometheus answered status %q (%s: %s), resultType %q", a.Status, a.ErrorType, a.Error, a.Data.ResultType)
 	}
 	maxSeries := orInt(pr.MaxSeries, 5)
 	var out []string
+	chart := &Chart{}
 	for i, s := range a.Data.Result {
 		if i == maxSeries {
 			out = append(out, fmt.Sprintf("…%d more series", len(a.Data.Result)-maxSeries))
+			chart.More = len(a.Data.Result) - maxSeries
 			break
 		}
 		pts := make([]Point, 0, len(s.Values))
@@ -93,22 +137,25 @@ func (pr *Prometheus) fetch(ctx context.Context, hc *http.Client, p Params, w Wi
 			t, ok1 := pair[0].(float64)
 			vs, ok2 := pair[1].(string)
 			if !ok1 || !ok2 {
-				return nil, 0, fmt.Errorf("prometheus sample %v is not [<unix seconds>, \"<value>\"]", pair)
+				return nil, nil, 0, fmt.Errorf("prometheus sample %v is not [<unix seconds>, \"<value>\"]", pair)
 			}
 			f, err := strconv.ParseFloat(vs, 64)
 			if err != nil {
-				return nil, 0, fmt.Errorf("prometheus value %q: %w", vs, err)
+				return nil, nil, 0, fmt.Errorf("prometheus value %q: %w", vs, err)
 			}
 			sec, frac := math.Modf(t)
 			pts = append(pts, Point{T: time.Unix(int64(sec), int64(frac*1e9)).UTC(), V: f})
 		}
 		line := Summarize(pts, w.At)
+		label := ""
 		if len(s.Metric) > 0 {
-			line = labels(s.Metric) + " " + line
+			label = labels(s.Metric)
+			line = label + " " + line
 		}
 		out = append(out, line)
+		chart.Series = append(chart.Series, Series{Label: label, Points: thin(pts, MaxChartPoints)})
 	}
-	return out, len(a.Data.Result), nil
+	return out, chart, len(a.Data.Result), nil
 }
 
 func ts(t time.Time) string { return strconv.FormatFloat(float64(t.UnixNano())/1e9, 'f', 3, 64) }
@@ -150,12 +197,7 @@ func Summarize(pts []Point, split time.Time) string {
 	if len(base) == 0 {
 		return fmt.Sprintf("now %s, peak %s at %s (no baseline before the incident)", num(now.V), num(peak.V), peak.T.Format("15:04:05"))
 	}
-	med := median(base)
-	dev := make([]float64, len(base))
-	for i, v := range base {
-		dev[i] = math.Abs(v - med)
-	}
-	band := math.Max(3*1.4826*median(dev), 0.1*math.Abs(med))
+	med, band := bandOf(base)
 	changed := ""
 	for _, p := range pts {
 		if math.Abs(p.V-med) > band {
@@ -168,6 +210,32 @@ func Summarize(pts []Point, split time.Time) string {
 		ratio = fmt.Sprintf(" (%.1f× baseline)", now.V/med)
 	}
 	return fmt.Sprintf("baseline %s, now %s%s, peak %s at %s%s", num(med), num(now.V), ratio, num(peak.V), peak.T.Format("15:04:05"), changed)
+}
+
+// Band is a series' baseline: the median of the samples before split and
+// the half-width of its band (3 robust σ, at least 10% of the median);
+// ok is false without samples before split.
+func Band(pts []Point, split time.Time) (med, half float64, ok bool) {
+	var base []float64
+	for _, p := range pts {
+		if p.T.Before(split) {
+			base = append(base, p.V)
+		}
+	}
+	if len(base) == 0 {
+		return 0, 0, false
+	}
+	med, half = bandOf(base)
+	return med, half, true
+}
+
+func bandOf(base []float64) (med, half float64) {
+	med = median(base)
+	dev := make([]float64, len(base))
+	for i, v := range base {
+		dev[i] = math.Abs(v - med)
+	}
+	return med, math.Max(3*1.4826*median(dev), 0.1*math.Abs(med))
 }
 
 func median(xs []float64) float64 {

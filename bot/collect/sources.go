@@ -127,7 +127,7 @@ func (s Source) logs(ctx context.Context, hc *http.Client, p Params, w Window, l
 	return nil, false, errors.New("no log source")
 }
 
-func (s Source) metrics(ctx context.Context, hc *http.Client, p Params, w Window) ([]string, int, error) {
+func (s Source) metrics(ctx context.Context, hc *http.Client, p Params, w Window) ([]string, *Chart, int, error) {
 	return s.Prometheus.fetch(ctx, hc, p, w)
 }
 

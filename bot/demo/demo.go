@@ -44,8 +44,20 @@ func randomSecret(prefix string) string {
 	return prefix + hex.EncodeToString(b)
 }
 
+// Options change what the demo leaves behind.
+type Options struct {
+	// SaveFiles, when set, is a directory the files the Slack stand-in
+	// received are written to (created if missing).
+	SaveFiles string
+}
+
 // Run runs the demo and writes its story to out.
 func Run(ctx context.Context, out io.Writer, log *slog.Logger) error {
+	return RunWith(ctx, out, log, Options{})
+}
+
+// RunWith is Run with options.
+func RunWith(ctx context.Context, out io.Writer, log *slog.Logger, o Options) error {
 	slackToken, signing, pdSecret, pdToken := randomSecret("xoxb-demo-"), randomSecret(""), randomSecret(""), randomSecret("")
 	fs := fakeslack.New(slackToken, map[string]string{demoChannel: "incidents", "C0STATUS": "status"})
 	defer fs.Close()
@@ -234,6 +246,14 @@ handlers:
 	if err := postmortem(ctx, out, base, signing, fs, fpd, waitFor); err != nil {
 		return err
 	}
+	if err := charts(out, fs); err != nil {
+		return err
+	}
+	if o.SaveFiles != "" {
+		if err := saveFiles(out, o.SaveFiles, fs.Files()); err != nil {
+			return err
+		}
+	}
 	fmt.Fprintln(out)
 	fmt.Fprint(out, fs.Transcript(demoChannel))
 	fmt.Fprintf(out, "\nSlack API calls: chat.postMessage=%d chat.update=%d; PagerDuty REST: alerts fetched=%d\n",
@@ -251,10 +271,18 @@ func postmortem(ctx context.Context, out io.Writer, base, signing string, fs *fa
 		return err
 	}
 	resp.Body.Close()
-	if err := waitFor("the postmortem draft", func() bool { return len(fs.Files()) == 1 }); err != nil {
+	var f fakeslack.File
+	if err := waitFor("the postmortem draft", func() bool {
+		for _, x := range fs.Files() {
+			if strings.HasPrefix(x.Name, "postmortem-") {
+				f = x
+				return true
+			}
+		}
+		return false
+	}); err != nil {
 		return err
 	}
-	f := fs.Files()[0]
 	lines := strings.Split(string(f.Content), "\n")
 	fmt.Fprintf(out, "→ /triage postmortem %s: %s (%d lines) shared in the thread; it begins:\n", demoIncident, f.Name, len(lines))
 	for _, l := range lines[:min(len(lines), 14)] {

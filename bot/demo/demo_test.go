@@ -3,15 +3,19 @@ package demo
 import (
 	"bytes"
 	"context"
+	"image/png"
 	"io"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
 
 func TestDemoPrintsOneEditedThread(t *testing.T) {
 	var out bytes.Buffer
-	if err := Run(context.Background(), &out, slog.New(slog.NewTextHandler(io.Discard, nil))); err != nil {
+	dir := filepath.Join(t.TempDir(), "files")
+	if err := RunWith(context.Background(), &out, slog.New(slog.NewTextHandler(io.Discard, nil)), Options{SaveFiles: dir}); err != nil {
 		t.Fatalf("demo: %v\n%s", err, out.String())
 	}
 	got := out.String()
@@ -33,6 +37,9 @@ func TestDemoPrintsOneEditedThread(t *testing.T) {
 		"*SUCCEEDED* `recycle-db-pool`: HTTP 200",
 		"[Undo]",
 		"[Draft update]",
+		"→ metric charts posted in the thread: 2",
+		`5xx rate (1000×500, "Chart of 5xx rate. baseline 0.4, now 28.5`,
+		"→ saved " + filepath.Join(dir, "Q1DEMO4092-chart-1.png"),
 		"7 entries, every HMAC and link verified and anchored: true",
 		"U0DEMO   pagerduty_acknowledged",
 		"U0BOB    approve_denied  reason=not an approver for this action",
@@ -73,6 +80,17 @@ func TestDemoPrintsOneEditedThread(t *testing.T) {
 	for _, secret := range []string{"10.4.7.21", "db-primary.corp.example.com", "S3cr3t-Pw", "alice@acme.example"} {
 		if strings.Contains(got, secret) {
 			t.Errorf("demo output shows %q unmasked", secret)
+		}
+	}
+	for _, name := range []string{"Q1DEMO4092-chart-1.png", "Q1DEMO4092-chart-2.png", "postmortem-Q1DEMO4092.md"} {
+		b, err := os.ReadFile(filepath.Join(dir, name))
+		if err != nil || len(b) == 0 {
+			t.Errorf("--save-files did not write %s: %v", name, err)
+		}
+		if strings.HasSuffix(name, ".png") {
+			if _, err := png.Decode(bytes.NewReader(b)); err != nil {
+				t.Errorf("%s: %v", name, err)
+			}
 		}
 	}
 	if t.Failed() {

@@ -77,7 +77,7 @@ func (g *Gatherer) Gather(ctx context.Context, snap *incident.Snapshot, at time.
 		}
 	}
 	res := <-collected
-	r.Metrics, r.Sources = res.Metrics, res.Sources
+	r.Metrics, r.Sources, r.Charts = res.Metrics, res.Sources, res.Charts
 	for _, a := range res.Actions {
 		r.Suggested = append(r.Suggested, rca.Action{ID: a.ID, Params: a.Params})
 	}

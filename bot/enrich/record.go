@@ -40,6 +40,7 @@ type Record struct {
 	Excerpt    *excerpt.Excerpt `json:"excerpt,omitempty"`
 	Similar    []Similar        `json:"similar,omitempty"`
 	Metrics    []string         `json:"metrics,omitempty"` // metric summaries from the handler's sources
+	Charts     []collect.Chart  `json:"charts,omitempty"`  // the same sources' series, for pictures (labels raw: view masks them)
 	Sources    []collect.Status `json:"sources,omitempty"` // how each context source fared
 	// Suggested are the handler's runbook steps (filled from trusted
 	// fields, not yet checked against the catalog).

@@ -188,6 +188,7 @@ const (
 	StepRCA     = "propose_rca"        // the analysis' actions were proposed
 	StepLearn   = "learn"              // written back to the knowledge base after resolving
 	StepNoteRCA = "pagerduty_note_rca" // the analysis was noted on the PagerDuty incident
+	StepCharts  = "charts"             // the metric charts were posted
 )
 
 // HasThread reports whether the parent message exists.

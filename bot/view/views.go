@@ -2,6 +2,7 @@ package view
 
 import (
 	"context"
+	"slices"
 
 	"github.com/opsgate/opsgate/bot/collect"
 	"github.com/opsgate/opsgate/bot/enrich"
@@ -98,6 +99,18 @@ func Context(r *enrich.Record, s *redact.Session) *enrich.Record {
 			x.Entries[i] = e
 		}
 		v.Excerpt = &x
+	}
+	if len(r.Charts) > 0 {
+		// Series labels carry host names and instances: masked like any text.
+		v.Charts = make([]collect.Chart, len(r.Charts))
+		for i, c := range r.Charts {
+			c.Source = s.String(c.Source)
+			c.Series = slices.Clone(c.Series)
+			for j := range c.Series {
+				c.Series[j].Label = s.String(c.Series[j].Label)
+			}
+			v.Charts[i] = c
+		}
 	}
 	if len(r.Metrics) > 0 {
 		v.Metrics = make([]string, len(r.Metrics))

@@ -302,6 +302,42 @@ func (c *Client) Upload(ctx context.Context, channel, threadTS, filename, title,
 	})
 }
 
+// File is one file to share, with the alt text Slack shows and reads out
+// for it.
+type File struct {
+	Name, Title, AltText string
+	Content              []byte
+}
+
+// UploadFiles shares files as one message in a thread with Slack's upload
+// flow: files.getUploadURLExternal and an upload per file, then one
+// files.completeUploadExternal naming the channel and thread.
+func (c *Client) UploadFiles(ctx context.Context, channel, threadTS, comment string, files []File) error {
+	if len(files) == 0 || len(files) > 10 {
+		return fmt.Errorf("slack upload: %d files (1 to 10 per message)", len(files))
+	}
+	var done []slack.FileSummary
+	for _, f := range files {
+		var id string
+		if err := c.call(ctx, "files.getUploadURLExternal", channel, func(ctx context.Context) error {
+			r, err := c.api.GetUploadURLExternalContext(ctx, slack.GetUploadURLExternalParameters{FileName: f.Name, FileSize: len(f.Content), AltTxt: f.AltText})
+			if err != nil {
+				return err
+			}
+			id = r.FileID
+			return c.api.UploadToURL(ctx, slack.UploadToURLParameters{UploadURL: r.UploadURL, Filename: f.Name, Reader: bytes.NewReader(f.Content)})
+		}); err != nil {
+			return err
+		}
+		done = append(done, slack.FileSummary{ID: id, Title: f.Title})
+	}
+	return c.call(ctx, "files.completeUploadExternal", channel, func(ctx context.Context) error {
+		_, err := c.api.CompleteUploadExternalContext(ctx, slack.CompleteUploadExternalParameters{Files: done, Channel: channel,
+			ThreadTimestamp: threadTS, InitialComment: comment})
+		return err
+	})
+}
+
 // PublishHome sets a user's App Home tab (views.publish).
 func (c *Client) PublishHome(ctx context.Context, user string, v slack.HomeTabViewRequest) error {
 	return c.call(ctx, "views.publish", "", func(ctx context.Context) error {
