@@ -111,14 +111,7 @@ actions:
 			t.Errorf("answers lack %q:\n%s", want, answers)
 		}
 	}
-	entries, err := e.app.Audit.Entries(context.Background(), 0, -1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	actions := map[string]int{}
-	for _, en := range entries {
-		actions[en.Action]++
-	}
+	actions := e.auditCounts()
 	if actions["proposed"] != 1 || actions["approve"] != 1 || actions["executed"] != 1 || actions["approve_denied"] < 2 {
 		t.Fatalf("audit: %v", actions)
 	}

@@ -298,3 +298,28 @@ func (e *env) metricsText() string {
 	b, _ := io.ReadAll(resp.Body)
 	return string(b)
 }
+
+// auditCounts counts the audit trail's entries by action.
+func (e *env) auditCounts() map[string]int {
+	e.t.Helper()
+	entries, err := e.app.Audit.Entries(context.Background(), 0, -1)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	got := map[string]int{}
+	for _, x := range entries {
+		got[x.Action]++
+	}
+	return got
+}
+
+// noEmailInSlack fails if an e-mail address of the tests' users reached
+// Slack.
+func (e *env) noEmailInSlack() {
+	e.t.Helper()
+	for _, s := range e.slack.Sent() {
+		if strings.Contains(strings.ToLower(s), "acme.example") || strings.Contains(s, "elsewhere.example") {
+			e.t.Fatalf("an e-mail address reached Slack: %s", s)
+		}
+	}
+}
