@@ -269,6 +269,17 @@ func (r *Record) MarkDone(step string) bool {
 	return true
 }
 
+// UnmarkDone forgets step (a claimed step whose work failed) and reports
+// whether r changed.
+func (r *Record) UnmarkDone(step string) bool {
+	i := slices.Index(r.Done, step)
+	if i < 0 {
+		return false
+	}
+	r.Done = slices.Delete(r.Done, i, i+1)
+	return true
+}
+
 // Update is one observed fact about an incident, from a webhook event or an
 // API read.
 type Update struct {

@@ -36,7 +36,7 @@ func (c Charts) Run(ctx context.Context, st *State) error {
 	if c.Slack == nil || st.Context == nil || len(st.Context.Charts) == 0 {
 		return nil
 	}
-	return once(ctx, c.Incidents, st.IncidentID, incident.StepCharts, func() error {
+	return claimOnce(ctx, c.Incidents, st.IncidentID, incident.StepCharts, func() error {
 		rec, err := c.Incidents.Get(ctx, st.IncidentID)
 		if err != nil {
 			return err

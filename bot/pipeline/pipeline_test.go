@@ -8,7 +8,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/opsgate/opsgate/bot/catalog"
+	"github.com/opsgate/opsgate/bot/collect"
 	"github.com/opsgate/opsgate/bot/enrich"
 	"github.com/opsgate/opsgate/bot/excerpt"
 	"github.com/opsgate/opsgate/bot/incident"
@@ -109,6 +112,7 @@ type learner struct{ c *counts }
 func (l learner) Learn(context.Context, *incident.Record) error { l.c.add("learn"); return nil }
 
 type fixture struct {
+	rdb      *redis.Client
 	c        *counts
 	store    *incident.Store
 	contexts *enrich.Store
@@ -119,7 +123,7 @@ type fixture struct {
 func setup(t *testing.T) *fixture {
 	rdb := redistest.Start(t).Client()
 	now := func() time.Time { return t0 }
-	f := &fixture{c: &counts{n: map[string]int{}}, store: incident.NewStore(rdb, time.Hour, now), contexts: enrich.NewStore(rdb, time.Hour), seen: make(chan rca.Context, 10)}
+	f := &fixture{rdb: rdb, c: &counts{n: map[string]int{}}, store: incident.NewStore(rdb, time.Hour, now), contexts: enrich.NewStore(rdb, time.Hour), seen: make(chan rca.Context, 10)}
 	vault := view.NewVault(rdb, redact.Default(), time.Hour)
 	sync := syncer{f.c, f.store}
 	prop := proposer{f.c}
@@ -331,5 +335,61 @@ func TestRCAContextHoldsOnlyWhatMayBeCited(t *testing.T) {
 	}
 	if len(in.Tickets) != 3 || in.Alerts[0] != "critical a" || len(in.Actions) == 0 {
 		t.Fatalf("%+v", in)
+	}
+}
+
+type sharer struct {
+	mu    sync.Mutex
+	posts int
+	fail  int // fail this many uploads first
+	alt   []string
+}
+
+func (s *sharer) UploadFiles(_ context.Context, _, _, _ string, files []slackapi.File) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.fail > 0 {
+		s.fail--
+		return errors.New("slack down")
+	}
+	s.posts++
+	for _, f := range files {
+		s.alt = append(s.alt, f.AltText)
+	}
+	return nil
+}
+
+// Charts are posted at most once however many runs race (a redelivered
+// trigger on another replica); a failed upload gives the claim back, so a
+// later run posts them.
+func TestChartsPostOnceAndRetryAfterAFailure(t *testing.T) {
+	f := setup(t)
+	ctx := context.Background()
+	if err := f.webhooks.Handle(ctx, event("EV1", "incident.triggered", "triggered", t0)); err != nil {
+		t.Fatal(err)
+	}
+	c := &enrich.Record{Metrics: []string{"5xx: baseline 2, now 55"},
+		Charts: []collect.Chart{{Source: "5xx", Start: t0, Series: []collect.Series{{Label: `{instance="db-7.corp.example.com"}`, Points: []collect.Point{{T: t0, V: 2}, {T: t0.Add(time.Minute), V: 55}}}}}}}
+	s := &sharer{fail: 1}
+	var labels []string
+	stage := pipeline.Charts{Incidents: f.store, Viewer: view.NewVault(f.rdb, redact.Default(), time.Hour), Slack: s,
+		Render: func(ch collect.Chart) ([]byte, error) {
+			labels = append(labels, ch.Series[0].Label)
+			return []byte("png"), nil
+		}}
+	st := &pipeline.State{IncidentID: "PPIPE1", Context: c}
+	if err := stage.Run(ctx, st); err == nil {
+		t.Fatal("a failed upload was not reported")
+	}
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Go(func() { _ = stage.Run(ctx, st) })
+	}
+	wg.Wait()
+	if s.posts != 1 {
+		t.Fatalf("%d chart messages, want 1", s.posts)
+	}
+	if len(labels) == 0 || strings.Contains(strings.Join(labels, " "), "db-7.corp") || !strings.Contains(s.alt[0], "baseline 2, now 55") {
+		t.Fatalf("labels %v alt %v", labels, s.alt)
 	}
 }

@@ -291,6 +291,29 @@ func once(ctx context.Context, in Incidents, id, step string, fn func() error) e
 	return mark(ctx, in, id, step)
 }
 
+// claimOnce runs fn at most once per incident: the step is marked done
+// first, by compare-and-swap, so a racing run (a redelivered trigger on
+// another replica) sees it and stops; a failure of fn unmarks it for a
+// later run. For steps whose repeat would show twice and whose loss costs
+// little: a crash between the claim and fn loses the step.
+func claimOnce(ctx context.Context, in Incidents, id, step string, fn func() error) error {
+	won := false
+	_, err := in.Update(ctx, id, func(r *incident.Record) (bool, error) {
+		won = r.HasThread() && r.MarkDone(step)
+		return won, nil
+	})
+	if err != nil || !won {
+		return err
+	}
+	if err := fn(); err != nil {
+		if _, uerr := in.Update(context.WithoutCancel(ctx), id, func(r *incident.Record) (bool, error) { return r.UnmarkDone(step), nil }); uerr != nil {
+			return errors.Join(err, uerr)
+		}
+		return err
+	}
+	return nil
+}
+
 // Learner writes a resolved incident back to the knowledge base (package
 // learn).
 type Learner interface {
