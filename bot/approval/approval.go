@@ -143,8 +143,8 @@ type Store struct {
 	// Durable, when set, holds Begin until the replicas have the fence:
 	// an execution that a failover could forget might run twice.
 	Durable Waiter
-	// Observe is told the state of each proposal write that won (a
-	// metric of proposals by state); nil: nobody.
+	// Observe is told each state a proposal reaches (created: PROPOSED;
+	// then each change of state), for a metric; nil: nobody.
 	Observe func(State)
 }
 
@@ -187,6 +187,9 @@ func (s *Store) Create(ctx context.Context, p Proposal) (bool, error) {
 	ok, err := versioned.Swap(ctx, s.rdb, s.Keys, Key(p.ID), 0, p, s.ttl)
 	if err != nil {
 		return false, fmt.Errorf("create proposal: %w", err)
+	}
+	if ok && s.Observe != nil {
+		s.Observe(Proposed)
 	}
 	return ok, nil
 }
@@ -244,6 +247,7 @@ func (s *Store) update(ctx context.Context, id string, fn func(p *Proposal, now 
 			return nil, err
 		}
 		now := s.now()
+		before := p.State
 		changed, ferr := fn(p, now)
 		if !changed {
 			return p, ferr
@@ -254,7 +258,7 @@ func (s *Store) update(ctx context.Context, id string, fn func(p *Proposal, now 
 			return nil, fmt.Errorf("update proposal: %w", err)
 		}
 		if ok {
-			if s.Observe != nil {
+			if s.Observe != nil && p.State != before {
 				s.Observe(p.State)
 			}
 			return p, ferr

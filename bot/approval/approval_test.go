@@ -431,3 +431,32 @@ func TestDeadUndosAndStalledVerification(t *testing.T) {
 		t.Fatal("reported twice")
 	}
 }
+
+// The metric hook hears each state a proposal reaches, once: created,
+// approved (not each vote), executing, finished.
+func TestObserveHearsEachStateOnce(t *testing.T) {
+	srv := redistest.Start(t)
+	ctx := context.Background()
+	s := approval.NewStore(srv.Client(), time.Hour, nil)
+	var heard []approval.State
+	s.Observe = func(st approval.State) { heard = append(heard, st) }
+	if _, err := s.Create(ctx, approval.Proposal{ID: "P1-0123456789", IncidentID: "P1", ActionID: "a", Required: 2}); err != nil {
+		t.Fatal(err)
+	}
+	p, _ := s.Get(ctx, "P1-0123456789")
+	for _, u := range []string{"U1", "U2"} {
+		if _, _, err := s.Approve(ctx, p.ID, u, p.Hash, true); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, fence, err := s.Begin(ctx, p.ID, time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Finish(ctx, p.ID, fence, approval.Succeeded, "ok"); err != nil {
+		t.Fatal(err)
+	}
+	if got := fmt.Sprint(heard); got != "[PROPOSED APPROVED EXECUTING SUCCEEDED]" {
+		t.Fatalf("heard %s", got)
+	}
+}
