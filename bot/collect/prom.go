@@ -40,7 +40,8 @@ type Chart struct {
 	Series    []Series  `json:"series"`
 	More      int       `json:"more,omitempty"` // series left out (MaxSeries)
 	Start     time.Time `json:"start"`          // the incident started
-	From, To  time.Time `json:"from"`
+	From      time.Time `json:"from"`
+	To        time.Time `json:"to"`
 	Threshold *float64  `json:"threshold,omitempty"`
 }
 
