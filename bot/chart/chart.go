@@ -93,22 +93,30 @@ func build(c collect.Chart) (*plot.Plot, error) {
 	lo, hi := math.Inf(1), math.Inf(-1)
 	first, last := math.Inf(1), math.Inf(-1)
 	var lines []*plotter.Line
-	for i, s := range c.Series {
-		if i == MaxSeries || len(s.Points) == 0 {
+	var labels []string
+	for _, s := range c.Series {
+		if len(lines) == MaxSeries {
 			break
 		}
-		pts := make(plotter.XYs, len(s.Points))
-		for j, pt := range s.Points {
-			pts[j] = plotter.XY{X: xs(pt.T), Y: pt.V}
+		pts := make(plotter.XYs, 0, len(s.Points))
+		for _, pt := range s.Points {
+			if math.IsNaN(pt.V) || math.IsInf(pt.V, 0) {
+				continue // Prometheus answers NaN for 0/0; a gap, not a broken chart
+			}
+			pts = append(pts, plotter.XY{X: xs(pt.T), Y: pt.V})
 			lo, hi = math.Min(lo, pt.V), math.Max(hi, pt.V)
+		}
+		if len(pts) == 0 {
+			continue
 		}
 		first, last = math.Min(first, pts[0].X), math.Max(last, pts[len(pts)-1].X)
 		l, err := plotter.NewLine(pts)
 		if err != nil {
 			return nil, fmt.Errorf("chart %s: %w", c.Source, err)
 		}
-		l.Color, l.Width = Palette[i%len(Palette)], vg.Points(2.5)
+		l.Color, l.Width = Palette[len(lines)%len(Palette)], vg.Points(2.5)
 		lines = append(lines, l)
+		labels = append(labels, s.Label)
 	}
 	if len(lines) == 0 {
 		return nil, ErrEmpty
@@ -125,7 +133,7 @@ func build(c collect.Chart) (*plot.Plot, error) {
 	}
 	for i, l := range lines {
 		p.Add(l)
-		p.Legend.Add(legend(c.Series[i].Label, i, c.Source, len(lines)), l)
+		p.Legend.Add(legend(labels[i], i, c.Source, len(lines)), l)
 	}
 	if more := len(c.Series) - len(lines) + c.More; more > 0 {
 		p.Legend.Add(fmt.Sprintf("… %d more series", more))

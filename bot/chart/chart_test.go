@@ -5,6 +5,7 @@ import (
 	"image"
 	"image/color"
 	"image/png"
+	"math"
 	"testing"
 	"time"
 
@@ -137,5 +138,22 @@ func TestEmptyChartIsAnError(t *testing.T) {
 	one := collect.Chart{Source: "flat", Series: []collect.Series{{Points: []collect.Point{{T: t0, V: 0}}}}}
 	if _, err := Render(one); err != nil {
 		t.Fatalf("a one-sample flat series: %v", err)
+	}
+}
+
+// NaN and infinite samples (Prometheus answers NaN for 0/0) are gaps, not
+// a broken chart; a series with nothing but them is left out.
+func TestNonFiniteSamplesAreSkipped(t *testing.T) {
+	nan := collect.Series{Label: "all-nan", Points: []collect.Point{{T: t0, V: math.NaN()}, {T: t0.Add(time.Minute), V: math.Inf(1)}}}
+	ok := collect.Series{Label: "ok", Points: []collect.Point{{T: t0, V: 1}, {T: t0.Add(time.Minute), V: math.NaN()}, {T: t0.Add(2 * time.Minute), V: 3}}}
+	p, err := build(collect.Chart{Source: "x", Start: t0.Add(time.Minute), Series: []collect.Series{nan, ok}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Y.Min > 1 || p.Y.Max < 3 || math.IsNaN(p.Y.Min) || math.IsNaN(p.Y.Max) {
+		t.Fatalf("y %v..%v", p.Y.Min, p.Y.Max)
+	}
+	if _, err := Render(collect.Chart{Source: "x", Series: []collect.Series{nan}}); err != ErrEmpty {
+		t.Fatalf("only NaN: %v", err)
 	}
 }
