@@ -168,7 +168,9 @@ func (r *Runner) Run(ctx context.Context, s catalog.Scoped, id string, undo bool
 		}
 		// kubectl's discovery cache goes to a private directory, never
 		// into opsgate's working directory; HOME and KUBECONFIG pass
-		// through so a kubeconfig works as it does in the operator's shell.
+		// through so a kubeconfig works as it does in the operator's shell,
+		// and KUBERNETES_SERVICE_HOST/PORT so kubectl in a pod finds the API
+		// with the pod's service account (the Helm chart's Role).
 		cache, err := r.cacheDir()
 		if err != nil {
 			return Result{Argv: argv}, err
@@ -180,7 +182,7 @@ func (r *Runner) Run(ctx context.Context, s catalog.Scoped, id string, undo bool
 			}
 			args = withDryRun(args)
 		}
-		return r.command(ctx, prog, args, []string{"HOME", "KUBECONFIG"}, "", dryRun)
+		return r.command(ctx, prog, args, kubectlEnv, "", dryRun)
 	case e.Command != nil:
 		if dryRun {
 			return Result{Argv: argv, DryRun: true}, nil
@@ -199,6 +201,9 @@ func (r *Runner) Run(ctx context.Context, s catalog.Scoped, id string, undo bool
 	}
 	return Result{Argv: argv}, fmt.Errorf("%w: %s", errUnsupported, argv[0])
 }
+
+// kubectlEnv is what kubectl may see of opsgate's environment.
+var kubectlEnv = []string{"HOME", "KUBECONFIG", "KUBERNETES_SERVICE_HOST", "KUBERNETES_SERVICE_PORT"}
 
 func (r *Runner) command(ctx context.Context, prog string, args, envAllow []string, dir string, dryRun bool) (Result, error) {
 	out := r.capture()

@@ -37,8 +37,11 @@ func scoped(t *testing.T, specs []catalog.Spec) catalog.Scoped {
 
 func TestKubectlArgvAndServerDryRun(t *testing.T) {
 	kubectl := script(t, `case "$*" in *--help*) echo "  --dry-run='none': ..."; exit 0;; esac
-for a in "$@"; do printf '[%s]' "$a"; done; echo; echo "SECRET=${OPSGATE_SECRET:-unset}"`)
+for a in "$@"; do printf '[%s]' "$a"; done; echo; echo "SECRET=${OPSGATE_SECRET:-unset} API=${KUBERNETES_SERVICE_HOST:-unset}:${KUBERNETES_SERVICE_PORT:-unset}"`)
 	t.Setenv("OPSGATE_SECRET", "do-not-pass")
+	// In a pod, kubectl finds the API server from these (in-cluster config).
+	t.Setenv("KUBERNETES_SERVICE_HOST", "10.96.0.1")
+	t.Setenv("KUBERNETES_SERVICE_PORT", "443")
 	s := scoped(t, catalog.Default)
 	r := &executor.Runner{Kubectl: kubectl, KubectlArgs: []string{"--context", "prod-eu"}}
 	p := map[string]string{"deployment": "checkout-api", "replicas": "6"}
@@ -51,6 +54,9 @@ for a in "$@"; do printf '[%s]' "$a"; done; echo; echo "SECRET=${OPSGATE_SECRET:
 	}
 	if !strings.Contains(res.Output, "SECRET=unset") {
 		t.Fatal("opsgate's environment leaked into kubectl")
+	}
+	if !strings.Contains(res.Output, "API=10.96.0.1:443") {
+		t.Fatalf("kubectl in a pod cannot find the API server: %s", res.Output)
 	}
 	res, err = r.Run(context.Background(), s, "scale-deployment", false, p, false)
 	if err != nil || strings.Contains(res.Output, "dry-run") || res.Digest == "" || res.ExitCode != 0 {
