@@ -71,6 +71,9 @@ func (a *App) wire(ctx context.Context) error {
 		return invalid(err)
 	}
 	a.Guard = &sanitize.Guard{Engine: engine, OnHit: func(k redact.Kind) { a.Metrics.GuardHits.WithLabelValues(string(k)).Inc() }}
+	for _, k := range redact.SecretKinds() { // at 0, so the first hit counts for increase()
+		a.Metrics.GuardHits.WithLabelValues(string(k))
+	}
 	a.Vault = view.NewVault(a.Redis, engine, o.Env.VaultTTLOrDefault())
 	a.Vault.Keys = a.Keys
 	a.Contexts = enrich.NewStore(a.Redis, IncidentTTL)

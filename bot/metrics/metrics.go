@@ -14,19 +14,20 @@ import (
 
 // Metrics are the collectors.
 type Metrics struct {
-	Registry   *prometheus.Registry
-	Webhooks   *prometheus.CounterVec   // by outcome
-	SlackReqs  *prometheus.CounterVec   // slash commands and interactions by endpoint, outcome
-	Events     *prometheus.CounterVec   // queue entries by kind, result
-	EventTime  *prometheus.HistogramVec // handling time by kind
-	SlackCalls *prometheus.CounterVec   // Slack Web API calls by method, outcome
-	GuardHits  *prometheus.CounterVec   // secrets the last-line guard had to mask, by kind
-	SlackWaits *prometheus.HistogramVec // waits for shared Slack rate limits, by method and reason
-	PDCalls    *prometheus.CounterVec   // PagerDuty REST calls by operation, outcome
-	ModelCalls *prometheus.CounterVec   // model requests by backend, outcome
-	Proposals  *prometheus.CounterVec   // proposal state changes, by the state reached
-	Anchors    *prometheus.CounterVec   // audit anchors written, by outcome
-	AnchorAt   prometheus.Gauge         // when the last audit anchor was written
+	Registry    *prometheus.Registry
+	Webhooks    *prometheus.CounterVec   // by outcome
+	SlackReqs   *prometheus.CounterVec   // slash commands and interactions by endpoint, outcome
+	Events      *prometheus.CounterVec   // queue entries by kind, result
+	EventTime   *prometheus.HistogramVec // handling time by kind
+	SlackCalls  *prometheus.CounterVec   // Slack Web API calls by method, outcome
+	GuardHits   *prometheus.CounterVec   // secrets the last-line guard had to mask, by kind
+	SlackWaits  *prometheus.HistogramVec // waits for shared Slack rate limits, by method and reason
+	PDCalls     *prometheus.CounterVec   // PagerDuty REST calls by operation, outcome
+	ModelCalls  *prometheus.CounterVec   // model requests by backend, outcome
+	Proposals   *prometheus.CounterVec   // proposal state changes, by the state reached
+	Anchors     *prometheus.CounterVec   // audit anchors written, by outcome
+	AnchorAt    prometheus.Gauge         // when the last audit anchor was written
+	DeadLetters prometheus.Counter       // jobs dead-lettered or refused
 
 	names []string // every metric registered (Names)
 }
@@ -82,7 +83,13 @@ func New() *Metrics {
 		Help: "Audit anchors written outside Redis, by outcome (ok, error)."}, []string{"outcome"})
 	m.AnchorAt = prometheus.NewGauge(prometheus.GaugeOpts{Name: "opsgate_audit_anchor_last_success_timestamp_seconds",
 		Help: "Unix time of the last audit anchor written (0: none since start)."})
-	m.register(m.PDCalls, m.ModelCalls, m.Proposals, m.Anchors, m.AnchorAt)
+	// Series an alert takes increase() of start at 0, so their first event
+	// counts (increase ignores a series' first sample).
+	m.Anchors.WithLabelValues("error")
+	m.Anchors.WithLabelValues("ok")
+	m.DeadLetters = prometheus.NewCounter(prometheus.CounterOpts{Name: "opsgate_dead_letters_total",
+		Help: "Jobs set aside: failed for good after their retries, or refused as not queued by opsgate."})
+	m.register(m.PDCalls, m.ModelCalls, m.Proposals, m.Anchors, m.AnchorAt, m.DeadLetters)
 	m.register(m.GuardHits, m.SlackWaits, m.Webhooks, m.SlackReqs, m.Events, m.EventTime, m.SlackCalls,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
@@ -91,6 +98,9 @@ func New() *Metrics {
 // ObserveEvent records one handled queue entry.
 func (m *Metrics) ObserveEvent(kind, result string, took time.Duration) {
 	m.Events.WithLabelValues(kind, result).Inc()
+	if result == "dead" || result == "refused" {
+		m.DeadLetters.Inc()
+	}
 	m.EventTime.WithLabelValues(kind).Observe(took.Seconds())
 }
 

@@ -34,12 +34,13 @@ func (b *Breaker) Allow() bool {
 	return true
 }
 
-// Open reports whether calls are being refused now (open, not yet due
-// for its probe).
+// Open reports whether the breaker has tripped: Threshold failures in a
+// row and no success since (between probes too — a metric that followed
+// the cooldown alone would read closed most of an outage).
 func (b *Breaker) Open() bool {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	return b.failures >= b.Threshold && (b.probing || b.now().Sub(b.openedAt) < b.Cooldown)
+	return b.failures >= b.Threshold
 }
 
 // Done records a call's outcome.

@@ -11,6 +11,8 @@
 // "Authorization: Bearer …", "password": "…").
 package redact
 
+import "slices"
+
 // Kind is the type of a finding; it names the placeholder.
 type Kind string
 
@@ -44,6 +46,16 @@ var secretKinds = map[Kind]bool{
 	KindCredentials: true, KindAuth: true, KindJWT: true, KindPrivateKey: true, KindAWSKey: true, KindGCPKey: true,
 	KindGitHub: true, KindGitLab: true, KindSlack: true, KindStripe: true, KindAPIKey: true, KindPassword: true,
 	KindSecret: true, KindCard: true,
+}
+
+// SecretKinds lists the credential kinds (what the last-line guard masks).
+func SecretKinds() []Kind {
+	out := make([]Kind, 0, len(secretKinds))
+	for k := range secretKinds {
+		out = append(out, k)
+	}
+	slices.Sort(out)
+	return out
 }
 
 // IsSecret reports whether a kind is a credential (as opposed to PII).

@@ -282,16 +282,69 @@ func TestSocketModeSentinelRender(t *testing.T) {
 	}
 }
 
-// values.schema.json refuses what would make an unsafe or broken install.
+// values.schema.json refuses what would make an unsafe or broken install,
+// and takes what is valid.
 func TestSchemaRejectsBadValues(t *testing.T) {
 	for _, set := range []string{
 		"replicaCount=0", "mode=grpc", "typo=1", "redis.mode=sentinel", "redis.mode=cluster", "redis.url=http://x",
-		"securityContext.readOnlyRootFilesystem=false", "podSecurityContext.runAsNonRoot=false",
-		"rbac.rules[0].verbs[0]=*", "rbac.rules[0].resources[0]=*", "rbac.namespaces[0]=Not_A_Namespace",
-		"secrets.values.NOT_A_TOKEN=x", "env.SLACK_BOT_TOKEN=xoxb-in-plain-sight", "auditAnchor.path=relative",
+		"securityContext.readOnlyRootFilesystem=false", "securityContext.readOnlyRootFilesystem=null", "podSecurityContext.runAsNonRoot=false",
+		"podSecurityContext.runAsNonRoot=null", "securityContext.capabilities.add[0]=NET_ADMIN", "rbac.namespaces[0]=Not_A_Namespace",
+		"secrets.values.NOT_A_TOKEN=x", "env.SLACK_BOT_TOKEN=xoxb-in-plain-sight", "env.OPSGATE_LISTEN_ADDR=:9090", "env.REDIS_URL=redis://x",
+		"env.OPSGATE_AUDIT_ANCHOR_EVERY=1000000", "auditAnchor.path=relative", "ingress.annotations.ssl-redirect=true",
+		"redis.mode=cluster,redis.addrs[0]=redis-0:6379",
 	} {
 		if _, err := helm(t, "template", "r1", chart, "--set", set); err == nil || !strings.Contains(err.Error(), "schema") {
 			t.Errorf("--set %s accepted (%v)", set, err)
 		}
+	}
+	// Whole RBAC rules (a --set of one list item would replace the list).
+	for name, rule := range map[string]string{
+		"verb":     "{apiGroups: [apps], resources: [deployments], verbs: ['*']}",
+		"resource": "{apiGroups: [apps], resources: ['*'], verbs: [get]}",
+		"group":    "{apiGroups: ['*'], resources: [deployments], verbs: [get]}",
+	} {
+		f := filepath.Join(t.TempDir(), name+".yaml")
+		if err := os.WriteFile(f, []byte("rbac:\n  namespaces: [prod]\n  rules: ["+rule+"]\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := helm(t, "template", "r1", chart, "-f", f); err == nil || !strings.Contains(err.Error(), "schema") {
+			t.Errorf("wildcard %s accepted (%v)", name, err)
+		}
+	}
+	// The executor's Role is never bound to the namespace's default account.
+	if _, err := helm(t, "template", "r1", chart, "--set", "rbac.namespaces[0]=prod,serviceAccount.create=false"); err == nil || !strings.Contains(err.Error(), "default account") {
+		t.Errorf("Role bound to the default service account (%v)", err)
+	}
+	// Valid values render: a cluster, TLS on the ingress, a string env value,
+	// REDIS_URL from the Secret.
+	for _, set := range []string{"redis.mode=cluster,redis.addrs[0]=redis-0:6379,redis.addrs[1]=redis-1:6379",
+		"ingress.enabled=true,ingress.tls[0].hosts[0]=opsgate.example.com,ingress.tls[0].secretName=tls", "redis.url="} {
+		if _, err := helm(t, "template", "r1", chart, "--set", set, "--set-string", "env.OPSGATE_AUDIT_ANCHOR_EVERY=1000000"); err != nil {
+			t.Errorf("--set %s refused: %v", set, err)
+		}
+	}
+	objs := render(t)
+	for _, o := range objs {
+		if o.kind() == "Deployment" {
+			return
+		}
+	}
+	t.Fatal("no Deployment")
+}
+
+// REDIS_URL may come from the Secret (a URL with a password): with
+// redis.url empty the chart sets none of its own.
+func TestRedisURLFromTheSecret(t *testing.T) {
+	f := filepath.Join(t.TempDir(), "v.yaml")
+	if err := os.WriteFile(f, []byte("redis: {mode: single, url: \"\"}\nsecrets: {values: {REDIS_URL: \"redis://:pw@redis:6379/0\"}}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	objs := render(t, f)
+	c := at(one(t, objs, "Deployment"), "spec", "template", "spec", "containers", "0")
+	if e := env(c); e["REDIS_URL"] != "" {
+		t.Fatalf("the chart's REDIS_URL would hide the Secret's: %v", e)
+	}
+	if str(one(t, objs, "Secret"), "stringData", "REDIS_URL") == "" {
+		t.Fatal("no REDIS_URL in the Secret")
 	}
 }

@@ -124,7 +124,8 @@ actions:
 	for _, want := range []string{`opsgate_proposal_transitions_total{state="PROPOSED"} 1`, `opsgate_proposal_transitions_total{state="SUCCEEDED"} 1`,
 		`opsgate_model_calls_total{backend="gemini",outcome="ok"} 1`, `opsgate_pagerduty_api_calls_total{op="list alerts",outcome="ok"}`,
 		"opsgate_queue_length 0", "opsgate_queue_pending 0", "opsgate_queue_lag_seconds 0", "opsgate_dead_letters 0",
-		"opsgate_executions_stalled 0", "opsgate_model_circuit_open 0"} {
+		"opsgate_executions_stalled 0", "opsgate_model_circuit_open 0", "opsgate_dead_letters_total 0",
+		`opsgate_audit_anchors_total{outcome="error"} 0`, `opsgate_redaction_guard_hits_total{kind="PASSWORD"} 0`} {
 		if !strings.Contains(m, want) {
 			t.Errorf("metrics lack %q", want)
 		}
