@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"time"
 
 	"github.com/opsgate/opsgate/bot/actions"
 	"github.com/opsgate/opsgate/bot/approval"
@@ -10,6 +11,7 @@ import (
 	"github.com/opsgate/opsgate/bot/incident"
 	"github.com/opsgate/opsgate/bot/jobs"
 	"github.com/opsgate/opsgate/bot/mail"
+	"github.com/opsgate/opsgate/bot/ratelimit"
 	"github.com/opsgate/opsgate/bot/stakeholder"
 )
 
@@ -49,8 +51,10 @@ func (a *App) wireUpdates(ctx context.Context, p updateParts) (*stakeholder.Send
 		drafter.Model = model
 	}
 	offer := &stakeholder.Proposer{Incidents: a.Store, Masker: a.Vault, Targets: targets, Spec: p.specs.Update, Offer: p.proposer,
-		Teller: p.out, Now: a.opts.Now, Log: a.Log}
-	out := stakeholder.Outlets{Slack: p.out, From: a.Env.PagerDutyFromEmail, Guard: a.Guard.Mask}
+		Limiter: &ratelimit.Window{Redis: a.Redis, Prefix: "opsgate:rate:update:", Limit: 10, Per: time.Hour},
+		Teller:  p.out, Now: a.opts.Now, Log: a.Log}
+	out := stakeholder.Outlets{Slack: p.out, From: a.Env.PagerDutyFromEmail, Guard: a.Guard.Mask,
+		LogMask: func(s string) string { return a.Guard.Engine.NewSession().String(s) }}
 	if p.pd != nil {
 		out.PagerDuty = p.pd
 	}

@@ -116,6 +116,11 @@ type Spec struct {
 	Message string `yaml:"-"`
 }
 
+// Reserved are the ids of opsgate's built-in actions (a stakeholder
+// update is proposed and approved as one): a catalog action may not take
+// them, or it would be run as the built-in.
+var Reserved = map[string]bool{"stakeholder-update": true}
+
 // ValidActionID, ValidParamName, ValidUserID and ValidGroupID are the
 // one definition of these names (config, the server and /triage use them).
 func ValidActionID(s string) bool  { return idRe.MatchString(s) }
@@ -146,6 +151,9 @@ func (s *Spec) check(where string) []string {
 	bad := func(f string, a ...any) { errs = append(errs, where+": "+fmt.Sprintf(f, a...)) }
 	if !idRe.MatchString(s.ID) {
 		bad("id %q must be lowercase letters, digits and dashes", s.ID)
+	}
+	if Reserved[s.ID] {
+		bad("id %q is a built-in action's; choose another", s.ID)
 	}
 	switch s.Risk {
 	case RiskLow, RiskMedium, RiskHigh:

@@ -64,21 +64,22 @@ routes:
 
 func TestParseFileErrors(t *testing.T) {
 	cases := map[string]string{
-		"unknown key":     "routes:\n  - service_id: P1\n    chanel: C0X1\n",
-		"both keys":       "routes:\n  - service_id: P1\n    service_name: x\n    channel: C0X1\n",
-		"neither key":     "routes:\n  - channel: C0X1\n",
-		"channel name":    "routes:\n  - service_id: P1\n    channel: '#incidents'\n",
-		"bad default":     "default_channel: incidents\n",
-		"duplicate route": "routes:\n  - service_id: P1\n    channel: C0X1\n  - service_id: P1\n    channel: C0X2\n",
-		"not yaml":        "routes: [\n",
-		"wrong type":      "routes: 5\n",
-		"bad handler re":  "handlers:\n  - match: {service: \"(\"}\n",
-		"two kinds":       "handlers:\n  - logs:\n      - file: {glob: /x}\n        command: {argv: [ls]}\n",
-		"bad duration":    "handlers:\n  - before: soon\n",
-		"prom as log":     "handlers:\n  - logs:\n      - prometheus: {url: http://p, query: up}\n",
-		"unknown action":  "handlers:\n  - actions:\n      - {id: nuke-prod}\n",
-		"action no id":    "handlers:\n  - actions:\n      - {params: {deployment: x}}\n",
-		"action bad tmpl": "handlers:\n  - actions:\n      - {id: restart-deployment, params: {deployment: \"{{.Service\"}}\n",
+		"unknown key":        "routes:\n  - service_id: P1\n    chanel: C0X1\n",
+		"both keys":          "routes:\n  - service_id: P1\n    service_name: x\n    channel: C0X1\n",
+		"neither key":        "routes:\n  - channel: C0X1\n",
+		"channel name":       "routes:\n  - service_id: P1\n    channel: '#incidents'\n",
+		"bad default":        "default_channel: incidents\n",
+		"duplicate route":    "routes:\n  - service_id: P1\n    channel: C0X1\n  - service_id: P1\n    channel: C0X2\n",
+		"not yaml":           "routes: [\n",
+		"wrong type":         "routes: 5\n",
+		"bad handler re":     "handlers:\n  - match: {service: \"(\"}\n",
+		"two kinds":          "handlers:\n  - logs:\n      - file: {glob: /x}\n        command: {argv: [ls]}\n",
+		"bad duration":       "handlers:\n  - before: soon\n",
+		"reserved action id": "actions:\n  - {id: stakeholder-update, risk: low, run: {http: {method: POST, url: \"https://x.example/y\"}}}\n",
+		"prom as log":        "handlers:\n  - logs:\n      - prometheus: {url: http://p, query: up}\n",
+		"unknown action":     "handlers:\n  - actions:\n      - {id: nuke-prod}\n",
+		"action no id":       "handlers:\n  - actions:\n      - {params: {deployment: x}}\n",
+		"action bad tmpl":    "handlers:\n  - actions:\n      - {id: restart-deployment, params: {deployment: \"{{.Service\"}}\n",
 	}
 	for name, doc := range cases {
 		if _, err := ParseFile([]byte(doc)); !errors.Is(err, ErrInvalid) {
@@ -207,13 +208,14 @@ routes:
 		t.Fatal("no file: stakeholders")
 	}
 	for doc, want := range map[string]string{
-		"stakeholders: {email: [not-an-address]}":                                  "stakeholders.email[0]",
-		"stakeholders: {email: ['Bob <bob@acme.example>']}":                        "bare e-mail address",
-		"stakeholders: {channel: general}":                                         "stakeholders.channel",
-		"stakeholders: {approvals: {required: 9}}":                                 "approvals.required",
-		"stakeholders: {approvals: {users: [bob]}}":                                "approvals.users[0]",
-		"stakeholders: {emails: [a@b.example]}":                                    "field emails not found",
-		"routes: [{service_name: x, channel: C0X, stakeholders: {channel: nope}}]": "routes[0].stakeholders.channel",
+		"stakeholders: {email: [not-an-address]}":                                                           "stakeholders.email[0]",
+		"stakeholders: {email: ['Bob <bob@acme.example>']}":                                                 "bare e-mail address",
+		"stakeholders: {channel: general}":                                                                  "stakeholders.channel",
+		"stakeholders: {approvals: {required: 9}}":                                                          "approvals.required",
+		"stakeholders: {approvals: {users: [bob]}}":                                                         "approvals.users[0]",
+		"stakeholders: {emails: [a@b.example]}":                                                             "field emails not found",
+		"routes: [{service_name: x, channel: C0X, stakeholders: {channel: nope}}]":                          "routes[0].stakeholders.channel",
+		"routes: [{service_name: x, channel: C0X, stakeholders: {channel: C0Y, approvals: {required: 2}}}]": "top-level stakeholders: only",
 	} {
 		_, err := ParseFile([]byte(doc))
 		if err == nil || !strings.Contains(err.Error(), want) {

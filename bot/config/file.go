@@ -333,6 +333,11 @@ func ParseFile(data []byte) (*File, error) {
 		if err := r.Stakeholders.check(where + ".stakeholders"); err != nil {
 			return nil, err
 		}
+		if r.Stakeholders != nil && r.Stakeholders.Approvals != nil {
+			// Who approves an update is one rule for every route (the
+			// built-in action has one spec); a route's would be ignored.
+			return nil, fmt.Errorf("%w: %s.stakeholders.approvals: set approvals in the top-level stakeholders: only", ErrInvalid, where)
+		}
 		if (r.ServiceID == "") == (r.ServiceName == "") {
 			return nil, fmt.Errorf("%w: %s: set exactly one of service_id and service_name", ErrInvalid, where)
 		}

@@ -244,6 +244,11 @@ type Offerer interface {
 	Offer(ctx context.Context, rec *incident.Record, spec catalog.Spec, prop approval.Proposal, prepare func(*approval.Proposal)) (*approval.Proposal, bool, error)
 }
 
+// Limiter counts a person's proposals (a *ratelimit.Window).
+type Limiter interface {
+	Allow(ctx context.Context, key string) (ok bool, n int64, err error)
+}
+
 // Proposer proposes a submitted update in the thread, for approval.
 type Proposer struct {
 	Incidents Incidents
@@ -251,10 +256,15 @@ type Proposer struct {
 	Targets   Targets
 	Spec      catalog.Spec // Spec(…)
 	Offer     Offerer
+	Limiter   Limiter         // nil: no bound on a person's proposals
 	Teller    slackapi.Teller // guarded
 	Now       func() time.Time
 	Log       *slog.Logger
 }
+
+// maxAttempts bounds how often one text may be proposed again after it was
+// rejected, expired or failed.
+const maxAttempts = 5
 
 // Handle masks the submitted text (a person may paste anything), makes
 // it readable, and proposes it; the same text submitted twice is one
@@ -283,24 +293,51 @@ func (p *Proposer) Handle(ctx context.Context, req jobs.ProposeUpdate) error {
 		return fmt.Errorf("update for %s: masking unavailable: %w", req.IncidentID, err) // retried; never proposed unmasked
 	}
 	params := map[string]string{ParamText: Readable(text), ParamSubject: Readable(subject), ParamTo: Summary(t)}
+	// Approvers must see every word that will be sent: a text that grew
+	// past the form's bound once masked is refused, never cut.
+	if n := len([]rune(params[ParamText])); n > jobs.MaxUpdate {
+		tell(fmt.Sprintf("Not proposed: once masked the update has %d characters, more than %d; shorten it and submit again.", n, jobs.MaxUpdate))
+		return nil
+	}
+	if p.Limiter != nil {
+		ok, _, err := p.Limiter.Allow(ctx, "update:"+req.UserID)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			tell("Not proposed: you have proposed many updates in the last hour; ask in the thread or wait.")
+			return nil
+		}
+	}
 	now := time.Now()
 	if p.Now != nil {
 		now = p.Now()
 	}
-	h := approval.Hash(ActionID, params)
-	prop := approval.Proposal{ID: jobs.ProposalID(rec.Snapshot.ID, h), IncidentID: rec.Snapshot.ID, ActionID: ActionID, Params: params,
-		Source: "human", Proposer: req.UserID, Triggerer: rec.TriggeredBy, Required: p.Spec.Approvals.Required,
-		AllowSelf: p.Spec.Approvals.AllowSelf, ExpiresAt: now.Add(p.Spec.Expiry)}
-	got, created, err := p.Offer.Offer(ctx, rec, p.Spec, prop, nil)
-	if err != nil {
-		return err
+	for attempt := 0; attempt < maxAttempts; attempt++ {
+		h := approval.Hash(ActionID, params)
+		if attempt > 0 { // the same text again, after it was rejected, expired or failed
+			h = approval.Hash(fmt.Sprintf("%s#%d", ActionID, attempt), params)
+		}
+		prop := approval.Proposal{ID: jobs.ProposalID(rec.Snapshot.ID, h), IncidentID: rec.Snapshot.ID, ActionID: ActionID, Params: params,
+			Source: "human", Proposer: req.UserID, Triggerer: rec.TriggeredBy, Required: p.Spec.Approvals.Required,
+			AllowSelf: p.Spec.Approvals.AllowSelf, ExpiresAt: now.Add(p.Spec.Expiry)}
+		got, created, err := p.Offer.Offer(ctx, rec, p.Spec, prop, nil)
+		if err != nil {
+			return err
+		}
+		switch {
+		case created:
+			tell(fmt.Sprintf("Update proposed in the thread; it is sent once %d approver(s) other than you approve it.", got.Required))
+			return nil
+		case got.State == approval.Proposed || got.State == approval.Approved || got.State == approval.Executing:
+			tell(fmt.Sprintf("This exact update is already proposed in the thread (%s).", got.State))
+			return nil
+		case got.State == approval.Succeeded:
+			tell("This exact update was sent already.")
+			return nil
+		}
 	}
-	switch {
-	case created || got.State == approval.Proposed:
-		tell(fmt.Sprintf("Update proposed in the thread; it is sent once %d approver(s) other than you approve it.", got.Required))
-	default:
-		tell(fmt.Sprintf("This exact update was proposed before and is %s.", got.State))
-	}
+	tell("This update was proposed too often for this incident; ask in the thread.")
 	return nil
 }
 

@@ -16,6 +16,8 @@ import (
 	"github.com/opsgate/opsgate/bot/catalog"
 	"github.com/opsgate/opsgate/bot/incident"
 	"github.com/opsgate/opsgate/bot/mail"
+	"github.com/opsgate/opsgate/bot/render"
+	"github.com/opsgate/opsgate/integrations/pagerduty"
 	slackapi "github.com/opsgate/opsgate/integrations/slack"
 )
 
@@ -41,6 +43,9 @@ type Outlets struct {
 	PagerDuty StatusUpdater // nil: no PAGERDUTY_API_TOKEN
 	From      string        // PAGERDUTY_FROM_EMAIL: who PagerDuty shows as the sender
 	Guard     func(string) string
+	// LogMask masks every value (addresses, hosts, names) in an error
+	// before it is logged (nil: the error's type only).
+	LogMask func(string) string
 }
 
 // Board edits proposal messages and replies in the thread (package actions).
@@ -125,18 +130,35 @@ func (s *Sender) send(ctx context.Context, rec *incident.Record, p *approval.Pro
 	subject, text := guard(p.Params[ParamSubject]), guard(p.Params[ParamText])
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	if n := len(t.Email); n > 0 {
-		switch err := s.mail(ctx, t.Email, subject, text); {
+	// What failed is said in fixed words (the thread, the PagerDuty note
+	// and the audit trail show it); the error itself, which can name a
+	// recipient, a server or an address, goes only to the log.
+	fail := func(outlet, why string, err error) {
+		failed = append(failed, outlet+": "+why)
+		detail := ""
+		switch {
 		case err == nil:
-			sent = append(sent, fmt.Sprintf("e-mail (%d recipient(s))", n))
+		case s.Out.LogMask != nil:
+			detail = s.Out.LogMask(err.Error())
 		default:
-			failed = append(failed, "e-mail: "+err.Error())
+			detail = fmt.Sprintf("%T", err)
+		}
+		s.log().Warn("stakeholder update not delivered", "proposal", p.ID, "outlet", outlet, "err", detail)
+	}
+	if n := len(t.Email); n > 0 {
+		if err := s.mail(ctx, t.Email, subject, text); err != nil {
+			fail("e-mail", mailWhy(err), err)
+		} else {
+			sent = append(sent, fmt.Sprintf("e-mail (%d recipient(s))", n))
 		}
 	}
 	if t.Channel != "" {
-		msg := slackapi.Message{Text: "*" + subject + "*\n" + text}
-		if _, _, err := s.Out.Slack.PostMessage(ctx, t.Channel, msg); err != nil {
-			failed = append(failed, "Slack channel: "+err.Error())
+		// Escaped: the subject comes from the incident's title, which
+		// alerts write; no <!channel> or disguised link reaches the channel.
+		msg := slackapi.Message{Text: "*" + render.Escape(subject) + "*\n" + render.Escape(text)}
+		// Posted at most once: a timed-out post may have landed.
+		if _, _, err := s.Out.Slack.PostMessage(slackapi.NoRepeat(ctx), t.Channel, msg); err != nil {
+			fail("Slack channel", "Slack did not take the post (see opsgate's log)", err)
 		} else {
 			sent = append(sent, "<#"+t.Channel+">")
 		}
@@ -144,24 +166,37 @@ func (s *Sender) send(ctx context.Context, rec *incident.Record, p *approval.Pro
 	if t.PagerDutyStatusUpdate {
 		switch {
 		case s.Out.PagerDuty == nil || s.Out.From == "":
-			failed = append(failed, "PagerDuty status update: PAGERDUTY_API_TOKEN and PAGERDUTY_FROM_EMAIL must be set")
+			fail("PagerDuty status update", "PAGERDUTY_API_TOKEN and PAGERDUTY_FROM_EMAIL must be set", nil)
 		default:
-			if err := s.Out.PagerDuty.StatusUpdate(ctx, rec.Snapshot.ID, s.Out.From, subject+"\n\n"+text); err != nil {
-				failed = append(failed, "PagerDuty status update: "+err.Error())
+			if err := s.Out.PagerDuty.StatusUpdate(ctx, rec.Snapshot.ID, s.Out.From, subject+"\n\n"+text); errors.Is(err, pagerduty.ErrForbidden) {
+				fail("PagerDuty status update", "PagerDuty refused it for PAGERDUTY_FROM_EMAIL's user", err)
+			} else if err != nil {
+				fail("PagerDuty status update", "PagerDuty did not take it (see opsgate's log)", err)
 			} else {
 				sent = append(sent, "PagerDuty status update")
 			}
 		}
 	}
-	for _, f := range failed {
-		s.log().Warn("stakeholder update not delivered", "proposal", p.ID, "why", f)
-	}
 	return sent, failed
 }
 
+// mailWhy says in fixed words why an e-mail was not sent.
+func mailWhy(err error) string {
+	switch {
+	case errors.Is(err, errNoSMTP):
+		return "SMTP_URL is not set"
+	case errors.Is(err, mail.ErrConfig):
+		return "SMTP_URL or SMTP_FROM is not usable"
+	default:
+		return "the SMTP server did not take it (see opsgate's log)"
+	}
+}
+
+var errNoSMTP = errors.New("SMTP_URL is not set")
+
 func (s *Sender) mail(ctx context.Context, to []string, subject, text string) error {
 	if s.Out.Mail == nil {
-		return errors.New("SMTP_URL is not set")
+		return errNoSMTP
 	}
 	return s.Out.Mail.Send(ctx, mail.Message{To: to, Subject: subject, Body: text})
 }

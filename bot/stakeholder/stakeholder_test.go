@@ -100,3 +100,9 @@ func TestSpecDefaultsToOneApproverNotTheWriter(t *testing.T) {
 type noSpecs struct{}
 
 func (noSpecs) Get(string) (catalog.Spec, bool) { return catalog.Spec{}, false }
+
+func TestTheBuiltInIDIsReserved(t *testing.T) {
+	if !catalog.Reserved[ActionID] {
+		t.Fatal("a catalog action could take the stakeholder update's id")
+	}
+}

@@ -12,7 +12,8 @@ import (
 	"github.com/opsgate/opsgate/bot/config"
 )
 
-// ActionID is the built-in action a stakeholder update is proposed as.
+// ActionID is the built-in action a stakeholder update is proposed as
+// (reserved in catalog.Reserved).
 const ActionID = "stakeholder-update"
 
 // Parameters of an update proposal: what approvers approve (the hash

@@ -121,8 +121,27 @@ func Classify(err error) retry.Verdict {
 	return retry.Verdict{Retry: !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded)}
 }
 
+// classifyWrite retries a write (a note, a status update, an incident
+// change) only when PagerDuty said no before doing anything: 429. After a
+// timeout or a 5xx the write may have been applied; sent again, people
+// would see it twice (the queue's redelivery, which looks first where it
+// can, is the retry).
+func classifyWrite(err error) retry.Verdict {
+	var ae pd.APIError
+	return retry.Verdict{Retry: errors.As(err, &ae) && ae.StatusCode == 429}
+}
+
 func (c *Client) call(ctx context.Context, what string, fn func(ctx context.Context) error) error {
-	err := retry.Do(ctx, c.policy, Classify, fn)
+	return c.do(ctx, what, Classify, fn)
+}
+
+// write is call for requests that change something.
+func (c *Client) write(ctx context.Context, what string, fn func(ctx context.Context) error) error {
+	return c.do(ctx, what, classifyWrite, fn)
+}
+
+func (c *Client) do(ctx context.Context, what string, classify func(error) retry.Verdict, fn func(ctx context.Context) error) error {
+	err := retry.Do(ctx, c.policy, classify, fn)
 	observe := func(outcome string) {
 		if c.Observe != nil {
 			c.Observe(what, outcome)
@@ -206,7 +225,7 @@ func (c *Client) AddNote(ctx context.Context, incidentID, from, content string) 
 	if !ValidID(incidentID) {
 		return fmt.Errorf("pagerduty add note: invalid id")
 	}
-	return c.call(ctx, "add note", func(ctx context.Context) error {
+	return c.write(ctx, "add note", func(ctx context.Context) error {
 		note := pd.IncidentNote{Content: content}
 		note.User.Summary = from
 		_, err := c.api.CreateIncidentNoteWithContext(ctx, incidentID, note)
@@ -323,7 +342,7 @@ func (c *Client) Update(ctx context.Context, incidentID, from string, ch Change)
 	if ch.Level > 0 {
 		o.EscalationLevel = uint(ch.Level)
 	}
-	err := c.call(ctx, "update incident", func(ctx context.Context) error {
+	err := c.write(ctx, "update incident", func(ctx context.Context) error {
 		_, err := c.api.ManageIncidentsWithContext(ctx, from, []pd.ManageIncidentsOptions{o})
 		return err
 	})
@@ -397,7 +416,7 @@ func (c *Client) StatusUpdate(ctx context.Context, incidentID, from, message str
 	if !ValidID(incidentID) {
 		return fmt.Errorf("pagerduty status update: invalid id")
 	}
-	err := c.call(ctx, "status update", func(ctx context.Context) error {
+	err := c.write(ctx, "status update", func(ctx context.Context) error {
 		_, err := c.api.CreateIncidentStatusUpdate(ctx, incidentID, from, message)
 		return err
 	})

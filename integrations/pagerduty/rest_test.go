@@ -93,9 +93,16 @@ func TestRetriesOn429And5xx(t *testing.T) {
 
 // The known go-pagerduty trap: a retry must re-send the whole body. Each retry
 // here re-invokes the library call, so every POST carries the full note.
+// A write is retried only on 429 (PagerDuty did nothing); after a 5xx it
+// may have been applied, so it is not sent again.
 func TestRetryResendsFullBody(t *testing.T) {
 	c, fake, _ := newClient(t, "pd-token-123")
-	fake.FailNext("POST /incidents/{id}/notes", 2, 500, 0)
+	fake.FailNext("POST /incidents/{id}/notes", 1, 500, 0)
+	if err := c.AddNote(context.Background(), "PINC001", "bot@example.com", "x"); err == nil || len(fake.Bodies) != 1 {
+		t.Fatalf("a write was retried after a 500: %v, %d bodies", err, len(fake.Bodies))
+	}
+	fake.Bodies = nil
+	fake.FailNext("POST /incidents/{id}/notes", 2, 429, 0)
 	if err := c.AddNote(context.Background(), "PINC001", "bot@example.com", "Slack thread: https://example.slack.com/archives/C1/p1"); err != nil {
 		t.Fatal(err)
 	}
