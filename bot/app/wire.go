@@ -94,7 +94,7 @@ func (a *App) wire(ctx context.Context) error {
 	if o.Env.PagerDutyAPIToken != "" {
 		pd = pagerduty.NewClient(o.Env.PagerDutyAPIURL, o.Env.PagerDutyAPIToken.Reveal(), o.PagerDutyRetry)
 		pd.Observe = func(op, outcome string) { a.Metrics.PDCalls.WithLabelValues(op, outcome).Inc() }
-		notes = &writeback.Notes{PagerDuty: pd, Redis: a.Redis, Mask: a.Guard.Mask}
+		notes = &writeback.Notes{PagerDuty: pd, Redis: a.Redis, Mask: a.Guard.Mask, Retry: o.PagerDutyRetry}
 	}
 	analyzer, err := NewAnalyzer(ctx, o.Env, a.Guard, o.GeminiRetry, a.Log)
 	if err != nil {
@@ -203,7 +203,7 @@ func (a *App) wire(ctx context.Context) error {
 	a.Jobs.Register(jobs.KindPropose, jobs.Typed(proposer.Handle))
 	a.Jobs.Register(jobs.KindSettled, jobs.Typed(a.Executor.HandleSettled))
 	a.Jobs.Register(jobs.KindSearch, jobs.Typed(search.Handle))
-	writer := &writeback.Handler{Profiles: raw, Modals: raw, Incidents: a.Store, Audit: a.Audit, Teller: out, Log: a.Log}
+	writer := &writeback.Handler{Profiles: raw, Modals: raw, Guard: a.Guard.Mask, Incidents: a.Store, Audit: a.Audit, Teller: out, Log: a.Log}
 	updatesOn := hasStakeholders(file)
 	syncer.Parent = func(rec *incident.Record) render.ParentOptions {
 		return render.ParentOptions{WriteBack: pd != nil, Updates: updatesOn(rec)}

@@ -124,7 +124,7 @@ func QueueError(cb *slack.InteractionCallback) *FieldError {
 	case render.CallbackRejectReason:
 		block, what = render.BlockReason, "the rejection"
 	case render.CallbackUpdate:
-		block, what = updateBlock(cb), "the update"
+		block, what = render.BlockUpdate, "the update"
 	case render.CallbackReassign:
 		block = render.BlockAssignee
 	}
@@ -154,19 +154,9 @@ func values(cb *slack.InteractionCallback) map[string]map[string]slack.BlockActi
 	return cb.View.State.Values
 }
 
-// updateBlock is the update form's input: the template's block, or the
-// model's once its draft replaced the template's.
-func updateBlock(cb *slack.InteractionCallback) string {
-	if _, ok := values(cb)[render.BlockUpdateModel]; ok {
-		return render.BlockUpdateModel
-	}
-	return render.BlockUpdate
-}
-
 func update(cb *slack.InteractionCallback) (Request, error) {
-	block := updateBlock(cb)
-	bad := func(msg string) error { return &FieldError{Block: block, Message: msg} }
-	text := strings.TrimSpace(values(cb)[block][render.ActionUpdate].Value)
+	bad := func(msg string) error { return &FieldError{Block: render.BlockUpdate, Message: msg} }
+	text := strings.TrimSpace(values(cb)[render.BlockUpdate][render.ActionUpdate].Value)
 	if n := utf8.RuneCountInString(text); n < jobs.MinUpdate || n > jobs.MaxUpdate {
 		return Request{}, bad(fmt.Sprintf("Write the update in %d to %d characters.", jobs.MinUpdate, jobs.MaxUpdate))
 	}

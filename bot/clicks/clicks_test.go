@@ -64,7 +64,7 @@ func TestSubmissionsAreCheckedAndKeyedByView(t *testing.T) {
 	ok := []*slack.InteractionCallback{
 		submission(render.CallbackRejectReason, "PINC1-0123456789|abc|C0INC", map[string]map[string]slack.BlockAction{render.BlockReason: {render.ActionReason: {Value: "wrong cache"}}}),
 		submission(render.CallbackUpdate, "PINC1|C0INC", text(render.BlockUpdate, strings.Repeat("u", 40))),
-		submission(render.CallbackUpdate, "PINC1|", text(render.BlockUpdateModel, strings.Repeat("u", 40))),
+		submission(render.CallbackUpdate, "PINC1|", text(render.BlockUpdate, strings.Repeat("u", 2000))),
 		submission(render.CallbackReassign, "PINC1|C0INC", map[string]map[string]slack.BlockAction{render.BlockAssignee: {render.ActionAssignee: {SelectedUser: "U0BOB"}}}),
 		submission(render.CallbackEscalate, "PINC1|C0INC", map[string]map[string]slack.BlockAction{render.BlockLevel: {render.ActionLevel: {SelectedOption: slack.OptionBlockObject{Value: "2"}}}}),
 	}
@@ -100,7 +100,7 @@ func TestSubmissionsAreCheckedAndKeyedByView(t *testing.T) {
 // Submission returns is a valid job, and nothing panics.
 func FuzzSubmission(f *testing.F) {
 	f.Add(`{"type":"view_submission","user":{"id":"U1"},"view":{"id":"V1","callback_id":"incident_reassign","private_metadata":"PINC1|C0INC","state":{"values":{"assignee":{"assignee":{"type":"users_select","selected_user":"U0BOB"}}}}}}`)
-	f.Add(`{"type":"view_submission","user":{"id":"U1"},"view":{"id":"V1","callback_id":"stakeholder_update","private_metadata":"PINC1|","state":{"values":{"update_model":{"update":{"value":"aaaaaaaaaaaaaaaaaaaaaaaaa"}}}}}}`)
+	f.Add(`{"type":"view_submission","user":{"id":"U1"},"view":{"id":"V1","callback_id":"stakeholder_update","private_metadata":"PINC1|","state":{"values":{"update":{"update":{"value":"aaaaaaaaaaaaaaaaaaaaaaaaa"}}}}}}`)
 	f.Add(`{"type":"view_submission","user":{"id":"U1"},"view":{"callback_id":"reject_reason","private_metadata":"a|b|c"}}`)
 	f.Fuzz(func(t *testing.T, payload string) {
 		var cb slack.InteractionCallback

@@ -1,8 +1,6 @@
 package render
 
 import (
-	"cmp"
-
 	"github.com/slack-go/slack"
 )
 
@@ -37,14 +35,11 @@ func RejectModal(proposalID, hash, channel string) slack.ModalViewRequest {
 	}
 }
 
-// The stakeholder update modal. The input's block is BlockUpdate for the
-// template's draft and BlockUpdateModel once the model's draft replaces
-// it (a new block id is what makes Slack show a new initial value).
+// The stakeholder update modal.
 const (
-	CallbackUpdate   = "stakeholder_update"
-	BlockUpdate      = "update"
-	BlockUpdateModel = "update_model"
-	ActionUpdate     = "update"
+	CallbackUpdate = "stakeholder_update"
+	BlockUpdate    = "update"
+	ActionUpdate   = "update"
 )
 
 // UpdateForm is what the update modal shows.
@@ -53,8 +48,10 @@ type UpdateForm struct {
 	Draft               string
 	To                  string // where it goes once approved
 	How                 string // how it was drafted ("": not said)
-	Block               string // BlockUpdate or BlockUpdateModel ("": BlockUpdate)
-	Min, Max            int    // the text's bounds
+	// Suggestion is the model's rewrite, shown under the input to copy
+	// from: it never replaces what the person may have typed already.
+	Suggestion string
+	Min, Max   int // the text's bounds
 }
 
 // UpdateModal shows a drafted stakeholder update for editing; private
@@ -69,7 +66,10 @@ func UpdateModal(f UpdateForm) slack.ModalViewRequest {
 	intro := "Edit the update, then submit it for approval. Once approved it goes to: " + Escape(f.To) + "."
 	blocks := []slack.Block{
 		slack.NewSectionBlock(mrkdwn(Truncate(intro, 3000)), nil, nil),
-		slack.NewInputBlock(cmp.Or(f.Block, BlockUpdate), label, nil, input),
+		slack.NewInputBlock(BlockUpdate, label, nil, input),
+	}
+	if f.Suggestion != "" {
+		blocks = append(blocks, quoteSections("update_suggestion", "*The model's rewrite* — copy what helps into the box above:", f.Suggestion)...)
 	}
 	if f.How != "" {
 		blocks = append(blocks, slack.NewContextBlock("update_how", mrkdwn(Truncate(Escape(f.How), 3000))))

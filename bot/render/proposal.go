@@ -12,9 +12,47 @@ import (
 	slackapi "github.com/opsgate/opsgate/integrations/slack"
 )
 
-// MaxMessageShown bounds the text of a built-in action's message shown
-// quoted (a section holds 3,000 characters, escaping and quoting add some).
-const MaxMessageShown = 2000
+// maxSectionQuote is how much quoted text one section carries (a section
+// holds 3,000 characters).
+const maxSectionQuote = 2900
+
+// quoteSections renders text quoted, whole, over as many sections as it
+// needs: approvers see every word that will be sent, never a cut.
+func quoteSections(id, heading, text string) []slack.Block {
+	var blocks []slack.Block
+	cur := heading
+	flush := func() {
+		blocks = append(blocks, section(fmt.Sprintf("%s_%d", id, len(blocks)+1), cur))
+		cur = ""
+	}
+	for _, line := range strings.Split(strings.TrimRight(text, "\n"), "\n") {
+		q := Quote(line)
+		for len([]rune(q)) > maxSectionQuote { // one very long line: split it
+			if cur != "" {
+				flush()
+			}
+			r := []rune(q)
+			cut := maxSectionQuote
+			if amp := strings.LastIndex(string(r[:cut]), "&"); amp >= 0 && !strings.Contains(string(r[:cut])[amp:], ";") {
+				cut = len([]rune(string(r[:cut])[:amp])) // not inside an escape such as &amp;
+			}
+			cur = string(r[:cut])
+			flush()
+			q = "> " + string(r[cut:])
+		}
+		if cur != "" && len([]rune(cur))+1+len([]rune(q)) > maxSectionQuote {
+			flush()
+		}
+		if cur != "" {
+			cur += "\n"
+		}
+		cur += q
+	}
+	if cur != "" {
+		flush()
+	}
+	return blocks
+}
 
 // Quote renders text as a Slack block quote, escaped, line by line.
 func Quote(text string) string {
@@ -96,7 +134,7 @@ func ProposalMessage(p approval.Proposal, spec catalog.Spec) slackapi.Message {
 	fmt.Fprintf(&b, "Proposed by %s", src)
 	blocks := []slack.Block{section("proposal", b.String())}
 	if text := p.Params[spec.Message]; spec.Message != "" && text != "" {
-		blocks = append(blocks, section("message", Truncate("*Will send:*\n"+Quote(Truncate(text, MaxMessageShown)), 2990)))
+		blocks = append(blocks, quoteSections("message", "*Will send:*", text)...)
 	}
 
 	var ctx []string

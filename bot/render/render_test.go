@@ -352,7 +352,7 @@ func TestUpdateModalGolden(t *testing.T) {
 	if err := fakeslack.ValidateView(raw); err != nil {
 		t.Fatalf("invalid modal: %v", err)
 	}
-	long := UpdateModal(UpdateForm{IncidentID: "PGR0VU2", Draft: strings.Repeat("x", 2500), To: "nobody", Block: BlockUpdateModel, Min: 20, Max: 2000})
+	long := UpdateModal(UpdateForm{IncidentID: "PGR0VU2", Draft: strings.Repeat("x", 2500), To: "nobody", Suggestion: strings.Repeat("a & b ", 900), Min: 20, Max: 2000})
 	if raw, _ := json.Marshal(long); fakeslack.ValidateView(raw) != nil {
 		t.Fatalf("an over-long draft is not cut to the input's max_length: %v", fakeslack.ValidateView(raw))
 	}
@@ -396,5 +396,38 @@ func TestPostmortemGolden(t *testing.T) {
 	golden(t, "postmortem", map[string]string{"markdown": Postmortem(r, a, entries, events, t0.Add(time.Hour))})
 	if md := Postmortem(r, nil, nil, nil, t0); !strings.Contains(md, "_No analysis was made") || !strings.Contains(md, "_None recorded") {
 		t.Fatalf("without an analysis:\n%s", md)
+	}
+}
+
+// A built-in action's message is shown whole, however long and however
+// much escaping grows it: spread over sections within Block Kit's limits,
+// every line back once quotes and escapes are undone.
+func TestProposalShowsTheWholeMessage(t *testing.T) {
+	spec := catalog.Spec{ID: "stakeholder-update", Risk: catalog.RiskLow, Message: "text"}
+	var lines []string
+	for i := range 40 {
+		lines = append(lines, fmt.Sprintf("line %d: checkout & payments <degraded> %s", i, strings.Repeat("&", 20)))
+	}
+	lines = append(lines, strings.Repeat("long-", 700))    // one line longer than a section
+	lines = append(lines, strings.Repeat("&", 1500)+"end") // …made of escapes
+	text := strings.Join(lines, "\n")
+	m := ProposalMessage(approval.Proposal{ID: "PR9", ActionID: "stakeholder-update", State: approval.Proposed, Params: map[string]string{"text": text}}, spec)
+	raw, _ := json.Marshal(m.Blocks)
+	if err := fakeslack.ValidateBlocks(raw); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, b := range m.Blocks {
+		s, ok := b.(*slack.SectionBlock)
+		if !ok || s.Text == nil || !strings.HasPrefix(s.BlockID, "message_") {
+			continue
+		}
+		for _, l := range strings.Split(strings.TrimPrefix(s.Text.Text, "*Will send:*\n"), "\n") {
+			got = append(got, strings.TrimPrefix(l, "> "))
+		}
+	}
+	joined := strings.NewReplacer("&lt;", "<", "&gt;", ">", "&amp;", "&").Replace(strings.Join(got, "\n"))
+	if strings.ReplaceAll(joined, "\n", "") != strings.ReplaceAll(text, "\n", "") {
+		t.Fatalf("the message shown is not the message sent (%d vs %d characters)", len(joined), len(text))
 	}
 }

@@ -111,7 +111,7 @@ func (d *Drafter) Handle(ctx context.Context, req jobs.DraftUpdate) error {
 	form := render.UpdateForm{IncidentID: req.IncidentID, Channel: req.ChannelID, Draft: text, To: Summary(t), Min: jobs.MinUpdate, Max: jobs.MaxUpdate,
 		How: "Drafted by opsgate from the thread with its template (prompts/stakeholder_update." + prompts.UpdateVersion + ".tmpl). Masked values are described in words, never shown."}
 	if d.Model != nil {
-		form.How = "The model is rewriting this draft in plainer words; its version replaces this one in a few seconds. " + form.How
+		form.How = "The model is rewriting this draft in plainer words; its version appears under the box in a few seconds, to copy from. " + form.How
 	}
 	view, err := d.Modals.OpenView(ctx, req.TriggerID, render.UpdateModal(form))
 	if err != nil {
@@ -128,10 +128,12 @@ func (d *Drafter) Handle(ctx context.Context, req jobs.DraftUpdate) error {
 		d.log().Warn("model draft unavailable: the template's stays", "incident", req.IncidentID, "err", err)
 		form.How = "The model did not give a usable draft; this is the template's (prompts/stakeholder_update." + prompts.UpdateVersion + ".tmpl)."
 	} else {
-		form.Draft, form.Block = better, render.BlockUpdateModel
-		form.How = "Rewritten by the model (" + d.Model.Name() + ") from the template's draft, which only held masked values described in words. Check every sentence before you submit."
+		form.Suggestion = better
+		form.How = "The rewrite under the box is the model's (" + d.Model.Name() + "), from the template's draft, which only held masked values described in words. Check every sentence you copy."
 	}
-	// Refused when the form changed or closed meanwhile (submitted, cancelled): then it stays as it is.
+	// The input keeps its block and action ids, so Slack keeps what the
+	// person typed; refused when the form closed meanwhile (submitted,
+	// cancelled): then it stays as it is.
 	if _, err := d.Modals.UpdateView(ctx, view, render.UpdateModal(form)); err != nil {
 		d.log().Info("update form not replaced", "incident", req.IncidentID, "err", err)
 	}

@@ -10,6 +10,8 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/opsgate/opsgate/bot/lock"
+	"github.com/opsgate/opsgate/bot/retry"
+	"github.com/opsgate/opsgate/integrations/pagerduty"
 )
 
 // NoteAPI writes and lists PagerDuty incident notes (a *pagerduty.Client).
@@ -31,6 +33,7 @@ type Notes struct {
 	Mask      func(string) string
 	LeaseTTL  time.Duration // 0: 15s; kept alive while held
 	Wait      time.Duration // 0: 45s to wait for another writer's lease
+	Retry     retry.Policy  // zero: 3 attempts, each listing the notes first
 }
 
 // NoteLockKey is the lease that serialises one incident's notes.
@@ -54,13 +57,24 @@ func (n *Notes) AddNote(ctx context.Context, incidentID, from, content string) e
 		return fmt.Errorf("pagerduty note on %s: %w", incidentID, err)
 	}
 	defer func() { _ = lease.Release(context.WithoutCancel(ctx)) }()
-	have, err := n.PagerDuty.ListNotes(ctx, incidentID)
-	if err != nil {
-		return err
-	}
+	// A write that failed may have landed (a timeout, a 5xx): each retry
+	// looks again before it writes, so the note is there once.
 	want := strings.TrimSpace(content)
-	if slices.ContainsFunc(have, func(h string) bool { return strings.TrimSpace(h) == want }) {
-		return nil
+	return retry.Do(ctx, n.policy(), pagerduty.Classify, func(ctx context.Context) error {
+		have, err := n.PagerDuty.ListNotes(ctx, incidentID)
+		if err != nil {
+			return err
+		}
+		if slices.ContainsFunc(have, func(h string) bool { return strings.TrimSpace(h) == want }) {
+			return nil
+		}
+		return n.PagerDuty.AddNote(ctx, incidentID, from, content)
+	})
+}
+
+func (n *Notes) policy() retry.Policy {
+	if n.Retry.Attempts > 0 {
+		return n.Retry
 	}
-	return n.PagerDuty.AddNote(ctx, incidentID, from, content)
+	return retry.Policy{Attempts: 3, Base: 500 * time.Millisecond, Max: 4 * time.Second, Jitter: true}
 }

@@ -23,7 +23,8 @@ func newNotes(t *testing.T) (*writeback.Notes, *fakepagerduty.Server) {
 	pd := pagerduty.NewClient(fake.URL, "pd-token", retry.Policy{Attempts: 1, Base: time.Millisecond})
 	rdb := redistest.Start(t).Client()
 	mask := func(s string) string { return strings.ReplaceAll(s, "10.1.2.3", "[IP_ADDRESS_1]") }
-	return &writeback.Notes{PagerDuty: pd, Redis: rdb, Mask: mask}, fake
+	noWait := func(context.Context, time.Duration) error { return nil }
+	return &writeback.Notes{PagerDuty: pd, Redis: rdb, Mask: mask, Retry: retry.Policy{Attempts: 3, Base: time.Millisecond, Sleep: noWait}}, fake
 }
 
 // Eight writers racing with one note (the trigger and a change on two
@@ -77,11 +78,24 @@ func TestNoteWrittenBeforeACrashIsNotRepeated(t *testing.T) {
 // never a blind write.
 func TestListFailureWritesNothing(t *testing.T) {
 	n, fake := newNotes(t)
-	fake.FailNext("GET /incidents/{id}/notes", 1, 500, 0)
+	fake.FailNext("GET /incidents/{id}/notes", 10, 500, 0) // more than the attempts
 	if err := n.AddNote(context.Background(), "PINC001", "bot@acme.example", "x"); err == nil {
 		t.Fatal("AddNote succeeded though the notes could not be listed")
 	}
 	if len(fake.Notes()) != 0 {
 		t.Fatalf("a note was written blind: %+v", fake.Notes())
+	}
+}
+
+// A write that failed after PagerDuty took it (a 5xx here) is retried by
+// listing first: the note is there once.
+func TestRetryLooksBeforeWritingAgain(t *testing.T) {
+	n, fake := newNotes(t)
+	fake.FailNext("POST /incidents/{id}/notes", 1, 502, 0)
+	if err := n.AddNote(context.Background(), "PINC001", "bot@acme.example", "after a 502"); err != nil {
+		t.Fatal(err)
+	}
+	if got := fake.Notes(); len(got) != 1 {
+		t.Fatalf("notes = %+v", got)
 	}
 }

@@ -63,7 +63,17 @@ type Handler struct {
 	Incidents Incidents
 	Audit     Auditor
 	Teller    slackapi.Teller // guarded
-	Log       *slog.Logger
+	// Guard is the last-line check on the pickers' text (policy names
+	// and level targets come from PagerDuty); nil: none.
+	Guard func(string) string
+	Log   *slog.Logger
+}
+
+func (h *Handler) guard(s string) string {
+	if h.Guard == nil {
+		return s
+	}
+	return h.Guard(s)
 }
 
 func (h *Handler) log() *slog.Logger { return cmp.Or(h.Log, slog.Default()) }
@@ -200,7 +210,7 @@ func (h *Handler) openPicker(ctx context.Context, req jobs.IncidentAction) error
 		}
 		var cs []render.Choice
 		for _, p := range pols {
-			cs = append(cs, render.Choice{Value: p.ID, Label: p.Name})
+			cs = append(cs, render.Choice{Value: p.ID, Label: h.guard(p.Name)})
 		}
 		v = render.ReassignModal(req.IncidentID, req.ChannelID, cs)
 	} else {
@@ -210,13 +220,13 @@ func (h *Handler) openPicker(ctx context.Context, req jobs.IncidentAction) error
 		}
 		var cs []render.Choice
 		for i, l := range p.Levels[:min(len(p.Levels), jobs.MaxLevel)] {
-			cs = append(cs, render.Choice{Value: fmt.Sprint(i + 1), Label: fmt.Sprintf("Level %d: %s", i+1, l)})
+			cs = append(cs, render.Choice{Value: fmt.Sprint(i + 1), Label: h.guard(fmt.Sprintf("Level %d: %s", i+1, l))})
 		}
 		if len(cs) == 0 {
 			h.tell(ctx, req, "The incident's escalation policy has no levels to escalate to.")
 			return nil
 		}
-		v = render.EscalateModal(req.IncidentID, req.ChannelID, p.Name, cs)
+		v = render.EscalateModal(req.IncidentID, req.ChannelID, h.guard(p.Name), cs)
 	}
 	if _, err := h.Modals.OpenView(ctx, req.TriggerID, v); err != nil {
 		h.log().Warn("picker not opened", "incident", req.IncidentID, "err", err)

@@ -166,10 +166,10 @@ stakeholders:
 }
 
 // With a model configured, the form opens at once with the template's
-// draft and the model's rewrite replaces it (views.update with the form's
-// hash); the model saw only the masked, readable draft; a value it makes
-// up is masked and described in words; what is submitted from the
-// model's block is proposed. A model that answers nonsense leaves the
+// draft and the model's rewrite is added under the box (views.update with
+// the form's hash; the box keeps its ids, so nothing typed is lost); the
+// model saw only the masked, readable draft; a value it makes up is
+// masked and described in words. A model that answers nonsense leaves the
 // template's draft, and says so.
 func TestStakeholderUpdateDraftedByTheModel(t *testing.T) {
 	gm := fakegemini.New(geminiKey)
@@ -194,7 +194,8 @@ stakeholders:
 	e.eventually("the model's draft in the form", func() bool { v := e.slack.Views(); return len(v) == 1 && v[0].Updates == 1 })
 	v := e.slack.Views()[0]
 	raw := string(v.Raw)
-	for _, want := range []string{`"block_id":"update_model"`, "Checkout is failing for some customers", "contact ops at an internal address a server", "Rewritten by the model (gemini)"} {
+	for _, want := range []string{`"block_id":"update"`, `"block_id":"update_suggestion_1"`, "Checkout is failing for some customers", "contact ops at an internal address a server", "is the model's (gemini)",
+		"Status: Investigating"} { // the template's draft stays in the box: nothing typed is overwritten
 		if !strings.Contains(raw, want) {
 			t.Errorf("form lacks %q:\n%s", want, raw)
 		}
@@ -208,7 +209,7 @@ stakeholders:
 		t.Fatalf("the model was sent more than the readable draft:\n%s", last)
 	}
 	text := "Checkout is failing for some customers. Next update by 15:00 UTC."
-	values := map[string]any{render.BlockUpdateModel: map[string]any{render.ActionUpdate: map[string]any{"type": "plain_text_input", "value": text}}}
+	values := map[string]any{render.BlockUpdate: map[string]any{render.ActionUpdate: map[string]any{"type": "plain_text_input", "value": text}}}
 	if code, b := submitState(e, "U0ALICE", v.ID, v.CallbackID, v.PrivateMetadata, values); code != 200 || b != "" {
 		t.Fatalf("submit: %d %q", code, b)
 	}
@@ -218,7 +219,7 @@ stakeholders:
 	clickWithTrigger(e, "U0ALICE", render.ActionDraftUpdate, "PSM0001", e.slack.Trigger("U0ALICE"))
 	e.eventually("the second form, updated", func() bool { v := e.slack.Views(); return len(v) == 2 && v[1].Updates == 1 })
 	raw = string(e.slack.Views()[1].Raw)
-	if !strings.Contains(raw, `"block_id":"update"`) || !strings.Contains(raw, "did not give a usable draft") || !strings.Contains(raw, "Status: Investigating") {
+	if strings.Contains(raw, "update_suggestion") || !strings.Contains(raw, "did not give a usable draft") || !strings.Contains(raw, "Status: Investigating") {
 		t.Fatalf("fallback form:\n%s", raw)
 	}
 }

@@ -44,7 +44,7 @@ func (s *Server) writer(w http.ResponseWriter, r *http.Request) (User, bool) {
 		writeError(w, http.StatusBadRequest, 2001, "Invalid Input Provided", "A valid From header is required: no user with that e-mail")
 		return User{}, false
 	}
-	if u.Role == "observer" || u.Role == "restricted_access" || u.Role == "read_only_user" {
+	if u.Role == "observer" || u.Role == "restricted_access" || u.Role == "read_only_user" || u.Role == "read_only_limited_user" {
 		writeError(w, http.StatusForbidden, 2010, "Access Denied", "The user does not have permission to change incidents")
 		return User{}, false
 	}
