@@ -170,7 +170,7 @@ func (a *App) wire(ctx context.Context) error {
 		analyze: pipeline.Analyze{Analyzer: analyzer, Contexts: a.Contexts, Incidents: a.Store, Viewer: a.Vault, Scopes: scopes, Syncer: syncer},
 		propose: pipeline.ProposeRCA{Incidents: a.Store, Proposer: proposer},
 		charts: pipeline.Tolerant(pipeline.Charts{Incidents: a.Store, Viewer: a.Vault, Slack: guardedFiles{raw: raw, mask: a.Guard.Mask},
-			Render: chart.Render}, a.Log),
+			Render: chart.Render, Guard: a.Guard.Mask, Log: a.Log}, a.Log),
 		learn: pipeline.Learn{Incidents: a.Store, Learner: postmortemLearner{Learner: &learn.Learner{Knowledge: a.KB, Contexts: a.Contexts,
 			Masker: a.Vault, Verdicts: verdicts}, drafts: over, kb: a.KB}},
 		backfill: pipeline.Backfill{Incidents: a.Store, Now: o.Now},

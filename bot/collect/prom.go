@@ -179,6 +179,7 @@ func labels(m map[string]string) string {
 // 3 robust σ, at least ±10%) — which may be before split, since alerts
 // fire after the change.
 func Summarize(pts []Point, split time.Time) string {
+	pts = finite(pts)
 	if len(pts) == 0 {
 		return "no samples"
 	}
@@ -218,7 +219,7 @@ func Summarize(pts []Point, split time.Time) string {
 // ok is false without samples before split.
 func Band(pts []Point, split time.Time) (med, half float64, ok bool) {
 	var base []float64
-	for _, p := range pts {
+	for _, p := range finite(pts) {
 		if p.T.Before(split) {
 			base = append(base, p.V)
 		}
@@ -228,6 +229,23 @@ func Band(pts []Point, split time.Time) (med, half float64, ok bool) {
 	}
 	med, half = bandOf(base)
 	return med, half, true
+}
+
+// finite drops NaN and infinite samples (Prometheus answers NaN for 0/0):
+// they are gaps, and would poison a median or a peak.
+func finite(pts []Point) []Point {
+	for i, p := range pts {
+		if math.IsNaN(p.V) || math.IsInf(p.V, 0) {
+			out := append([]Point(nil), pts[:i]...)
+			for _, q := range pts[i+1:] {
+				if !math.IsNaN(q.V) && !math.IsInf(q.V, 0) {
+					out = append(out, q)
+				}
+			}
+			return out
+		}
+	}
+	return pts
 }
 
 func bandOf(base []float64) (med, half float64) {

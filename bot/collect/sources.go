@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"net/url"
 	"os"
@@ -81,6 +82,9 @@ func (s Source) validate(log bool) error {
 		err = checkURL(s.Elasticsearch.URL, s.Elasticsearch.Index)
 	case s.Prometheus != nil:
 		err = checkURL(s.Prometheus.URL, s.Prometheus.Query)
+		if t := s.Prometheus.Threshold; err == nil && t != nil && (math.IsNaN(*t) || math.IsInf(*t, 0)) {
+			err = errors.New("prometheus threshold must be a finite number")
+		}
 	case s.Kubernetes != nil:
 		if s.Kubernetes.Namespace == "" || s.Kubernetes.Selector == "" {
 			err = errors.New("kubernetes needs namespace and selector")

@@ -1,8 +1,12 @@
 package pipeline
 
 import (
+	"cmp"
 	"context"
+	"errors"
 	"fmt"
+	"log/slog"
+	"slices"
 	"strings"
 
 	"github.com/opsgate/opsgate/bot/collect"
@@ -26,6 +30,10 @@ type Charts struct {
 	Viewer    Viewer
 	Slack     FileSharer                          // nil: no charts
 	Render    func(collect.Chart) ([]byte, error) // package chart
+	// Guard is the last-line check on the text drawn into the picture
+	// (source and series labels), as on every message; nil: none.
+	Guard func(string) string
+	Log   *slog.Logger
 }
 
 // Name implements Stage.
@@ -48,9 +56,12 @@ func (c Charts) Run(ctx context.Context, st *State) error {
 		var files []slackapi.File
 		var names []string
 		for i, ch := range vc.Charts[:min(len(vc.Charts), MaxCharts)] {
+			ch = c.guarded(ch)
 			png, err := c.Render(ch)
 			if err != nil {
-				continue // a source without samples has no picture
+				// A source without a finite sample has no picture.
+				cmp.Or(c.Log, slog.Default()).Info("no chart for a metric source", "incident", st.IncidentID, "source", ch.Source, "err", err)
+				continue
 			}
 			files = append(files, slackapi.File{Name: fmt.Sprintf("%s-chart-%d.png", st.IncidentID, i+1), Title: ch.Source,
 				AltText: altText(ch.Source, vc.Metrics), Content: png})
@@ -59,10 +70,29 @@ func (c Charts) Run(ctx context.Context, st *State) error {
 		if len(files) == 0 {
 			return nil
 		}
-		comment := fmt.Sprintf("*Metrics around the incident* — %s. The dashed white line marks when it started; the grey band is the baseline.",
+		comment := fmt.Sprintf("*Metrics around the incident* — %s. The legend of each chart names what it draws (baseline band, incident start, alert threshold).",
 			strings.Join(names, ", "))
-		return c.Slack.UploadFiles(ctx, rec.Thread.Channel, rec.Thread.TS, comment, files)
+		err = c.Slack.UploadFiles(ctx, rec.Thread.Channel, rec.Thread.TS, comment, files)
+		if errors.Is(err, slackapi.ErrMaybeShared) {
+			// Keep the claim: posting again could show them twice.
+			cmp.Or(c.Log, slog.Default()).Warn("charts may not have been shared; not retried", "incident", st.IncidentID, "err", err)
+			return nil
+		}
+		return err
 	})
+}
+
+// guarded passes the chart's text through the guard, on a copy.
+func (c Charts) guarded(ch collect.Chart) collect.Chart {
+	if c.Guard == nil {
+		return ch
+	}
+	ch.Source = c.Guard(ch.Source)
+	ch.Series = slices.Clone(ch.Series)
+	for i := range ch.Series {
+		ch.Series[i].Label = c.Guard(ch.Series[i].Label)
+	}
+	return ch
 }
 
 // altText is what a screen reader says of a chart: its source and the

@@ -3,6 +3,7 @@ package pipeline_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -391,5 +392,34 @@ func TestChartsPostOnceAndRetryAfterAFailure(t *testing.T) {
 	}
 	if len(labels) == 0 || strings.Contains(strings.Join(labels, " "), "db-7.corp") || !strings.Contains(s.alt[0], "baseline 2, now 55") {
 		t.Fatalf("labels %v alt %v", labels, s.alt)
+	}
+}
+
+type unclear struct{ calls int }
+
+func (u *unclear) UploadFiles(context.Context, string, string, string, []slackapi.File) error {
+	u.calls++
+	return fmt.Errorf("%w: timeout", slackapi.ErrMaybeShared)
+}
+
+// A completion that may have shared the charts keeps its claim: no run
+// posts them again.
+func TestChartsMaybeSharedAreNotRetried(t *testing.T) {
+	f := setup(t)
+	ctx := context.Background()
+	if err := f.webhooks.Handle(ctx, event("EV1", "incident.triggered", "triggered", t0)); err != nil {
+		t.Fatal(err)
+	}
+	u := &unclear{}
+	stage := pipeline.Charts{Incidents: f.store, Viewer: view.NewVault(f.rdb, redact.Default(), time.Hour), Slack: u,
+		Render: func(collect.Chart) ([]byte, error) { return []byte("png"), nil }}
+	st := &pipeline.State{IncidentID: "PPIPE1", Context: &enrich.Record{Charts: []collect.Chart{{Source: "m", Series: []collect.Series{{Points: []collect.Point{{T: t0, V: 1}}}}}}}}
+	for range 3 {
+		if err := stage.Run(ctx, st); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if u.calls != 1 {
+		t.Fatalf("%d uploads after an unclear completion, want 1", u.calls)
 	}
 }

@@ -331,12 +331,22 @@ func (c *Client) UploadFiles(ctx context.Context, channel, threadTS, comment str
 		}
 		done = append(done, slack.FileSummary{ID: id, Title: f.Title})
 	}
-	return c.call(ctx, "files.completeUploadExternal", channel, func(ctx context.Context) error {
+	// Completing shares the files as a message: at most once (a
+	// timed-out completion may have posted).
+	err := c.call(NoRepeat(ctx), "files.completeUploadExternal", channel, func(ctx context.Context) error {
 		_, err := c.api.CompleteUploadExternalContext(ctx, slack.CompleteUploadExternalParameters{Files: done, Channel: channel,
 			ThreadTimestamp: threadTS, InitialComment: comment})
 		return err
 	})
+	if err != nil && !errors.Is(err, ErrFinal) {
+		return fmt.Errorf("%w: %w", ErrMaybeShared, err)
+	}
+	return err
 }
+
+// ErrMaybeShared: the files' completion failed in a way that may have
+// shared them anyway (a timeout, a 5xx); trying again could post twice.
+var ErrMaybeShared = errors.New("slack: the files may have been shared")
 
 // PublishHome sets a user's App Home tab (views.publish).
 func (c *Client) PublishHome(ctx context.Context, user string, v slack.HomeTabViewRequest) error {
