@@ -48,14 +48,38 @@ type Chart struct {
 // MaxChartPoints bounds the samples kept per series for a chart.
 const MaxChartPoints = 240
 
-// thin keeps at most n points, evenly spaced, always the last one.
+// thin keeps at most n points: the series cut into n/2 runs of samples,
+// each run's lowest and highest in time order, so no spike or dip
+// disappears from the picture; the first and last samples stay.
 func thin(pts []Point, n int) []Point {
-	if len(pts) <= n {
+	if len(pts) <= n || n < 4 {
 		return pts
 	}
+	buckets := n / 2
 	out := make([]Point, 0, n)
-	for i := 0; i < n; i++ {
-		out = append(out, pts[i*(len(pts)-1)/(n-1)])
+	for b := 0; b < buckets; b++ {
+		lo, hi := b*len(pts)/buckets, (b+1)*len(pts)/buckets
+		run := pts[lo:hi]
+		minI, maxI := 0, 0
+		for i, p := range run {
+			if p.V < run[minI].V {
+				minI = i
+			}
+			if p.V > run[maxI].V {
+				maxI = i
+			}
+		}
+		first, second := min(minI, maxI), max(minI, maxI)
+		if b == 0 {
+			first = 0 // the window's start stays
+		}
+		if b == buckets-1 {
+			second = len(run) - 1 // and its end
+		}
+		out = append(out, run[first])
+		if second != first {
+			out = append(out, run[second])
+		}
 	}
 	return out
 }

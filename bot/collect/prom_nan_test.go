@@ -28,3 +28,31 @@ func TestNonFiniteSamplesAreGaps(t *testing.T) {
 		t.Fatal("an infinite threshold was accepted")
 	}
 }
+
+// Thinning keeps a one-sample spike, the first and the last sample, and
+// at most the points asked for.
+func TestThinKeepsSpikesAndEnds(t *testing.T) {
+	t0 := time.Date(2026, 12, 2, 13, 0, 0, 0, time.UTC)
+	var pts []Point
+	for i := range 5000 {
+		v := 1.0
+		if i == 2345 {
+			v = 99
+		}
+		pts = append(pts, Point{t0.Add(time.Duration(i) * time.Second), v})
+	}
+	got := thin(pts, MaxChartPoints)
+	if len(got) > MaxChartPoints || got[0] != pts[0] || got[len(got)-1] != pts[len(pts)-1] {
+		t.Fatalf("%d points, first %v last %v", len(got), got[0], got[len(got)-1])
+	}
+	spike := false
+	for i, p := range got {
+		spike = spike || p.V == 99
+		if i > 0 && !p.T.After(got[i-1].T) {
+			t.Fatalf("out of time order at %d", i)
+		}
+	}
+	if !spike {
+		t.Fatal("the spike was thinned away")
+	}
+}
