@@ -111,7 +111,7 @@ actions:
 			t.Errorf("answers lack %q:\n%s", want, answers)
 		}
 	}
-	actions := e.auditCounts()
+	actions := e.auditActions()
 	if actions["proposed"] != 1 || actions["approve"] != 1 || actions["executed"] != 1 || actions["approve_denied"] < 2 {
 		t.Fatalf("audit: %v", actions)
 	}

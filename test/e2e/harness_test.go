@@ -299,20 +299,6 @@ func (e *env) metricsText() string {
 	return string(b)
 }
 
-// auditCounts counts the audit trail's entries by action.
-func (e *env) auditCounts() map[string]int {
-	e.t.Helper()
-	entries, err := e.app.Audit.Entries(context.Background(), 0, -1)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	got := map[string]int{}
-	for _, x := range entries {
-		got[x.Action]++
-	}
-	return got
-}
-
 // noEmailInSlack fails if an e-mail address of the tests' users reached
 // Slack.
 func (e *env) noEmailInSlack() {

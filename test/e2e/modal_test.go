@@ -76,7 +76,7 @@ func TestRejectAsksForAReason(t *testing.T) {
 	if tr := e.slack.Transcript(channel); strings.Contains(tr, "10.77.1.2") || !strings.Contains(tr, "[IP_ADDRESS_") {
 		t.Fatalf("the reason was not masked:\n%s", tr)
 	}
-	counts := e.auditCounts()
+	counts := e.auditActions()
 	if n := counts["reject"] + counts["rejected"]; n != 1 {
 		t.Fatalf("%d rejections audited", counts["reject"]+counts["rejected"])
 	}

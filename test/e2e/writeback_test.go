@@ -88,7 +88,7 @@ func TestAcknowledgeAndResolveFromTheThread(t *testing.T) {
 		t.Fatalf("%d changes", n)
 	}
 	e.noEmailInSlack()
-	got := e.auditCounts()
+	got := e.auditActions()
 	if got["pagerduty_acknowledged"] != 1 || got["pagerduty_resolved"] != 1 || got["pagerduty_resolved_refused"] != 1 || got["pagerduty_acknowledged_refused"] != 3 {
 		t.Fatalf("audit %v", got)
 	}
@@ -184,7 +184,7 @@ func TestReassignAndEscalateFromTheThread(t *testing.T) {
 		t.Fatalf("changes %+v", got)
 	}
 	e.noEmailInSlack()
-	count := e.auditCounts()
+	count := e.auditActions()
 	if count["pagerduty_reassigned"] != 2 || count["pagerduty_escalated"] != 1 || count["pagerduty_reassign_refused"] != 1 || count["pagerduty_escalate_refused"] != 1 {
 		t.Fatalf("audit %v", count)
 	}
